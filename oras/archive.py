@@ -1,0 +1,337 @@
+"""Directory archives: reproducible streamed tar+gzip packing, and extraction that stays inside."""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import os
+import shutil
+import stat
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from typing import IO, Any, Optional
+
+from oras.digest import Hasher, validate_digest
+from oras.errors import DigestMismatchError, PathTraversalError
+
+logger = logging.getLogger(__name__)
+
+# zlib's default level, as Go's gzip writer uses: much faster than 9 for a few percent of size.
+GZIP_LEVEL = 6
+_COPY_SIZE = 1024 * 1024
+_EXTRACT_PREFIX = ".oras-extract-"
+
+
+@dataclass(frozen=True)
+class TarballInfo:
+    """A packed directory: .tar.gz path, its digest and size, and the uncompressed tar's digest."""
+
+    path: str
+    digest: str
+    size: int
+    tar_digest: str
+
+
+class _HashingWriter:
+    """Passes writes through to `target` while hashing them."""
+
+    def __init__(self, target: IO[bytes]) -> None:
+        self._target = target
+        self.hasher = Hasher()
+
+    def write(self, data: Any) -> int:
+        self.hasher.update(data)
+        self._target.write(data)
+        return memoryview(data).nbytes
+
+    def flush(self) -> None:
+        self._target.flush()
+
+
+class _HashingReader:
+    """Passes reads through from `source` while hashing them."""
+
+    def __init__(self, source: IO[bytes], hasher: Hasher) -> None:
+        self._source = source
+        self.hasher = hasher
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._source.read(size)
+        self.hasher.update(data)
+        return data
+
+    def drain(self) -> None:
+        while self.read(_COPY_SIZE):
+            pass
+
+
+def _is_within(root: str, path: str) -> bool:
+    """Whether the resolved `path` is `root` or below it (both already resolved)."""
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _is_absolute(name: str) -> bool:
+    return name.startswith(("/", "\\")) or os.path.isabs(name) or (len(name) > 1 and name[1] == ":")
+
+
+def _escapes(normalised: str) -> bool:
+    return normalised == os.pardir or normalised.startswith(os.pardir + os.sep)
+
+
+def safe_join(base: str, name: str) -> str:
+    """The resolved absolute path of `name` under `base`; PathTraversalError if it leaves `base`."""
+    if not name or _is_absolute(name):
+        raise PathTraversalError(f"refusing path {name!r}: not a relative name inside {base}")
+    root = os.path.realpath(base)
+    target = os.path.realpath(os.path.join(root, name))
+    if target == root or not _is_within(root, target):
+        raise PathTraversalError(f"refusing path {name!r}: it resolves outside {base}")
+    return target
+
+
+def make_targz(source_dir: str, dest_path: str) -> TarballInfo:
+    """Pack `source_dir` into a reproducible tar+gzip at `dest_path`, streaming both digests.
+
+    The archive has one root entry named after the directory; entries are sorted, every
+    mtime is 0, ownership is kept as on disk, and the gzip header has no name or time.
+    Symbolic links are stored as links.
+    """
+    source = os.path.normpath(os.path.abspath(source_dir))
+    root_name = os.path.basename(source)
+    if not os.path.exists(source):
+        raise FileNotFoundError(f"{source_dir} does not exist.")
+    if not os.path.isdir(source) or not root_name:
+        raise NotADirectoryError(f"{source_dir} is not a directory that can be archived.")
+
+    # A symlink given as the directory is packed as the directory it points to.
+    walk_root = os.path.realpath(source)
+    dest = os.path.abspath(dest_path)
+    # The archive must not swallow itself when it is written inside the directory it packs.
+    excluded: Optional[str] = None
+    dest_resolved = os.path.join(os.path.realpath(os.path.dirname(dest)), os.path.basename(dest))
+    if _is_within(walk_root, dest_resolved):
+        relative = os.path.relpath(dest_resolved, walk_root)
+        excluded = "/".join([root_name, *relative.split(os.sep)])
+
+    def normalise(member: tarfile.TarInfo) -> Optional[tarfile.TarInfo]:
+        if member.name == excluded:
+            return None
+        member.mtime = 0
+        return member
+
+    parent = os.path.dirname(dest)
+    if parent:
+        os.makedirs(parent, exist_ok=True)
+    try:
+        with open(dest, "wb") as raw:
+            compressed = _HashingWriter(raw)
+            with gzip.GzipFile(
+                filename="", mode="wb", fileobj=compressed, compresslevel=GZIP_LEVEL, mtime=0
+            ) as gz:
+                uncompressed = _HashingWriter(gz)
+                with tarfile.open(
+                    fileobj=uncompressed, mode="w|", format=tarfile.PAX_FORMAT
+                ) as tar:
+                    tar.add(walk_root, arcname=root_name, recursive=True, filter=normalise)
+    except BaseException:
+        if os.path.lexists(dest):
+            os.unlink(dest)
+        raise
+    return TarballInfo(
+        path=dest,
+        digest=compressed.hasher.digest(),
+        size=compressed.hasher.size,
+        tar_digest=uncompressed.hasher.digest(),
+    )
+
+
+def _refuse(archive: str, name: str, reason: str) -> PathTraversalError:
+    return PathTraversalError(f"refusing to extract {name!r} from {archive}: {reason}")
+
+
+def _clear(path: str, keep_directory: bool) -> None:
+    """Remove whatever sits at `path` so a member can be created there without following links."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(mode):
+        if not keep_directory:
+            shutil.rmtree(path)
+    else:
+        os.unlink(path)
+
+
+def _file_mode(mode: int) -> int:
+    # Like tarfile's "data" filter: no setuid/setgid/sticky, no group/other write, owner rw.
+    return (mode & 0o755) | 0o600
+
+
+def _dir_mode(mode: int) -> int:
+    return (mode & 0o755) | 0o700
+
+
+def _extract_member(
+    tar: tarfile.TarFile, member: tarfile.TarInfo, root: str, archive: str
+) -> Optional[str]:
+    """Check one member against `root` (resolved) and create it; return its normalised name."""
+    name = member.name
+    if _is_absolute(name):
+        raise _refuse(archive, name, "absolute path")
+    normalised = os.path.normpath(name)
+    if _escapes(normalised):
+        raise _refuse(archive, name, "path escapes the output directory")
+    if member.ischr() or member.isblk() or member.isfifo():
+        raise _refuse(archive, name, "device files and fifos are not allowed")
+    if normalised == os.curdir:
+        if member.isdir():
+            return None  # the output directory itself: nothing to create
+        raise _refuse(archive, name, "only a directory may name the output directory itself")
+
+    target = os.path.join(root, normalised)
+    parent = os.path.realpath(os.path.dirname(target))
+    if not _is_within(root, parent):
+        raise _refuse(archive, name, "path resolves outside the output directory")
+    target = os.path.join(parent, os.path.basename(target))
+    os.makedirs(parent, exist_ok=True)
+
+    if member.issym():
+        link = member.linkname
+        if not link or _is_absolute(link):
+            raise _refuse(archive, name, f"symbolic link to absolute path {link!r}")
+        if not _is_within(root, os.path.realpath(os.path.join(parent, link))):
+            raise _refuse(archive, name, f"symbolic link target {link!r} is outside the output")
+        _clear(target, keep_directory=False)
+        os.symlink(link, target)
+    elif member.islnk():
+        link = member.linkname
+        if not link or _is_absolute(link) or _escapes(os.path.normpath(link)):
+            raise _refuse(archive, name, f"hard link target {link!r} is outside the output")
+        source = os.path.realpath(os.path.join(root, os.path.normpath(link)))
+        if not _is_within(root, source):
+            raise _refuse(archive, name, f"hard link target {link!r} is outside the output")
+        if not os.path.isfile(source):
+            raise tarfile.ExtractError(f"{archive}: hard link {name!r} to missing file {link!r}")
+        _clear(target, keep_directory=False)
+        os.link(source, target)
+    elif member.isdir():
+        _clear(target, keep_directory=True)
+        os.makedirs(target, mode=0o700, exist_ok=True)
+    elif member.isreg():
+        _clear(target, keep_directory=False)
+        data = tar.extractfile(member)
+        assert data is not None  # regular members always have data
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+        with os.fdopen(os.open(target, flags, 0o600), "wb") as out:
+            shutil.copyfileobj(data, out, _COPY_SIZE)
+        os.chmod(target, _file_mode(member.mode))
+        os.utime(target, (member.mtime, member.mtime))
+    else:
+        logger.warning(
+            "Skipping %r in %s: unsupported tar member type %r", name, archive, member.type
+        )
+        return None
+    return normalised
+
+
+def _check_final_links(root: str, archive: str) -> None:
+    """Re-check every symlink in the finished tree: later members can change where one leads."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        for entry in dirnames + filenames:
+            path = os.path.join(dirpath, entry)
+            if os.path.islink(path) and not _is_within(root, os.path.realpath(path)):
+                name = os.path.relpath(path, root)
+                raise _refuse(archive, name, "symbolic link resolves outside the output directory")
+
+
+def _move(source: str, dest: str) -> None:
+    try:
+        os.replace(source, dest)
+    except OSError:
+        shutil.move(source, dest)
+
+
+def _merge(source_dir: str, dest_dir: str) -> None:
+    """Move the extracted tree into place, merging into directories that already exist."""
+    for entry in sorted(os.listdir(source_dir)):
+        source = os.path.join(source_dir, entry)
+        dest = os.path.join(dest_dir, entry)
+        source_is_dir = stat.S_ISDIR(os.lstat(source).st_mode)
+        try:
+            dest_mode: Optional[int] = os.lstat(dest).st_mode
+        except FileNotFoundError:
+            dest_mode = None
+        if dest_mode is not None and stat.S_ISDIR(dest_mode) and source_is_dir:
+            _merge(source, dest)
+            continue
+        if dest_mode is not None:
+            _clear(dest, keep_directory=False)
+        _move(source, dest)
+
+
+def safe_extract_targz(
+    path: str, outdir: str, expected_tar_digest: Optional[str] = None
+) -> list[str]:
+    """Extract a tar+gzip into `outdir`, refusing members that would land outside it.
+
+    Absolute names, `..` escapes, links resolving outside `outdir`, devices and fifos raise
+    PathTraversalError. With `expected_tar_digest`, the uncompressed tar stream must match or
+    DigestMismatchError is raised. Members are extracted into a temporary directory inside
+    `outdir` and moved into place only when everything checked out, so a refused archive
+    leaves nothing behind. Returns the extracted paths (under the resolved `outdir`) in
+    archive order.
+    """
+    hasher = (
+        Hasher.for_digest(validate_digest(expected_tar_digest)) if expected_tar_digest else Hasher()
+    )
+    created_outdir = not os.path.exists(outdir)
+    os.makedirs(outdir, exist_ok=True)
+    final_root = os.path.realpath(outdir)
+    staging = tempfile.mkdtemp(prefix=_EXTRACT_PREFIX, dir=final_root)
+    root = os.path.realpath(staging)
+    names: list[str] = []
+    directories: list[tarfile.TarInfo] = []
+    try:
+        with open(path, "rb") as raw, gzip.GzipFile(fileobj=raw, mode="rb") as gz:
+            reader = _HashingReader(gz, hasher)
+            with tarfile.open(fileobj=reader, mode="r|") as tar:
+                for member in tar:
+                    normalised = _extract_member(tar, member, root, path)
+                    if normalised is None:
+                        continue
+                    if normalised not in names:
+                        names.append(normalised)
+                    if member.isdir():
+                        directories.append(member)
+            reader.drain()
+        if expected_tar_digest:
+            actual = hasher.digest()
+            if actual != expected_tar_digest:
+                raise DigestMismatchError(
+                    f"{path}: uncompressed tar digest {actual} does not match "
+                    f"expected {expected_tar_digest}"
+                )
+        _check_final_links(root, path)
+        _merge(root, final_root)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        if created_outdir:
+            try:
+                os.rmdir(final_root)
+            except OSError:
+                pass
+        raise
+    shutil.rmtree(staging, ignore_errors=True)
+
+    # Directory modes and times last, so read-only directories did not block their contents.
+    for member in sorted(directories, key=lambda m: m.name, reverse=True):
+        dest = os.path.join(final_root, os.path.normpath(member.name))
+        if (
+            os.path.isdir(dest)
+            and not os.path.islink(dest)
+            and _is_within(final_root, os.path.realpath(dest))
+        ):
+            os.chmod(dest, _dir_mode(member.mode))
+            os.utime(dest, (member.mtime, member.mtime))
+    return [os.path.join(final_root, name) for name in names]

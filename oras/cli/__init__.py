@@ -1,0 +1,1 @@
+"""The `oras-py` command line: one module per command over the `oras` library."""

@@ -1,0 +1,62 @@
+"""What the CLI shows: log set-up, warnings, prompts and one-line errors."""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import os
+import sys
+
+
+class UsageError(Exception):
+    """A mistake in the command line itself (exit code 2)."""
+
+
+def _colour(text: str, code: str, stream: object) -> str:
+    if getattr(stream, "isatty", lambda: False)() and os.environ.get("TERM") != "dumb":
+        return f"\033[{code}m{text}\033[0m"
+    return text
+
+
+class _Formatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        if record.levelno >= logging.ERROR:
+            return _colour(message, "31", sys.stderr)
+        if record.levelno >= logging.WARNING:
+            return _colour(message, "33", sys.stderr)
+        return message
+
+
+def setup_logging(quiet: bool = False, debug: bool = False) -> None:
+    """Library logs go to stderr as bare messages; --quiet hides info, --debug adds detail."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Formatter())
+    root = logging.getLogger("oras")
+    root.handlers[:] = [handler]
+    root.propagate = False
+    root.setLevel(logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO)
+    if debug:
+        # urllib3 logs request lines (never headers), which is what a trace should show.
+        logging.getLogger("urllib3").addHandler(handler)
+        logging.getLogger("urllib3").setLevel(logging.DEBUG)
+
+
+def warn(message: str) -> None:
+    print(_colour(message, "33", sys.stderr), file=sys.stderr)
+
+
+def error_line(message: str) -> None:
+    print(_colour(message, "31", sys.stderr), file=sys.stderr)
+
+
+def prompt(label: str, secret: bool = False) -> str:
+    """Ask on the terminal (no echo for secrets); from piped stdin read one line."""
+    if sys.stdin.isatty():
+        if secret:
+            return getpass.getpass(label)
+        return input(label)
+    sys.stderr.write(label)
+    sys.stderr.flush()
+    line = sys.stdin.readline()
+    return line.rstrip("\r\n").strip()

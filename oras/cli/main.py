@@ -1,0 +1,104 @@
+"""Entry point of `oras-py`: parse the command line, run one command, render errors in one line."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Optional
+
+from oras.cli.console import UsageError, error_line
+
+#: Command name -> module under oras.cli; each has `add_parser(subparsers)` and `run(args)`.
+COMMANDS = ("version", "login", "logout", "push", "pull")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, as argparse but without usage spam
+        error_line(f"Error: {message}")
+        self.exit(2, f"Run '{self.prog} --help' for usage.\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="oras-py", description="OCI Registry as Storage Python client")
+    parser.add_argument("--quiet", action="store_true", help="suppress info messages")
+    parser.add_argument("--version", action="store_true", help="show the version and exit")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMANDS:
+        importlib.import_module(f"oras.cli.{name}").add_parser(subparsers)
+    return parser
+
+
+def _describe(error: BaseException) -> str:
+    """One line for an error: the message, then what to do about it when we know."""
+    import requests
+
+    from oras.errors import OrasError
+
+    if isinstance(error, requests.exceptions.SSLError):
+        return (
+            f"TLS failure talking to the registry: {_root_cause(error)} "
+            "(use --ca-file with the registry's CA, or --insecure)"
+        )
+    if isinstance(error, requests.exceptions.ConnectionError):
+        return (
+            f"cannot connect to the registry: {_root_cause(error)} "
+            "(is it running, and does it speak HTTPS? use --plain-http for an HTTP registry)"
+        )
+    if isinstance(error, requests.exceptions.Timeout):
+        return "the registry did not answer in time; try again later"
+    message = str(error) or type(error).__name__
+    if isinstance(error, KeyError):
+        message = f"missing field {message}"
+    hint = getattr(error, "hint", None) if isinstance(error, OrasError) else None
+    return f"{message} ({hint})" if hint else message
+
+
+def _root_cause(error: BaseException) -> str:
+    seen = error
+    while seen.__context__ is not None and seen.__context__ is not seen:
+        seen = seen.__context__
+    text = str(getattr(seen, "reason", "") or seen)
+    return text.splitlines()[0][:300] if text else type(error).__name__
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        # Options and positionals may be interleaved (`push REF --insecure ./file`): argparse
+        # leaves positionals that follow an option over; they are more files.
+        if hasattr(args, "files") and not any(e.startswith("-") and e != "-" for e in extras):
+            args.files.extend(extras)
+        else:
+            parser.error(f"unrecognized arguments: {' '.join(extras)}")
+    if args.version and not args.command:
+        args.command = "version"
+    if not args.command:
+        parser.print_usage(sys.stderr)
+        error_line("Error: a command is required")
+        return 2
+    from oras.cli.console import setup_logging
+
+    setup_logging(quiet=args.quiet, debug=getattr(args, "debug", False))
+    module = importlib.import_module(f"oras.cli.{args.command}")
+    try:
+        return int(module.run(args) or 0)
+    except UsageError as e:
+        error_line(f"Error: {e}")
+        return 2
+    except KeyboardInterrupt:
+        error_line("Error: interrupted")
+        return 130
+    except Exception as e:  # every failure is one line; --debug shows the traceback
+        if getattr(args, "debug", False):
+            import traceback
+
+            traceback.print_exc()
+        error_line(f"Error: {_describe(e)}")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""`oras-py push`: upload files as an artifact."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+from oras.cli import options
+from oras.cli.console import UsageError
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("push", help="push files to a registry")
+    parser.add_argument("target", help="<registry>/<repository>[:<tag>|@<digest>]")
+    parser.add_argument("files", nargs="*", metavar="file[:mediatype]", help="files to push")
+    parser.add_argument(
+        "--manifest-config",
+        "--config",
+        dest="manifest_config",
+        metavar="path[:mediatype]",
+        help="manifest config file (/dev/null for an empty one)",
+    )
+    parser.add_argument("--annotation-file", help="JSON file of annotations ($manifest, $config, files)")
+    parser.add_argument(
+        "-a",
+        "--annotation",
+        action="append",
+        default=[],
+        metavar="key=value",
+        help="manifest annotation (repeatable)",
+    )
+    parser.add_argument(
+        "--disable-path-validation",
+        action="store_true",
+        help="allow files outside the current directory",
+    )
+    options.add_remote(parser, insecure_aliases=("-k", "-i"))
+    options.add_common(parser)
+
+
+def parse_annotations(values: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for value in values:
+        if "=" not in value:
+            raise ValueError(f"Annotation {value} invalid format, needs to be key=value pair.")
+        key, _, val = value.partition("=")
+        key = key.strip()
+        if key in out:
+            raise ValueError(f"duplicate annotation key {key}")
+        out[key] = val.strip()
+    return out
+
+
+def load_annotation_file(path: str) -> dict:
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"Annotation file {path} does not exist.")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except ValueError as e:
+        raise ValueError(f"annotation file {path} is not valid JSON: {e}") from None
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise ValueError(
+            f"annotation file {path} must map $manifest, $config or file paths to objects "
+            "of string values"
+        )
+    return data
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.files:
+        raise UsageError("push needs at least one file")
+    annotations = parse_annotations(args.annotation)
+    annotation_file = None
+    if args.annotation_file:
+        annotation_file = load_annotation_file(args.annotation_file)
+        if annotations and annotation_file.get("$manifest"):
+            raise ValueError(
+                "`--annotation` and `--annotation-file` with $manifest cannot be both specified."
+            )
+    if args.manifest_config:
+        from oras.utils import split_path_and_content
+
+        path = split_path_and_content(args.manifest_config).path
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"manifest config {path} does not exist.")
+    client = options.make_client(args, args.target)
+    container = client.get_container(args.target)
+    client.push(
+        target=args.target,
+        files=args.files,
+        manifest_config=args.manifest_config,
+        annotation_file=annotation_file,
+        manifest_annotations=annotations or None,
+        disable_path_validation=args.disable_path_validation,
+        quiet=True,
+    )
+    print(f"Successfully pushed {container}")
+    return 0

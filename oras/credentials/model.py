@@ -1,0 +1,43 @@
+"""The credential record shared by config files, helpers and auth backends."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Optional
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A username/password pair, an identity (refresh) token, or a registry bearer token."""
+
+    username: str = ""
+    password: str = ""
+    identity_token: str = ""
+    registry_token: str = ""
+
+    def __repr__(self) -> str:  # never show secrets in logs or tracebacks
+        return f"Credential(username={self.username!r}, secret={'***' if self else 'none'})"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return bool(
+            (self.username and self.password) or self.identity_token or self.registry_token
+        )
+
+    @property
+    def basic(self) -> Optional[str]:
+        """base64 `user:pass`, as sent after `Basic ` and stored as `auth` in docker config."""
+        if not (self.username and self.password):
+            return None
+        return base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
+
+    @classmethod
+    def from_basic(cls, encoded: str) -> Credential:
+        try:
+            raw = base64.b64decode(encoded).decode("utf-8")
+        except Exception:
+            return cls()
+        user, sep, password = raw.partition(":")
+        return cls(username=user, password=password) if sep else cls()

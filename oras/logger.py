@@ -1,0 +1,177 @@
+"""The oras-py logger: a wrapper over the stdlib "oras" loggers and an opt-in colouring handler."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+import platform
+import sys
+import threading
+from typing import IO, Any, Optional
+
+__all__ = ["ColorizingStreamHandler", "Logger", "logger", "setup_logger"]
+
+# Every library module logs under this name (logging.getLogger(__name__) in oras.*), so one
+# handler on it shows them all; the wrapper itself logs as its child "oras.logger".
+ROOT_LOGGER_NAME = "oras"
+
+
+class ColorizingStreamHandler(logging.StreamHandler):
+    """Writes the bare message, coloured by level when the stream is a colour-capable terminal."""
+
+    BLACK, RED, GREEN, YELLOW, BLUE, MAGENTA, CYAN, WHITE = range(8)
+    RESET_SEQ = "\033[0m"
+    COLOR_SEQ = "\033[%dm"
+    BOLD_SEQ = "\033[1m"
+
+    colors = {
+        "WARNING": YELLOW,
+        "INFO": GREEN,
+        "DEBUG": BLUE,
+        "CRITICAL": RED,
+        "ERROR": RED,
+    }
+
+    def __init__(
+        self,
+        nocolor: bool = False,
+        stream: Optional[IO[str]] = None,
+        use_threads: bool = False,
+    ):
+        super().__init__(stream=stream if stream is not None else sys.stderr)
+        self.use_threads = use_threads
+        self._output_lock = threading.Lock()
+        self.setFormatter(logging.Formatter("%(message)s"))
+        self.nocolor = nocolor or not self.can_color_tty()
+
+    @property
+    def is_tty(self) -> bool:
+        isatty = getattr(self.stream, "isatty", None)
+        try:
+            return bool(isatty and isatty())
+        except ValueError:  # closed stream
+            return False
+
+    def can_color_tty(self) -> bool:
+        if os.environ.get("TERM") == "dumb" or "NO_COLOR" in os.environ:
+            return False
+        return self.is_tty and platform.system() != "Windows"
+
+    def decorate(self, record: logging.LogRecord, message: Optional[str] = None) -> str:
+        text = record.getMessage() if message is None else message
+        if self.nocolor or record.levelname not in self.colors:
+            return text
+        return f"{self.COLOR_SEQ % (30 + self.colors[record.levelname])}{text}{self.RESET_SEQ}"
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with self._output_lock:
+            try:
+                self.stream.write(self.decorate(record, self.format(record)))
+                self.stream.write(self.terminator)
+                self.flush()
+            except (BrokenPipeError, RecursionError):
+                raise
+            except Exception:
+                self.handleError(record)
+
+
+class Logger:
+    """oras-py's logger object: level-named methods over the stdlib logger "oras.logger"."""
+
+    def __init__(self, name: str = ROOT_LOGGER_NAME + ".logger"):
+        self.logger = logging.getLogger(name)
+        self.stream_handler: Optional[logging.Handler] = None
+        self.printshellcmds = False
+        self.quiet = False
+        self.logfile: Optional[str] = None
+        self.logfile_handler: Optional[logging.Handler] = None
+
+    @property
+    def _root(self) -> logging.Logger:
+        return logging.getLogger(ROOT_LOGGER_NAME)
+
+    def set_stream_handler(self, stream_handler: logging.Handler) -> None:
+        """Install a handler on the "oras" logger, replacing the one installed before."""
+        if self.stream_handler is not None:
+            self._root.removeHandler(self.stream_handler)
+        self.stream_handler = stream_handler
+        self._root.addHandler(stream_handler)
+
+    def set_level(self, level: int | str) -> None:
+        self._root.setLevel(level)
+
+    def cleanup(self) -> None:
+        """Remove the handlers this object installed."""
+        for attr in ("logfile_handler", "stream_handler"):
+            handler = getattr(self, attr)
+            if handler is not None:
+                self._root.removeHandler(handler)
+                handler.close()
+                setattr(self, attr, None)
+
+    def _log(self, level: int, msg: Any, *args: Any) -> None:
+        # stacklevel 3: the record names the caller of info()/warning()/..., not this wrapper.
+        self.logger.log(level, msg, *args, stacklevel=3)
+
+    def info(self, msg: Any, *args: Any) -> None:
+        if not self.quiet:
+            self._log(logging.INFO, msg, *args)
+
+    def warning(self, msg: Any, *args: Any) -> None:
+        self._log(logging.WARNING, msg, *args)
+
+    def debug(self, msg: Any, *args: Any) -> None:
+        self._log(logging.DEBUG, msg, *args)
+
+    def error(self, msg: Any, *args: Any) -> None:
+        self._log(logging.ERROR, msg, *args)
+
+    def exit(self, msg: Any, return_code: int = 1) -> None:
+        """Log an error and raise SystemExit (oras-py API; the library itself never calls it)."""
+        self._log(logging.ERROR, msg)
+        raise SystemExit(return_code)
+
+    def progress(self, done: Optional[int] = None, total: Optional[int] = None) -> None:
+        if self.quiet or done is None or not total:
+            return
+        fraction = done / total
+        percent = ("{:.2%}" if fraction < 0.01 else "{:.0%}").format(fraction)
+        self._log(logging.INFO, "%s of %s steps (%s) done", done, total, percent)
+
+    def shellcmd(self, msg: Optional[str]) -> None:
+        if msg is not None and self.printshellcmds:
+            self._log(logging.WARNING, msg)
+
+    def location(self, msg: Any) -> None:
+        """Debug-log a message with the caller's file, function and line."""
+        frame = inspect.currentframe()
+        caller = frame.f_back if frame is not None else None
+        if caller is None:
+            self.debug(msg)
+            return
+        info = inspect.getframeinfo(caller)
+        self._log(logging.DEBUG, "%s: %s, %s, %s", msg, info.filename, info.function, info.lineno)
+
+
+logger = Logger()
+
+
+def setup_logger(
+    quiet: bool = False,
+    printshellcmds: bool = False,
+    nocolor: bool = False,
+    stdout: bool = False,
+    debug: bool = False,
+    use_threads: bool = False,
+) -> None:
+    """Show oras log messages on stderr (or stdout) at INFO or DEBUG; a second call replaces."""
+    handler = ColorizingStreamHandler(
+        nocolor=nocolor,
+        stream=sys.stdout if stdout else sys.stderr,
+        use_threads=use_threads,
+    )
+    logger.set_stream_handler(handler)
+    logger.set_level(logging.DEBUG if debug else logging.INFO)
+    logger.quiet = quiet
+    logger.printshellcmds = printshellcmds

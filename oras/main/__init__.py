@@ -1,0 +1,1 @@
+"""oras-py's historical `oras.main` package."""

@@ -1,0 +1,119 @@
+"""Turn files and directories into blobs and an image manifest, byte for byte as oras-py does."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from typing import Any, Optional, Union
+
+from oras import defaults
+from oras.descriptor import Descriptor
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+#: oras-py's empty manifest, in its key order (the order is part of the manifest's bytes).
+EMPTY_MANIFEST: dict[str, Any] = {
+    "schemaVersion": 2,
+    "mediaType": defaults.default_manifest_media_type,
+    "config": {},
+    "layers": [],
+    "annotations": {},
+}
+
+
+@dataclass
+class PackedBlob:
+    """A blob ready to upload: where its bytes are, its descriptor, and whether to delete the file."""
+
+    path: str
+    descriptor: Descriptor
+    temporary: bool = False
+
+    def cleanup(self) -> None:
+        if self.temporary and os.path.exists(self.path):
+            os.unlink(self.path)
+
+
+def title_for(path: str) -> str:
+    """The title of a pushed path: its basename, trailing slashes ignored."""
+    return os.path.basename(os.path.normpath(path))
+
+
+def check_inside_cwd(path: str) -> None:
+    """Refuse a path that resolves outside the current directory (oras-py's default guard)."""
+    cwd = os.path.realpath(os.getcwd())
+    real = os.path.realpath(path)
+    if os.path.commonpath([cwd, real]) != cwd:
+        raise ValueError(f"Blob {path} is not in the present working directory context.")
+
+
+def pack_path(
+    entry: PathLike,
+    annotations: Optional[dict[str, str]] = None,
+    disable_path_validation: bool = False,
+) -> PackedBlob:
+    """Describe one `path[:mediatype]` entry; a directory becomes a reproducible tar+gzip."""
+    from oras.archive import make_targz
+    from oras.digest import digest_file
+    from oras.utils import split_path_and_content
+
+    spec = split_path_and_content(os.fspath(entry))
+    path, media_type = spec.path, spec.content
+    if not path or not os.path.exists(path):
+        raise FileNotFoundError(f"{path} does not exist.")
+    if not disable_path_validation:
+        check_inside_cwd(path)
+    blob_annotations = {defaults.annotation_title: title_for(path)}
+    blob_annotations.update(annotations or {})
+    if os.path.isdir(path):
+        fd, tarball = tempfile.mkstemp(prefix="oras-", suffix=".tar.gz")
+        os.close(fd)
+        try:
+            info = make_targz(path, tarball)
+        except BaseException:
+            os.unlink(tarball)
+            raise
+        desc = Descriptor(
+            media_type=media_type or defaults.default_blob_dir_media_type,
+            digest=info.digest,
+            size=info.size,
+            annotations=blob_annotations,
+        )
+        return PackedBlob(tarball, desc, temporary=True)
+    digest, size = digest_file(path)
+    desc = Descriptor(
+        media_type=media_type or defaults.default_blob_media_type,
+        digest=digest,
+        size=size,
+        annotations=blob_annotations,
+    )
+    return PackedBlob(path, desc)
+
+
+def build_manifest(
+    config: dict[str, Any],
+    layers: list[dict[str, Any]],
+    annotations: Optional[dict[str, str]] = None,
+    subject: Optional[Any] = None,
+) -> dict[str, Any]:
+    """An OCI image manifest in oras-py's key order; `subject` (dataclass or dict) comes last."""
+    manifest = copy.deepcopy(EMPTY_MANIFEST)
+    manifest["config"] = config
+    manifest["layers"] = layers
+    manifest["annotations"] = dict(annotations or {})
+    if subject is not None:
+        if isinstance(subject, Descriptor):
+            subject = subject.to_dict()
+        elif dataclasses.is_dataclass(subject) and not isinstance(subject, type):
+            subject = dataclasses.asdict(subject)
+        manifest["subject"] = dict(subject)
+    return manifest
+
+
+def manifest_bytes(manifest: dict[str, Any]) -> bytes:
+    """The exact bytes pushed for a manifest: `json.dumps` defaults, as oras-py (and requests) do."""
+    return json.dumps(manifest).encode("utf-8")

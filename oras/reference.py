@@ -1,0 +1,220 @@
+"""Typed registry references: parse `<registry>/<repository>[:<tag>][@<digest>]` strictly, once."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from typing import Optional
+
+from oras.digest import DIGEST_PATTERN, validate_digest
+from oras.errors import InvalidDigestError, InvalidReferenceError
+
+DOCKER_HUB = "docker.io"
+DOCKER_HUB_API_HOST = "registry-1.docker.io"
+_DOCKER_HUB_NAMES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
+_DOCKER_HUB_NAMESPACE = "library"
+
+# Many clients (and Docker) cap `<registry>/<repository>` at 255 characters.
+MAX_NAME_LENGTH = 255
+
+EXPECTED_FORM = "<registry>/<repository>[:<tag>|@<digest>]"
+
+# Grammar pieces (oci.md section 1), unanchored so they can be combined.
+PATH_COMPONENT_PATTERN = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
+REPOSITORY_PATTERN = rf"{PATH_COMPONENT_PATTERN}(?:/{PATH_COMPONENT_PATTERN})*"
+TAG_PATTERN = r"[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}"
+_HOST_LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9_-]*[a-zA-Z0-9])?"
+_PORT = r":[0-9]+"
+_IPV6 = r"\[[0-9a-fA-F:.]+\]"
+REGISTRY_PATTERN = rf"(?:{_HOST_LABEL}(?:\.{_HOST_LABEL})*|{_IPV6})(?:{_PORT})?"
+# A first path component that names a registry: it has a dot or a port, or is localhost.
+REGISTRY_IN_NAME_PATTERN = (
+    rf"(?:{_HOST_LABEL}(?:\.{_HOST_LABEL})+(?:{_PORT})?"
+    rf"|{_HOST_LABEL}{_PORT}|{_IPV6}(?:{_PORT})?|localhost)"
+)
+
+# The whole reference, with the group names of oras-py's `docker_regex`.
+REFERENCE_REGEX = re.compile(
+    rf"^(?:(?P<registry>{REGISTRY_IN_NAME_PATTERN})/)?"
+    rf"(?:(?P<namespace>{REPOSITORY_PATTERN})/)?"
+    rf"(?P<repository>{PATH_COMPONENT_PATTERN})"
+    rf"(?::(?P<tag>{TAG_PATTERN}))?"
+    rf"(?:@(?P<digest>{DIGEST_PATTERN}))?$"
+)
+
+_REPOSITORY_REGEX = re.compile(REPOSITORY_PATTERN)
+_TAG_REGEX = re.compile(TAG_PATTERN)
+_REGISTRY_REGEX = re.compile(REGISTRY_PATTERN)
+
+
+def is_docker_hub(registry: str) -> bool:
+    """True for the names Docker Hub goes by (`docker.io`, `index.docker.io`, `registry-1...`)."""
+    return registry.lower() in _DOCKER_HUB_NAMES
+
+
+def registry_api_host(registry: str) -> str:
+    """The host to talk to on the wire: Docker Hub's names map to `registry-1.docker.io`."""
+    return DOCKER_HUB_API_HOST if is_docker_hub(registry) else registry
+
+
+def is_localhost(registry: str) -> bool:
+    """True when the host part of `registry` (ignoring any port) is exactly `localhost`."""
+    host, _, port = registry.partition(":")
+    return host.lower() == "localhost" and (not port or port.isdigit())
+
+
+def _invalid(text: object, reason: str) -> InvalidReferenceError:
+    return InvalidReferenceError(
+        f"invalid reference {text!r}: {reason}; expected {EXPECTED_FORM}",
+        hint=f"use the form {EXPECTED_FORM}, e.g. localhost:5000/project/artifact:v1",
+    )
+
+
+def _check_registry(registry: str) -> Optional[str]:
+    if not registry:
+        return "empty registry"
+    if not _REGISTRY_REGEX.fullmatch(registry):
+        return f"registry {registry!r} is not a valid host[:port]"
+    return None
+
+
+def _check_repository(repository: str) -> Optional[str]:
+    if not repository:
+        return "empty repository"
+    if _REPOSITORY_REGEX.fullmatch(repository):
+        return None
+    if "" in repository.split("/"):
+        return f"repository {repository!r} has an empty path component"
+    if repository != repository.lower() and _REPOSITORY_REGEX.fullmatch(repository.lower()):
+        return f"repository {repository!r} must be lowercase"
+    return (
+        f"repository {repository!r} must be lowercase letters, digits and separators "
+        "(., _, __, -) between them, in /-separated components"
+    )
+
+
+def _check_tag(tag: str) -> Optional[str]:
+    if not _TAG_REGEX.fullmatch(tag):
+        return f"tag {tag!r} must match [a-zA-Z0-9_][a-zA-Z0-9._-]{{0,127}}"
+    return None
+
+
+def _check_digest(digest: str) -> Optional[str]:
+    try:
+        validate_digest(digest)
+    except InvalidDigestError as exc:
+        return str(exc)
+    return None
+
+
+def _check_length(registry: str, repository: str) -> Optional[str]:
+    if len(registry) + 1 + len(repository) > MAX_NAME_LENGTH:
+        return f"registry and repository are longer than {MAX_NAME_LENGTH} characters"
+    return None
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A parsed reference. `repository` is the full path in the registry (no registry host)."""
+
+    registry: str
+    repository: str
+    tag: Optional[str] = None
+    digest: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        problem = (
+            _check_registry(self.registry)
+            or _check_repository(self.repository)
+            or (self.tag is not None and _check_tag(self.tag))
+            or (self.digest is not None and _check_digest(self.digest))
+            or _check_length(self.registry, self.repository)
+        )
+        if problem:
+            raise _invalid(str(self), problem)
+
+    @property
+    def reference(self) -> Optional[str]:
+        """What goes after `/manifests/` on the wire: the digest if set, else the tag, else None."""
+        return self.digest or self.tag
+
+    @property
+    def api_host(self) -> str:
+        """The registry host used on the wire (Docker Hub maps to `registry-1.docker.io`)."""
+        return registry_api_host(self.registry)
+
+    def __str__(self) -> str:
+        text = f"{self.registry}/{self.repository}"
+        if self.tag:
+            text += f":{self.tag}"
+        if self.digest:
+            text += f"@{self.digest}"
+        return text
+
+    def with_tag(self, tag: str) -> Reference:
+        """A copy pointing at `tag`; the digest is dropped so that `reference` is the tag."""
+        return replace(self, tag=tag, digest=None)
+
+    def with_digest(self, digest: str) -> Reference:
+        """A copy pinned to `digest`; the tag is kept for display."""
+        return replace(self, digest=digest)
+
+
+def parse_reference(text: str, default_registry: Optional[str] = None) -> Reference:
+    """Parse `text` strictly; a name without a registry gets `default_registry` or `docker.io`.
+
+    The first path component is the registry when it contains `.` or `:` or is `localhost`.
+    On Docker Hub a one-component repository gets the `library/` namespace.
+    """
+    if not isinstance(text, str) or not text:
+        raise _invalid(text, "empty or not a string")
+
+    name, at, digest = text.partition("@")
+    if at:
+        problem = _check_digest(digest)
+        if problem:
+            raise _invalid(text, problem)
+
+    path, tag = name, None
+    last_slash = name.rfind("/")
+    colon = name.find(":", last_slash + 1)
+    if colon != -1:
+        path, tag = name[:colon], name[colon + 1 :]
+        problem = _check_tag(tag)
+        if problem:
+            raise _invalid(text, problem)
+
+    first, slash, rest = path.partition("/")
+    if slash and ("." in first or ":" in first or first == "localhost"):
+        registry, repository = first, rest
+    else:
+        registry, repository = default_registry or DOCKER_HUB, path
+
+    problem = _check_registry(registry) or _check_repository(repository)
+    if problem:
+        raise _invalid(text, problem)
+    if is_docker_hub(registry) and "/" not in repository:
+        repository = f"{_DOCKER_HUB_NAMESPACE}/{repository}"
+    problem = _check_length(registry, repository)
+    if problem:
+        raise _invalid(text, problem)
+
+    return Reference(registry=registry, repository=repository, tag=tag, digest=digest or None)
+
+
+def split_tags(text: str) -> tuple[str, list[str]]:
+    """Split the Go CLI's `repo:t1,t2,t3` into (`repo:t1`, [t1, t2, t3]); no tags → (text, [])."""
+    name, at, digest = text.partition("@")
+    last_slash = name.rfind("/")
+    colon = name.find(":", last_slash + 1)
+    if colon == -1:
+        return text, []
+    tags = name[colon + 1 :].split(",")
+    for tag in tags:
+        problem = _check_tag(tag)
+        if problem:
+            raise _invalid(text, problem)
+    first = f"{name[:colon]}:{tags[0]}"
+    if at:
+        first += f"@{digest}"
+    return first, tags

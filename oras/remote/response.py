@@ -1,0 +1,82 @@
+"""Read registry responses: OCI error bodies, `Location` and `Link` headers."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Optional
+from urllib.parse import urljoin
+
+import requests
+
+from oras.errors import AuthenticationError, NotFoundError, ProtocolError, RegistryError
+
+_LINK_NEXT = re.compile(r'<([^>]*)>\s*;[^,]*rel="?next"?', re.IGNORECASE)
+
+
+def oci_errors(response: requests.Response) -> list[dict[str, Any]]:
+    """The `errors` list of an OCI error body, or [] when the body is not one."""
+    try:
+        data = response.json()
+    except ValueError:
+        return []
+    errors = data.get("errors") if isinstance(data, dict) else None
+    return [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
+
+
+_HINTS = {
+    401: "check your credentials: oras-py login <registry>",
+    403: "your credentials lack permission for this operation",
+}
+
+
+def registry_error(response: requests.Response, action: str = "") -> RegistryError:
+    """The typed error for a failed response, naming the registry's OCI codes and messages."""
+    errors = oci_errors(response)
+    details = "; ".join(
+        f"{e.get('code', '')}: {e.get('message', '')}".strip(": ") for e in errors
+    ) or (response.reason or "").strip()
+    what = f"{action} failed" if action else f"{response.request.method} {response.url} failed"
+    message = f"{what}: HTTP {response.status_code}"
+    if details:
+        message += f" ({details})"
+    status = response.status_code
+    cls: type[RegistryError] = RegistryError
+    if status == 401:
+        cls = AuthenticationError
+    elif status == 404:
+        cls = NotFoundError
+    return cls(
+        message,
+        status=status,
+        errors=errors,
+        url=response.url,
+        hint=_HINTS.get(status),
+        response=response,
+    )
+
+
+def resolve_location(response: requests.Response) -> str:
+    """The upload `Location`, used verbatim; a relative one is resolved against the request URL."""
+    location = response.headers.get("Location")
+    if not location:
+        raise ProtocolError(
+            f"registry answered {response.request.method} {response.url} without a Location header"
+        )
+    return urljoin(response.url, location)
+
+
+def with_query(url: str, **params: str) -> str:
+    """Append query parameters to a URL that may already carry some (Distribution's `_state`)."""
+    from urllib.parse import urlencode
+
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}{urlencode(params)}"
+
+
+def next_link(response: requests.Response) -> Optional[str]:
+    """The absolute URL of `Link: <...>; rel="next"`, or None."""
+    header = response.headers.get("Link")
+    if not header:
+        return None
+    m = _LINK_NEXT.search(header)
+    return urljoin(response.url, m.group(1)) if m else None

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Install what the demo and the tests need on Debian: the registry, skopeo, htpasswd, a venv.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v docker-registry >/dev/null || need+=(docker-registry)
+if [ "${1:-}" = "--tests" ]; then
+  command -v skopeo >/dev/null || need+=(skopeo)
+  command -v htpasswd >/dev/null || need+=(apache2-utils)
+  command -v setpriv >/dev/null || need+=(util-linux)
+fi
+command -v python3 >/dev/null || need+=(python3 python3-venv)
+if [ ${#need[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+  # Debian's package may start a registry service of its own; ours pick their own ports.
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+target="."
+[ "${1:-}" = "--tests" ] && target=".[tests] ruff"
+log=$(mktemp)
+# shellcheck disable=SC2086
+if ! .venv/bin/python -m pip install -e $target >"$log" 2>&1; then
+  cat "$log"; rm -f "$log"; exit 1
+fi
+rm -f "$log"
+.venv/bin/python -c "import oras" >/dev/null

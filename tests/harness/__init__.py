@@ -1,0 +1,1 @@
+"""Test harness: throwaway certificates, Distribution registries and a Docker token server."""

@@ -1,0 +1,1 @@
+"""Integration tests that run against real registries started by the harness."""
