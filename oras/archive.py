@@ -12,14 +12,14 @@ import tempfile
 from dataclasses import dataclass
 from typing import IO, Any, Optional
 
-from oras.digest import Hasher, validate_digest
+from oras.digest import Hasher
 from oras.errors import DigestMismatchError, PathTraversalError
 
 logger = logging.getLogger(__name__)
 
 # zlib's default level, as Go's gzip writer uses: much faster than 9 for a few percent of size.
 GZIP_LEVEL = 6
-_COPY_SIZE = 1024 * 1024
+_COPY_SIZE = 256 * 1024
 _EXTRACT_PREFIX = ".oras-extract-"
 
 
@@ -123,8 +123,9 @@ def make_targz(source_dir: str, dest_path: str) -> TarballInfo:
     parent = os.path.dirname(dest)
     if parent:
         os.makedirs(parent, exist_ok=True)
+    raw = open(dest, "wb")
     try:
-        with open(dest, "wb") as raw:
+        with raw:
             compressed = _HashingWriter(raw)
             with gzip.GzipFile(
                 filename="", mode="wb", fileobj=compressed, compresslevel=GZIP_LEVEL, mtime=0
@@ -135,8 +136,7 @@ def make_targz(source_dir: str, dest_path: str) -> TarballInfo:
                 ) as tar:
                     tar.add(walk_root, arcname=root_name, recursive=True, filter=normalise)
     except BaseException:
-        if os.path.lexists(dest):
-            os.unlink(dest)
+        os.unlink(dest)  # a partial archive is worse than none
         raise
     return TarballInfo(
         path=dest,
@@ -282,15 +282,13 @@ def safe_extract_targz(
     leaves nothing behind. Returns the extracted paths (under the resolved `outdir`) in
     archive order.
     """
-    hasher = (
-        Hasher.for_digest(validate_digest(expected_tar_digest)) if expected_tar_digest else Hasher()
-    )
+    hasher = Hasher.for_digest(expected_tar_digest) if expected_tar_digest else Hasher()
     created_outdir = not os.path.exists(outdir)
     os.makedirs(outdir, exist_ok=True)
     final_root = os.path.realpath(outdir)
     staging = tempfile.mkdtemp(prefix=_EXTRACT_PREFIX, dir=final_root)
     root = os.path.realpath(staging)
-    names: list[str] = []
+    names: dict[str, None] = {}  # ordered and de-duplicated
     directories: list[tarfile.TarInfo] = []
     try:
         with open(path, "rb") as raw, gzip.GzipFile(fileobj=raw, mode="rb") as gz:
@@ -300,8 +298,7 @@ def safe_extract_targz(
                     normalised = _extract_member(tar, member, root, path)
                     if normalised is None:
                         continue
-                    if normalised not in names:
-                        names.append(normalised)
+                    names[normalised] = None
                     if member.isdir():
                         directories.append(member)
             reader.drain()

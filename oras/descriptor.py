@@ -45,7 +45,11 @@ class Descriptor:
         return self.media_type in MANIFEST_MEDIA_TYPES or self.media_type in INDEX_MEDIA_TYPES
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"mediaType": self.media_type, "size": self.size, "digest": self.digest}
+        out: dict[str, Any] = {
+            "mediaType": self.media_type,
+            "size": self.size,
+            "digest": self.digest,
+        }
         if self.artifact_type:
             out["artifactType"] = self.artifact_type
         if self.urls:

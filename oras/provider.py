@@ -34,7 +34,6 @@ from oras.digest import Hasher, digest_bytes, validate_digest
 from oras.errors import (
     AuthenticationError,
     DigestMismatchError,
-    NotFoundError,
     OrasError,
     ProtocolError,
     RegistryError,
@@ -342,7 +341,9 @@ class Registry:
         from oras.auth.token import TokenAuth
 
         url = self._url(f"{hostname}/v2/")
-        backend = TokenAuth(session=self.session, insecure=self._insecure, tls_verify=self._tls_verify)
+        backend = TokenAuth(
+            session=self.session, insecure=self._insecure, tls_verify=self._tls_verify
+        )
         backend._explicit = cred
         response = self._send("GET", url, None, dict(self.headers), None, False)
         if response.status_code == 401:
@@ -426,7 +427,9 @@ class Registry:
         container = self.get_container(container)
         accept = list(accept or ACCEPTED_MANIFEST_TYPES)
         headers = {"Accept": ", ".join(accept)}
-        response = self.do_request(self._url(container.manifest_url()), "GET", headers=headers, stream=True)
+        response = self.do_request(
+            self._url(container.manifest_url()), "GET", headers=headers, stream=True
+        )
         try:
             self._check_200_response(response)
             declared = response.headers.get("Content-Length")
@@ -795,7 +798,15 @@ class Registry:
             chosen = manifests
         if not chosen:
             platforms = ", ".join(
-                "/".join(filter(None, [(m.get("platform") or {}).get(k) for k in ("os", "architecture", "variant")]))
+                "/".join(
+                    filter(
+                        None,
+                        [
+                            (m.get("platform") or {}).get(k)
+                            for k in ("os", "architecture", "variant")
+                        ],
+                    )
+                )
                 or m.get("digest", "?")
                 for m in manifests
             )
@@ -878,4 +889,3 @@ def _stream_verified(response: requests.Response, digest: str, outfile: str) -> 
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-

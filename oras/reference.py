@@ -123,13 +123,12 @@ class Reference:
     digest: Optional[str] = None
 
     def __post_init__(self) -> None:
-        problem = (
-            _check_registry(self.registry)
-            or _check_repository(self.repository)
-            or (self.tag is not None and _check_tag(self.tag))
-            or (self.digest is not None and _check_digest(self.digest))
-            or _check_length(self.registry, self.repository)
-        )
+        problem = _check_registry(self.registry) or _check_repository(self.repository)
+        if not problem and self.tag is not None:
+            problem = _check_tag(self.tag)
+        if not problem and self.digest is not None:
+            problem = _check_digest(self.digest)
+        problem = problem or _check_length(self.registry, self.repository)
         if problem:
             raise _invalid(str(self), problem)
 

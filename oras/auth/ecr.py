@@ -46,9 +46,7 @@ class EcrAuth(TokenAuth):
             try:
                 import boto3
             except ImportError:
-                raise ImportError(
-                    "ECR authentication needs boto3: pip install oras[ecr]"
-                ) from None
+                raise ImportError("ECR authentication needs boto3: pip install oras[ecr]") from None
             client = boto3.client("ecr", region_name=match.group("region"))
             data = client.get_authorization_token()
             self._tokens_by_realm[realm] = data["authorizationData"][0]["authorizationToken"]

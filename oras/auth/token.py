@@ -269,7 +269,9 @@ class TokenAuth(AuthBackend):
             )
         body = response.content
         if len(body) > MAX_TOKEN_RESPONSE:
-            raise ProtocolError(f"token response from {origin} is larger than {MAX_TOKEN_RESPONSE} bytes")
+            raise ProtocolError(
+                f"token response from {origin} is larger than {MAX_TOKEN_RESPONSE} bytes"
+            )
         try:
             data = response.json()
         except ValueError:

@@ -12,7 +12,9 @@ from oras.cli.console import UsageError, warn
 log = logging.getLogger("oras.cli")
 
 PASSWORD_WARNING = "WARNING! Using --password via the CLI is insecure. Use --password-stdin."
-TOKEN_WARNING = "WARNING! Using --identity-token via the CLI is insecure. Use --identity-token-stdin."
+TOKEN_WARNING = (
+    "WARNING! Using --identity-token via the CLI is insecure. Use --identity-token-stdin."
+)
 
 
 def parse_bool(value: str) -> bool:
@@ -42,7 +44,9 @@ def add_remote(parser: argparse.ArgumentParser, insecure_aliases: tuple[str, ...
     """Credentials and transport flags of a command that talks to a registry."""
     group = parser.add_argument_group("registry")
     group.add_argument("-u", "--username", help="registry username")
-    group.add_argument("-p", "--password", help="registry password or token (prefer --password-stdin)")
+    group.add_argument(
+        "-p", "--password", help="registry password or token (prefer --password-stdin)"
+    )
     group.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     group.add_argument("--identity-token", help="registry identity (refresh) token")
     group.add_argument(

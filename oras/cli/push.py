@@ -21,7 +21,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="path[:mediatype]",
         help="manifest config file (/dev/null for an empty one)",
     )
-    parser.add_argument("--annotation-file", help="JSON file of annotations ($manifest, $config, files)")
+    parser.add_argument(
+        "--annotation-file", help="JSON file of annotations ($manifest, $config, files)"
+    )
     parser.add_argument(
         "-a",
         "--annotation",

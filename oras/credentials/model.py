@@ -22,9 +22,7 @@ class Credential:
     __str__ = __repr__
 
     def __bool__(self) -> bool:
-        return bool(
-            (self.username and self.password) or self.identity_token or self.registry_token
-        )
+        return bool((self.username and self.password) or self.identity_token or self.registry_token)
 
     @property
     def basic(self) -> Optional[str]:

@@ -32,9 +32,10 @@ _HINTS = {
 def registry_error(response: requests.Response, action: str = "") -> RegistryError:
     """The typed error for a failed response, naming the registry's OCI codes and messages."""
     errors = oci_errors(response)
-    details = "; ".join(
-        f"{e.get('code', '')}: {e.get('message', '')}".strip(": ") for e in errors
-    ) or (response.reason or "").strip()
+    details = (
+        "; ".join(f"{e.get('code', '')}: {e.get('message', '')}".strip(": ") for e in errors)
+        or (response.reason or "").strip()
+    )
     what = f"{action} failed" if action else f"{response.request.method} {response.url} failed"
     message = f"{what}: HTTP {response.status_code}"
     if details:

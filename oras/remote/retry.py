@@ -6,64 +6,99 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
+import socket
 import time
-from typing import Callable, Optional
+from datetime import datetime, timezone
+from typing import Any, Callable, Optional
 
 import requests
 
 log = logging.getLogger(__name__)
 
-RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 MAX_ATTEMPTS = 5
+#: First wait; it doubles per attempt, jittered, never above MAX_DELAY.
 BASE_DELAY = 0.2
 MAX_DELAY = 3.0
-#: Longest `Retry-After` we wait for; a registry asking for more gets its error reported.
+#: Longest `Retry-After` we wait for; a registry asking for more gets its answer returned.
 MAX_RETRY_AFTER = 60.0
 
 
-def retry_after(response: requests.Response) -> Optional[float]:
+def is_retryable_status(status: int) -> bool:
+    return status in (408, 429) or 500 <= status <= 599
+
+
+def retry_after(response: Any) -> Optional[float]:
     """Seconds asked for by `Retry-After` (delta-seconds or an HTTP date), or None."""
-    value = (response.headers.get("Retry-After") or "").strip()
+    value = str((getattr(response, "headers", None) or {}).get("Retry-After") or "").strip()
     if not value:
         return None
-    if value.isdigit():
-        return float(value)
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError):
         return None
-    return max(0.0, when.timestamp() - time.time())
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
-def backoff(attempt: int) -> float:
-    """Delay before retry number `attempt` (0-based): exponential, capped, with full jitter."""
-    ceiling = min(MAX_DELAY, BASE_DELAY * (2**attempt))
-    return random.uniform(ceiling / 2, ceiling)
+def backoff(attempt: int, base: float = BASE_DELAY, ceiling: float = MAX_DELAY) -> float:
+    """Delay before retry number `attempt` (0-based): base doubling, jittered, capped."""
+    return min(ceiling, base * (2**attempt) * random.uniform(1.0, 1.5))
+
+
+def _name_resolution_failed(error: BaseException) -> bool:
+    """True when a DNS lookup failed anywhere in the chain (requests wraps urllib3 wraps socket)."""
+    seen: set[int] = set()
+    stack: list[Any] = [error]
+    while stack:
+        current = stack.pop()
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, socket.gaierror) or type(current).__name__ == "NameResolutionError":
+            return True
+        stack.extend((getattr(current, "reason", None), current.__cause__, current.__context__))
+        stack.extend(current.args)
+    return False
 
 
 def is_transient(error: BaseException) -> bool:
     """Connection drops and timeouts are; TLS failures and unknown host names are not."""
     if isinstance(error, requests.exceptions.SSLError):
         return False
-    if not isinstance(error, (requests.ConnectionError, requests.Timeout)):
-        return False
-    text = repr(error)
-    return not any(
-        marker in text
-        for marker in ("NameResolutionError", "Name or service not known", "nodename nor servname")
-    )
+    if isinstance(error, requests.exceptions.Timeout):
+        return True
+    if isinstance(error, requests.exceptions.ConnectionError):
+        return not _name_resolution_failed(error)
+    return False
+
+
+def _release(response: Any) -> None:
+    # A discarded streamed response would otherwise keep its pooled connection.
+    close = getattr(response, "close", None)
+    if callable(close):
+        try:
+            close()
+        except Exception:
+            pass
 
 
 def send_with_retry(
-    send: Callable[[], requests.Response],
+    send: Callable[[], Any],
     replayable: bool = True,
     attempts: int = MAX_ATTEMPTS,
+    base: float = BASE_DELAY,
+    ceiling: float = MAX_DELAY,
     sleep: Callable[[float], None] = time.sleep,
-) -> requests.Response:
-    """Call `send` until it gives a non-transient answer or `attempts` run out.
-
-    A request whose body cannot be sent twice (`replayable=False`) is never retried.
-    """
+) -> Any:
+    """Call `send` until it gives a non-transient answer or `attempts` run out; the last
+    answer is returned (or its exception raised). A request whose body cannot be sent twice
+    (`replayable=False`) is never retried."""
+    attempts = max(1, attempts)
     for attempt in range(attempts):
         last = attempt == attempts - 1 or not replayable
         try:
@@ -71,18 +106,20 @@ def send_with_retry(
         except Exception as error:
             if last or not is_transient(error):
                 raise
-            delay = backoff(attempt)
+            delay = backoff(attempt, base, ceiling)
             log.debug("retrying in %.2fs after %s", delay, type(error).__name__)
             sleep(delay)
             continue
-        if last or response.status_code not in RETRY_STATUSES:
+        status = getattr(response, "status_code", None)
+        if last or not isinstance(status, int) or not is_retryable_status(status):
             return response
-        delay = retry_after(response)
-        if delay is None:
-            delay = backoff(attempt)
-        elif delay > MAX_RETRY_AFTER:
-            return response
-        log.debug("HTTP %s from %s: retrying in %.2fs", response.status_code, response.url, delay)
-        response.close()
+        delay = backoff(attempt, base, ceiling)
+        asked = retry_after(response)
+        if asked is not None:
+            if asked > MAX_RETRY_AFTER:
+                return response
+            delay = max(delay, asked)
+        log.debug("HTTP %s: retrying in %.2fs", status, delay)
+        _release(response)
         sleep(delay)
     raise AssertionError("unreachable")

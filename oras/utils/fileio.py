@@ -16,12 +16,11 @@ import tempfile
 from contextlib import contextmanager
 from typing import IO, Any, AnyStr, Iterable, Iterator, NamedTuple, Optional, Union
 
+from oras import archive
 from oras.digest import digest_file
 from oras.errors import InvalidDigestError, PathTraversalError
 
 PathLike = Union[str, "os.PathLike[str]"]
-
-# oras.archive is imported where used: it sits above this module and may import oras.utils.
 
 
 class PathAndOptionalContent(NamedTuple):
@@ -39,10 +38,8 @@ def reset(tarinfo: tarfile.TarInfo) -> tarfile.TarInfo:
 
 def make_targz(source_dir: PathLike, dest_name: Optional[PathLike] = None) -> str:
     """Write a reproducible tar+gzip of a directory (to a new temporary file by default)."""
-    from oras.archive import make_targz as _make_targz
-
     dest = os.fspath(dest_name) if dest_name else get_tmpfile(suffix=".tar.gz")
-    return os.fspath(_make_targz(os.fspath(source_dir), dest).path)
+    return archive.make_targz(os.fspath(source_dir), dest).path
 
 
 def extract_targz(targz: PathLike, outdir: PathLike, numeric_owner: bool = False) -> list[str]:
@@ -50,9 +47,7 @@ def extract_targz(targz: PathLike, outdir: PathLike, numeric_owner: bool = False
 
     `numeric_owner` is accepted for oras-py compatibility; ownership is never restored.
     """
-    from oras.archive import safe_extract_targz
-
-    return safe_extract_targz(os.fspath(targz), os.fspath(outdir))
+    return archive.safe_extract_targz(os.fspath(targz), os.fspath(outdir))
 
 
 def is_within_directory(directory: PathLike, target: PathLike) -> bool:
@@ -184,7 +179,7 @@ def copyfile(source: PathLike, destination: PathLike, force: bool = True) -> str
 
 def write_file(
     filename: PathLike,
-    content: Union[AnyStr, Iterable[AnyStr]],
+    content: Union[str, bytes, Iterable[str], Iterable[bytes]],
     mode: str = "w",
     make_exec: bool = False,
 ) -> str:

@@ -209,9 +209,10 @@ def test_pull_refuses_titles_escaping_outdir(registry, client, workdir, unique_r
 
 def _targz(members: list[tuple[tarfile.TarInfo, bytes]]) -> bytes:
     buf = io.BytesIO()
-    with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0) as gz, tarfile.open(
-        fileobj=gz, mode="w"
-    ) as tar:
+    with (
+        gzip.GzipFile(fileobj=buf, mode="wb", mtime=0) as gz,
+        tarfile.open(fileobj=gz, mode="w") as tar,
+    ):
         for info, data in members:
             info.size = len(data) if info.isfile() else 0
             tar.addfile(info, io.BytesIO(data) if info.isfile() else None)
@@ -328,7 +329,9 @@ def test_index_pull_selects_platform_or_explains(registry, client, workdir, uniq
     if machine:
         files = client.pull(target=f"{name}:multi", outdir=str(out))
         assert [os.path.basename(f) for f in files] == [f"{machine[:3]}.txt"]
-    index["manifests"] = [dict(e, platform={"os": "plan9", "architecture": "mips"}) for e in entries]
+    index["manifests"] = [
+        dict(e, platform={"os": "plan9", "architecture": "mips"}) for e in entries
+    ]
     requests.put(
         f"{registry.url}/v2/{unique_repo}/manifests/odd",
         data=json.dumps(index),

@@ -135,3 +135,19 @@ def test_digest_empty_file(tmp_path: Path) -> None:
 def test_digest_missing_file(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         digest_file(str(tmp_path / "missing"))
+
+
+def test_digest_file_constant_memory(tmp_path: Path) -> None:
+    import tracemalloc
+
+    path = tmp_path / "big"
+    with open(path, "wb") as handle:
+        for _ in range(16):
+            handle.write(os.urandom(1024 * 1024))
+    tracemalloc.start()
+    try:
+        digest_file(str(path))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * 1024 * 1024
