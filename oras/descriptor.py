@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -88,3 +89,16 @@ class Descriptor:
 def empty_descriptor(media_type: str = defaults.empty_media_type) -> Descriptor:
     """The descriptor of the 2-byte `{}` blob, under the given media type."""
     return Descriptor(media_type=media_type, digest=defaults.blank_config_hash, size=2)
+
+
+def parse_manifest(raw: bytes, what: str) -> dict[str, Any]:
+    """A manifest or index's JSON object; ProtocolError (a ValueError) naming `what` otherwise."""
+    from oras.errors import ProtocolError
+
+    try:
+        document = json.loads(raw)
+    except ValueError:
+        raise ProtocolError(f"manifest {what} is not valid JSON") from None
+    if not isinstance(document, dict):
+        raise ProtocolError(f"manifest {what} is not a JSON object")
+    return document

@@ -13,6 +13,7 @@ import jsonschema
 
 from oras import defaults, schemas
 from oras.digest import digest_bytes, digest_file
+from oras.pack import EMPTY_MANIFEST
 from oras.utils.fileio import read_json
 
 __all__ = [
@@ -29,13 +30,7 @@ log = logging.getLogger(__name__)
 
 PathLike = Union[str, "os.PathLike[str]"]
 
-EmptyManifest: dict[str, Any] = {
-    "schemaVersion": 2,
-    "mediaType": defaults.default_manifest_media_type,
-    "config": {},
-    "layers": [],
-    "annotations": {},
-}
+EmptyManifest: dict[str, Any] = EMPTY_MANIFEST
 
 
 def NewManifest() -> dict[str, Any]:

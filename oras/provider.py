@@ -29,7 +29,12 @@ import oras.utils
 from oras.container import Container
 from oras.credentials import Credential, CredentialStore
 from oras.decorator import ensure_container
-from oras.descriptor import ACCEPTED_MANIFEST_TYPES, INDEX_MEDIA_TYPES, MAX_MANIFEST_SIZE
+from oras.descriptor import (
+    ACCEPTED_MANIFEST_TYPES,
+    INDEX_MEDIA_TYPES,
+    MAX_MANIFEST_SIZE,
+    parse_manifest,
+)
 from oras.digest import Hasher, digest_bytes, validate_digest
 from oras.errors import (
     AuthenticationError,
@@ -263,9 +268,10 @@ class Registry:
     def _parse_response_errors(self, response: requests.Response) -> None:
         from oras.remote.response import oci_errors
 
+        # The raised error carries these; at error level they would be shown twice.
         for error in oci_errors(response):
             if error.get("message"):
-                log.error("%s", error["message"])
+                log.debug("registry error: %s", error["message"])
 
     def _do_paginated_request(
         self, url: str, callable: Callable[[requests.Response], bool]
@@ -451,7 +457,12 @@ class Registry:
                 )
             digest = container.digest
         else:
-            digest = response.headers.get("Docker-Content-Digest") or digest_bytes(body)
+            digest = digest_bytes(body)
+            served = response.headers.get("Docker-Content-Digest")
+            if served and served.startswith("sha256:") and served != digest:
+                raise DigestMismatchError(
+                    f"manifest {container} was served as {served} but its bytes digest to {digest}"
+                )
         return body, media_type, digest
 
     @ensure_container
@@ -464,12 +475,7 @@ class Registry:
         """The manifest (or index) as a dict."""
         self.auth.load_configs(container)
         body, media_type, _ = self.fetch_manifest(container, allowed_media_type)
-        try:
-            manifest = jsonlib.loads(body)
-        except ValueError:
-            raise ProtocolError(f"manifest {container} is not valid JSON") from None
-        if not isinstance(manifest, dict):
-            raise ProtocolError(f"manifest {container} is not a JSON object")
+        manifest = parse_manifest(body, str(container))
         declared = manifest.get("mediaType")
         if declared and media_type and declared != media_type:
             raise ProtocolError(
@@ -491,7 +497,7 @@ class Registry:
         if isinstance(manifest, (bytes, bytearray)):
             body = bytes(manifest)
             if media_type is None:
-                media_type = (jsonlib.loads(body) or {}).get("mediaType")
+                media_type = parse_manifest(body, str(container)).get("mediaType")
         else:
             jsonschema.validate(manifest, schema=oras.schemas.manifest)
             body = manifest_bytes(manifest)

@@ -6,6 +6,7 @@ import argparse
 import importlib
 import sys
 from typing import Optional
+from urllib.parse import urlsplit
 
 from oras.cli.console import UsageError, error_line
 
@@ -35,18 +36,26 @@ def _describe(error: BaseException) -> str:
 
     from oras.errors import OrasError
 
+    if isinstance(error, requests.exceptions.RequestException):
+        request = getattr(error, "request", None)
+        host = (
+            urlsplit(request.url).netloc if request is not None and request.url else "the registry"
+        )
     if isinstance(error, requests.exceptions.SSLError):
         return (
-            f"TLS failure talking to the registry: {_root_cause(error)} "
-            "(use --ca-file with the registry's CA, or --insecure)"
+            f"TLS failure talking to {host}: {_root_cause(error)} "
+            "(use --ca-file with the registry's CA, --insecure, or --plain-http for an HTTP registry)"
         )
     if isinstance(error, requests.exceptions.ConnectionError):
-        return (
-            f"cannot connect to the registry: {_root_cause(error)} "
-            "(is it running, and does it speak HTTPS? use --plain-http for an HTTP registry)"
+        plain = request is not None and str(request.url).startswith("http://")
+        hint = (
+            "is the registry running?"
+            if plain
+            else ("is the registry running, and does it speak HTTPS? use --plain-http for HTTP")
         )
+        return f"cannot connect to {host}: {_root_cause(error)} ({hint})"
     if isinstance(error, requests.exceptions.Timeout):
-        return "the registry did not answer in time; try again later"
+        return f"{host} did not answer in time; try again later"
     message = str(error) or type(error).__name__
     if isinstance(error, KeyError):
         message = f"missing field {message}"
@@ -63,7 +72,9 @@ def _root_cause(error: BaseException) -> str:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    from oras.cli.options import normalize_bool_flags
+
+    argv = normalize_bool_flags(list(sys.argv[1:] if argv is None else argv))
     parser = build_parser()
     args, extras = parser.parse_known_args(argv)
     if extras:

@@ -17,13 +17,15 @@ TOKEN_WARNING = (
 )
 
 
-def parse_bool(value: str) -> bool:
-    lowered = value.lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "false", "no", "off"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {value!r}")
+def normalize_bool_flags(argv: list[str]) -> list[str]:
+    """Go-style `--flag=true|false` -> `--flag` / `--no-flag`, which argparse understands."""
+    out = []
+    for arg in argv:
+        name, sep, value = arg.partition("=")
+        if arg.startswith("--") and sep and value.lower() in ("true", "false"):
+            arg = name if value.lower() == "true" else f"--no-{name[2:]}"
+        out.append(arg)
+    return out
 
 
 def add_common(parser: argparse.ArgumentParser, config_long: bool = False) -> None:
@@ -60,11 +62,17 @@ def add_remote(parser: argparse.ArgumentParser, insecure_aliases: tuple[str, ...
     )
     group.add_argument(
         "--plain-http",
-        nargs="?",
+        action="store_const",
         const=True,
         default=None,
-        type=parse_bool,
         help="use plain HTTP (the default for localhost; --plain-http=false to turn off)",
+    )
+    group.add_argument(
+        "--no-plain-http",
+        dest="plain_http",
+        action="store_const",
+        const=False,
+        help=argparse.SUPPRESS,
     )
     group.add_argument(
         "--skip-tls-verify", action="store_true", help="use HTTPS without certificate verification"

@@ -50,8 +50,9 @@ def backoff(attempt: int, base: float = BASE_DELAY, ceiling: float = MAX_DELAY) 
     return min(ceiling, base * (2**attempt) * random.uniform(1.0, 1.5))
 
 
-def _name_resolution_failed(error: BaseException) -> bool:
-    """True when a DNS lookup failed anywhere in the chain (requests wraps urllib3 wraps socket)."""
+def _permanent_connection_failure(error: BaseException) -> bool:
+    """True when a DNS lookup failed or nothing listens on the port, anywhere in the chain
+    (requests wraps urllib3 wraps socket): waiting will not change either."""
     seen: set[int] = set()
     stack: list[Any] = [error]
     while stack:
@@ -59,7 +60,9 @@ def _name_resolution_failed(error: BaseException) -> bool:
         if not isinstance(current, BaseException) or id(current) in seen:
             continue
         seen.add(id(current))
-        if isinstance(current, socket.gaierror) or type(current).__name__ == "NameResolutionError":
+        if isinstance(current, (socket.gaierror, ConnectionRefusedError)):
+            return True
+        if type(current).__name__ == "NameResolutionError":
             return True
         stack.extend((getattr(current, "reason", None), current.__cause__, current.__context__))
         stack.extend(current.args)
@@ -67,13 +70,13 @@ def _name_resolution_failed(error: BaseException) -> bool:
 
 
 def is_transient(error: BaseException) -> bool:
-    """Connection drops and timeouts are; TLS failures and unknown host names are not."""
+    """Connection drops and timeouts are; TLS failures, unknown hosts and refusals are not."""
     if isinstance(error, requests.exceptions.SSLError):
         return False
     if isinstance(error, requests.exceptions.Timeout):
         return True
     if isinstance(error, requests.exceptions.ConnectionError):
-        return not _name_resolution_failed(error)
+        return not _permanent_connection_failure(error)
     return False
 
 

@@ -259,11 +259,15 @@ def test_saved_credentials_push_pull_then_logout(
     assert re.search(r"auth|credential|unauthori", line, re.IGNORECASE), line
     assert "Successfully pushed" not in refused.stdout
 
-    (out / "artifact.txt").unlink()
-    anonymous_pull = oras_cli("pull", target, "-o", str(out))
-    line = assert_clean_failure(anonymous_pull)
+
+def test_pull_without_credentials_fails_cleanly(
+    oras_cli: CliRunner, basic_registry: RegistryServer, tmp_path: Path, unique_repo: str
+) -> None:
+    """Not logged in to the htpasswd registry: one error line about credentials, nothing written."""
+    result = oras_cli("pull", guide_target(basic_registry, unique_repo))
+    line = assert_clean_failure(result)
     assert re.search(r"auth|credential|unauthori", line, re.IGNORECASE), line
-    assert not (out / "artifact.txt").exists()
+    assert list(tmp_path.iterdir()) == []
 
 
 # -- push ---------------------------------------------------------------------------------------
