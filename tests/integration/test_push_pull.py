@@ -339,3 +339,23 @@ def test_index_pull_selects_platform_or_explains(registry, client, workdir, uniq
     ).raise_for_status()
     with pytest.raises(ValueError, match="plan9/mips"):
         client.pull(target=f"{name}:odd", outdir=str(out))
+
+
+def test_pagination_follows_link_headers(registry, client, workdir, unique_repo):
+    """Distribution's tag list sends no Link, but `_catalog?n=` does: follow it to the end."""
+    (workdir / "p.txt").write_text("p")
+    for i in range(5):
+        client.push(files=["p.txt"], target=f"{registry.host}/{unique_repo}-{i}:v1")
+    seen: list[str] = []
+    pages: list[int] = []
+
+    def collect(response: requests.Response) -> bool:
+        page = response.json().get("repositories") or []
+        seen.extend(page)
+        pages.append(len(page))
+        return not page
+
+    client._do_paginated_request(f"http://{registry.host}/v2/_catalog?n=2", collect)
+    assert {f"{unique_repo}-{i}" for i in range(5)} <= set(seen)
+    assert len(pages) >= 3 and max(pages) <= 2
+    assert len(seen) == len(set(seen))
