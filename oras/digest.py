@@ -77,6 +77,11 @@ class Hasher:
         self._size += view.nbytes
         self._hash.update(view)
 
+    def reset(self) -> None:
+        """Forget every byte seen (a download that starts over)."""
+        self._hash = _HASH_FACTORIES[self.algorithm]()
+        self._size = 0
+
     @property
     def size(self) -> int:
         """Number of bytes seen so far."""

@@ -8,7 +8,7 @@ import json
 import os
 import tempfile
 from dataclasses import dataclass
-from typing import Any, Optional, Union
+from typing import IO, Any, Optional, Union
 
 from oras import defaults
 from oras.descriptor import Descriptor
@@ -51,22 +51,36 @@ def check_inside_cwd(path: str) -> None:
         raise ValueError(f"Blob {path} is not in the present working directory context.")
 
 
-def pack_path(
-    entry: PathLike,
-    annotations: Optional[dict[str, str]] = None,
-    disable_path_validation: bool = False,
-) -> PackedBlob:
-    """Describe one `path[:mediatype]` entry; a directory becomes a reproducible tar+gzip."""
-    from oras.archive import make_targz
-    from oras.digest import digest_file
+@dataclass
+class StreamEntry:
+    """A blob read from a stream of unknown size (e.g. stdin), uploaded in chunks as it is read."""
+
+    stream: IO[bytes]
+    title: str
+    media_type: str = defaults.default_blob_media_type
+
+
+def resolve_entry(entry: PathLike, disable_path_validation: bool = False) -> tuple[str, str]:
+    """`path[:mediatype]` -> (path, media type or ""), checking that the path exists (and,
+    unless disabled, that it lies inside the current directory)."""
     from oras.utils import split_path_and_content
 
     spec = split_path_and_content(os.fspath(entry))
-    path, media_type = spec.path, spec.content
+    path, media_type = spec.path, spec.content or ""
     if not path or not os.path.exists(path):
         raise FileNotFoundError(f"{path} does not exist.")
     if not disable_path_validation:
         check_inside_cwd(path)
+    return path, media_type
+
+
+def pack_path(
+    path: str, media_type: str = "", annotations: Optional[dict[str, str]] = None
+) -> PackedBlob:
+    """Describe one file (hashing it) or pack a directory as a reproducible tar+gzip."""
+    from oras.archive import make_targz
+    from oras.digest import digest_file
+
     blob_annotations = {defaults.annotation_title: title_for(path)}
     blob_annotations.update(annotations or {})
     if os.path.isdir(path):

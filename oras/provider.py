@@ -15,17 +15,20 @@ import os
 import platform
 import sys
 import tempfile
+import threading
 import warnings
-from typing import Any, Callable, Iterator, Optional, Union
+from typing import Any, BinaryIO, Callable, Iterator, Optional, Union
 
 import jsonschema
 import requests
+import requests.adapters
 
 import oras.auth
 import oras.defaults as defaults
 import oras.oci
 import oras.schemas
 import oras.utils
+from oras.concurrency import PULL_CONCURRENCY, PUSH_CONCURRENCY, map_concurrently
 from oras.container import Container
 from oras.credentials import Credential, CredentialStore
 from oras.decorator import ensure_container
@@ -43,17 +46,23 @@ from oras.errors import (
     ProtocolError,
     RegistryError,
 )
-from oras.pack import build_manifest, manifest_bytes, pack_path
-from oras.remote.body import FileRangeBody
-from oras.remote.response import next_link, registry_error, resolve_location, with_query
+from oras.pack import StreamEntry, build_manifest, manifest_bytes, pack_path, resolve_entry
+from oras.progress import DONE, EXISTS, STARTED, ProgressCallback, ProgressReporter
+from oras.remote.download import DOWNLOAD_CHUNK, download_verified
+from oras.remote.response import next_link, registry_error
 from oras.remote.retry import send_with_retry
+from oras.remote.upload import (
+    AUTO_CHUNK_SIZE,
+    CHUNKED_THRESHOLD,
+    check_stored_digest,
+    put_chunked,
+    put_file,
+)
 from oras.types import container_type
 from oras.version import __version__
 
 log = logging.getLogger(__name__)
 
-#: Bytes per read when streaming a download to disk.
-DOWNLOAD_CHUNK = 1024 * 1024
 #: (connect, read) timeouts of every registry request, in seconds.
 TIMEOUT = (30, 300)
 #: Most tag-list pages followed before giving up.
@@ -79,6 +88,16 @@ def temporary_empty_config() -> Iterator[str]:
 def _reject_cookies(session: requests.Session) -> None:
     # Harbor hands CSRF cookies to clients that keep them, then demands the token back.
     session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+
+
+#: Connections kept per registry host: enough for concurrent transfers plus token requests.
+POOL_SIZE = 32
+
+
+def _size_pools(session: requests.Session) -> None:
+    adapter = requests.adapters.HTTPAdapter(pool_connections=8, pool_maxsize=POOL_SIZE)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
 
 
 def _synthetic_ok() -> requests.Response:
@@ -109,6 +128,7 @@ class Registry:
         tls_verify: Union[bool, str] = True,
         auth_backend: Any = "token",
         registry: Optional[Registry] = None,
+        progress: Optional[ProgressCallback] = None,
         **legacy: Any,
     ):
         if isinstance(insecure, Registry):  # 0.1.x: OrasClient(hostname, registry, insecure, tls)
@@ -119,8 +139,12 @@ class Registry:
             auth_backend = "token"
         self.hostname = hostname
         self.headers: dict[str, str] = {}
+        #: Called with a ProgressEvent for each step of every blob transfer; None reports nothing.
+        self.progress: Optional[ProgressCallback] = progress
+        self._state = threading.local()  # the blob a worker thread is transferring
         self.session = requests.Session()
         _reject_cookies(self.session)
+        _size_pools(self.session)
         self.session.headers["User-Agent"] = f"oras-py/{__version__}"
         self.prefix = "http" if insecure else "https"
         self._insecure = bool(insecure)
@@ -179,6 +203,21 @@ class Registry:
         if return_items:
             return items
         return "\n".join(f"{k}: {v}" for k, v in items.items())
+
+    def _progress(self) -> Optional[ProgressCallback]:
+        return getattr(self._state, "progress", None) or self.progress
+
+    @contextlib.contextmanager
+    def _progress_scope(self, progress: Optional[ProgressCallback]) -> Iterator[None]:
+        """Use `progress` for the transfers of one push or pull (worker threads included)."""
+        if progress is None:
+            yield
+            return
+        previous, self.progress = self.progress, progress
+        try:
+            yield
+        finally:
+            self.progress = previous
 
     def set_header(self, name: str, value: str) -> None:
         self.headers.update({name: value})
@@ -540,21 +579,53 @@ class Registry:
 
     @ensure_container
     def download_blob(self, container: container_type, digest: str, outfile: str) -> str:
-        """Stream a blob to `outfile`, verified against its digest, renamed into place when good."""
+        """Stream a blob to `outfile`: resumed after a dropped connection, verified against its
+        digest (and size when pull knows it), renamed into place only when it matches."""
         validate_digest(digest)
         outfile = os.path.abspath(outfile)
-        parent = os.path.dirname(outfile)
-        oras.utils.mkdir_p(parent)
+        oras.utils.mkdir_p(os.path.dirname(outfile))
+        layer = self._state.layer if getattr(self._state, "layer", None) else None
+        if not layer or layer.get("digest") != digest:
+            layer = {"digest": digest}
         if digest == defaults.blank_hash:
             _atomic_write(outfile, b"")
             return outfile
+        self.auth.load_configs(container)
+        url = self._url(container.get_blob_url(digest))
+        reporter = ProgressReporter(self._progress(), "download", layer)
+        reporter.emit(STARTED)
+
+        def fetch(offset: int) -> requests.Response:
+            headers = {"Range": f"bytes={offset}-"} if offset else None
+            return self.do_request(url, "GET", headers=headers, stream=True)
+
+        def check(response: requests.Response) -> None:
+            if response.status_code not in (200, 206):
+                raise registry_error(response, f"downloading {digest}")
+
+        size = layer.get("size")
+        download_verified(
+            fetch, digest, outfile, size if isinstance(size, int) else None, reporter, check
+        )
+        reporter.emit(DONE)
+        return outfile
+
+    @ensure_container
+    def fetch_blob_to(self, container: container_type, layer: dict, sink: BinaryIO) -> None:
+        """Stream a blob into an open binary file (stdout, say), checking its digest and size
+        at the end; the bytes are already written when a mismatch is raised."""
+        digest = validate_digest(layer["digest"])
+        self.auth.load_configs(container)
         response = self.get_blob(container, digest, stream=True)
         try:
             self._check_200_response(response)
-            _stream_verified(response, digest, outfile)
+            hasher = Hasher.for_digest(digest)
+            for chunk in response.raw.stream(DOWNLOAD_CHUNK, decode_content=False):
+                hasher.update(chunk)
+                sink.write(chunk)
         finally:
             response.close()
-        return outfile
+        hasher.verify(digest, layer.get("size"))
 
     def upload_blob(
         self,
@@ -564,47 +635,47 @@ class Registry:
         do_chunked: bool = False,
         chunk_size: int = defaults.default_chunksize,
     ) -> requests.Response:
-        """Upload a file as a blob unless the registry already holds it."""
+        """Upload a file as a blob unless the registry already holds it. Monolithic by default;
+        chunked when asked, above `CHUNKED_THRESHOLD`, or when the registry refuses the size."""
         container = self.get_container(container)
         blob = os.path.abspath(blob)
+        reporter = ProgressReporter(self._progress(), "upload", layer)
         if self.blob_exists(layer, container):
             log.debug("blob %s exists in %s", layer["digest"], container)
+            reporter.emit(EXISTS)
             return _synthetic_ok()
+        size = os.path.getsize(blob)
+        _check_size(blob, size, layer)
+        reporter.emit(STARTED)
+        self._state.reporter = reporter
         try:
-            if do_chunked:
-                response = self.chunked_upload(blob, container, layer, chunk_size=chunk_size)
+            if do_chunked or size > CHUNKED_THRESHOLD:
+                chunk = chunk_size if do_chunked else AUTO_CHUNK_SIZE
+                response = self.chunked_upload(blob, container, layer, chunk_size=chunk)
             else:
                 response = self.put_upload(blob, container, layer)
+                if response.status_code == 413:
+                    log.info("registry refused a %d-byte body: uploading in chunks", size)
+                    response = self.chunked_upload(blob, container, layer, chunk_size=chunk_size)
             self._check_200_response(response)
+            check_stored_digest(response, layer["digest"])
         except RegistryError:
             if layer.get("digest") == defaults.blank_hash:
                 return _synthetic_ok()
             raise
+        finally:
+            self._state.reporter = None
+        reporter.emit(DONE)
         return response
-
-    def _start_upload(self, container: Container, headers: dict) -> str:
-        response = self.do_request(self._url(container.upload_blob_url()), "POST", headers=headers)
-        if response.status_code != 202:
-            raise registry_error(response, f"starting an upload to {container}")
-        return resolve_location(response)
 
     def put_upload(self, blob: str, container: container_type, layer: dict) -> requests.Response:
         """Monolithic upload: POST for a session, then one PUT streaming the whole file."""
         container = self.get_container(container)
-        location = self._start_upload(
-            container, {"Content-Type": "application/octet-stream", "Content-Length": "0"}
-        )
-        body = FileRangeBody(blob)
-        _check_size(blob, body.length, layer)
-        return self.do_request(
-            with_query(location, digest=layer["digest"]),
-            "PUT",
-            data=body,
-            headers={
-                "Content-Length": str(body.length),
-                "Content-Type": "application/octet-stream",
-            },
-        )
+        size = os.path.getsize(blob)
+        _check_size(blob, size, layer)
+        start = self._url(container.upload_blob_url())
+        reporter = getattr(self._state, "reporter", None)
+        return put_file(self.do_request, start, blob, layer["digest"], size, reporter)
 
     def chunked_upload(
         self,
@@ -613,34 +684,43 @@ class Registry:
         layer: dict,
         chunk_size: int = defaults.default_chunksize,
     ) -> requests.Response:
-        """Chunked upload: POST, a PATCH per chunk to the latest Location, then PUT the digest."""
+        """Chunked upload: POST, a PATCH per chunk to the latest Location (resuming from the
+        registry's offset after a dropped connection), then PUT with the digest."""
         container = self.get_container(container)
-        location = self._start_upload(container, {"Content-Length": "0"})
         size = os.path.getsize(blob)
         _check_size(blob, size, layer)
-        start = 0
-        while start < size:
-            length = min(chunk_size, size - start)
-            body = FileRangeBody(blob, start, length)
-            response = self.do_request(
-                location,
-                "PATCH",
-                data=body,
-                headers={
-                    "Content-Type": "application/octet-stream",
-                    "Content-Range": f"{start}-{start + length - 1}",
-                    "Content-Length": str(length),
-                },
-            )
-            if response.status_code not in (201, 202):
-                raise registry_error(response, f"uploading a chunk of {layer['digest']}")
-            location = resolve_location(response)
-            start += length
-        return self.do_request(
-            with_query(location, digest=layer["digest"]),
-            "PUT",
-            headers={"Content-Length": "0", "Content-Type": "application/octet-stream"},
+        start = self._url(container.upload_blob_url())
+        reporter = getattr(self._state, "reporter", None)
+        response, _, _ = put_chunked(
+            self.do_request, start, blob, chunk_size, layer["digest"], size, reporter
         )
+        return response
+
+    def upload_stream(
+        self,
+        entry: StreamEntry,
+        container: container_type,
+        chunk_size: int = defaults.default_chunksize,
+    ) -> dict[str, Any]:
+        """Upload a stream of unknown size and digest in chunks; returns its layer descriptor."""
+        container = self.get_container(container)
+        self.auth.load_configs(container)
+        layer: dict[str, Any] = {
+            "mediaType": entry.media_type,
+            "size": -1,
+            "digest": "",
+            "annotations": {defaults.annotation_title: entry.title},
+        }
+        reporter = ProgressReporter(self._progress(), "upload", layer)
+        reporter.emit(STARTED)
+        start = self._url(container.upload_blob_url())
+        response, digest, size = put_chunked(
+            self.do_request, start, entry.stream, chunk_size, progress=reporter
+        )
+        check_stored_digest(response, digest)
+        layer.update(size=size, digest=digest)
+        reporter.emit(DONE)
+        return layer
 
     # -- push ---------------------------------------------------------------------------------
     def push(
@@ -656,9 +736,12 @@ class Registry:
         do_chunked: bool = False,
         chunk_size: int = defaults.default_chunksize,
         quiet: bool = False,
+        concurrency: int = PUSH_CONCURRENCY,
+        progress: Optional[ProgressCallback] = None,
         **legacy: Any,
     ) -> requests.Response:
-        """Push files as an artifact; returns the manifest PUT response."""
+        """Push files as an artifact (`concurrency` blobs at a time); returns the manifest PUT
+        response. `progress` receives a ProgressEvent per step of each blob."""
         if self._delegate is not None:
             return self._delegate.push(
                 target,
@@ -672,30 +755,40 @@ class Registry:
                 do_chunked=do_chunked,
                 chunk_size=chunk_size,
                 quiet=quiet,
+                concurrency=concurrency,
+                progress=progress,
             )
         container = self.get_container(target)
         self.auth.load_configs(container, configs=[config_path] if config_path else None)
         self.auth.want_scope(container.registry, container.api_prefix, ["pull", "push"])
         annotset = oras.oci.Annotations(annotation_file)
-        packed = []
-        try:
-            for entry in files or []:
-                blob_annotations = annotset.get_annotations(os.fspath(entry).rsplit(":", 1)[0])
-                if not blob_annotations:
-                    blob_annotations = annotset.get_annotations(os.fspath(entry))
-                packed.append(pack_path(entry, blob_annotations, disable_path_validation))
-            layers = []
-            for item in packed:
+        # Check every path before anything is sent: a typo fails fast.
+        entries: list[Any] = []
+        for entry in files or []:
+            if isinstance(entry, StreamEntry):
+                entries.append(entry)
+            else:
+                path, media_type = resolve_entry(entry, disable_path_validation)
+                entries.append((path, media_type, annotset.get_annotations(path)))
+
+        def push_one(entry: Any) -> dict[str, Any]:
+            if isinstance(entry, StreamEntry):
+                return self.upload_stream(entry, container, chunk_size=chunk_size)
+            path, media_type, annotations = entry
+            item = pack_path(path, media_type, annotations)  # hashing overlaps other uploads
+            try:
                 layer = item.descriptor.to_dict()
                 response = self.upload_blob(
                     item.path, container, layer, do_chunked=do_chunked, chunk_size=chunk_size
                 )
                 self._check_200_response(response)
-                layers.append(layer)
-        finally:
-            for item in packed:
+                return layer
+            finally:
                 item.cleanup()
-        config = self._push_config(container, manifest_config, annotset)
+
+        with self._progress_scope(progress):
+            layers = map_concurrently(push_one, entries, concurrency)
+            config = self._push_config(container, manifest_config, annotset)
         manifest_annots = dict(annotset.get_annotations("$manifest"))
         manifest_annots.update(manifest_annotations or {})
         manifest = build_manifest(config, layers, manifest_annots, subject)
@@ -730,9 +823,12 @@ class Registry:
         allowed_media_type: Optional[list[str]] = None,
         overwrite: bool = True,
         outdir: Optional[str] = None,
+        concurrency: int = PULL_CONCURRENCY,
+        progress: Optional[ProgressCallback] = None,
         **legacy: Any,
     ) -> list[str]:
-        """Download an artifact's layers into `outdir`; returns the paths written."""
+        """Download an artifact's layers into `outdir` (`concurrency` at a time); returns the
+        paths written, in manifest order."""
         if self._delegate is not None:
             return self._delegate.pull(
                 target,
@@ -740,6 +836,8 @@ class Registry:
                 allowed_media_type=allowed_media_type,
                 overwrite=overwrite,
                 outdir=outdir,
+                concurrency=concurrency,
+                progress=progress,
             )
         container = self.get_container(target)
         self.auth.load_configs(container, configs=[config_path] if config_path else None)
@@ -749,7 +847,7 @@ class Registry:
             manifest = self.get_manifest(container, allowed_media_type)
         outdir = os.path.abspath(outdir or oras.utils.get_tmpdir())
         oras.utils.mkdir_p(outdir)
-        files = []
+        plan: list[tuple[dict, str]] = []
         for layer in manifest.get("layers") or []:
             if layer.get("mediaType") == defaults.empty_media_type:
                 continue
@@ -761,17 +859,30 @@ class Registry:
                     "%s already exists and --keep-old-files set, will not overwrite.", outfile
                 )
                 continue
+            plan.append((layer, outfile))
+
+        def pull_one(item: tuple[dict, str]) -> str:
+            layer, outfile = item
+            annotations = layer.get("annotations") or {}
             unpack = (
                 layer.get("mediaType") == defaults.default_blob_dir_media_type
                 or annotations.get(defaults.annotation_unpack) == "true"
             )
-            if unpack:
-                self._pull_directory(container, layer, outfile)
-            else:
-                self.download_blob(container, layer["digest"], outfile)
+            self._state.layer = layer
+            try:
+                if unpack:
+                    self._pull_directory(container, layer, outfile)
+                else:
+                    self.download_blob(container, layer["digest"], outfile)
+            finally:
+                self._state.layer = None
             log.info("Successfully pulled %s.", outfile)
-            files.append(outfile)
-        return files
+            return outfile
+
+        if len({outfile for _, outfile in plan}) < len(plan):
+            concurrency = 1  # two layers write the same name: keep manifest order
+        with self._progress_scope(progress):
+            return map_concurrently(pull_one, plan, concurrency)
 
     def _pull_directory(self, container: Container, layer: dict, outfile: str) -> None:
         from oras.archive import safe_extract_targz
@@ -846,7 +957,10 @@ class Registry:
 
 
 def _replayable(data: Any) -> bool:
-    return data is None or isinstance(data, (bytes, bytearray, str, dict, FileRangeBody))
+    """Whether a request body can be sent again by the retry layer."""
+    if hasattr(data, "replayable"):
+        return bool(data.replayable)
+    return data is None or isinstance(data, (bytes, bytearray, str, dict))
 
 
 def _json_or_text(response: requests.Response) -> str:
@@ -869,29 +983,3 @@ def _atomic_write(path: str, data: bytes) -> None:
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
     os.replace(tmp, path)
-
-
-def _stream_verified(response: requests.Response, digest: str, outfile: str) -> None:
-    """Write the raw body to a temp file beside `outfile`, hashing as it goes; rename if it matches."""
-    hasher = Hasher.for_digest(digest)
-    fd, tmp = tempfile.mkstemp(prefix=".oras-", suffix=".partial", dir=os.path.dirname(outfile))
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            for chunk in response.raw.stream(DOWNLOAD_CHUNK, decode_content=False):
-                hasher.update(chunk)
-                fh.write(chunk)
-        declared = response.headers.get("Content-Length")
-        if declared and declared.isdigit() and int(declared) != hasher.size:
-            raise DigestMismatchError(
-                f"blob {digest} was cut short: got {hasher.size} of {declared} bytes"
-            )
-        actual = hasher.digest()
-        if actual != digest:
-            raise DigestMismatchError(
-                f"blob {digest} failed verification: the registry sent content with digest {actual}"
-            )
-        os.replace(tmp, outfile)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise

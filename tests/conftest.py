@@ -172,3 +172,17 @@ def oras_cli(tmp_path: Path) -> CliRunner:
         )
 
     return run
+
+
+# -- fault-injecting proxy ----------------------------------------------------------------------
+from tests.harness.proxy import FaultProxy  # noqa: E402
+
+
+@pytest.fixture
+def fault_proxy(registry: RegistryServer) -> Iterator[FaultProxy]:
+    """A `FaultProxy` in front of the session plain `registry`: no faults, empty log, stopped after.
+
+    Point clients at `fault_proxy.host`; the registry's `Location` URLs then lead back through it.
+    """
+    with FaultProxy(registry.url) as proxy:
+        yield proxy

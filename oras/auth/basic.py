@@ -8,10 +8,11 @@ from typing import Any, Optional
 import requests
 
 from oras.auth.base import AuthBackend
+from oras.remote.challenge import repository_of
 
 
 class BasicAuth(AuthBackend):
-    """Sends `Authorization: Basic` on every request."""
+    """Sends `Authorization: Basic` on every request to a host it holds credentials for."""
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -35,15 +36,21 @@ class BasicAuth(AuthBackend):
         return {"Authorization": f"Basic {basic}"} if basic else {}
 
     def auth_headers(self, method: str, url: str) -> dict[str, str]:
-        cred = self.credential_for(self.host_of(url))
+        cred = self.credential_for(self.host_of(url), repository_of(url))
         return {"Authorization": f"Basic {cred.basic}"} if cred.basic else {}
 
     def authenticate_request(
         self, original: requests.Response, headers: Optional[dict] = None, refresh: bool = False
     ) -> tuple[dict, bool]:
         headers = dict(headers or {})
-        cred = self.credential_for(self.host_of(original.url or ""))
+        url = original.url or ""
+        host = self.host_of(url)
+        if not self._origins:
+            self.add_registry_host(host)  # a bare client used with do_request alone
+        cred = self.credential_for(host, repository_of(url))
         if not cred.basic:
             return headers, False
-        headers["Authorization"] = f"Basic {cred.basic}"
-        return headers, True
+        new = f"Basic {cred.basic}"
+        changed = headers.get("Authorization") != new
+        headers["Authorization"] = new
+        return headers, changed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 from dataclasses import dataclass
 from typing import Optional
 
@@ -30,6 +31,24 @@ class Credential:
         if not (self.username and self.password):
             return None
         return base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
+
+    @property
+    def identity(self) -> str:
+        """A key that tells credentials apart without holding a secret (for token caches).
+
+        Two passwords for the same user are two identities, so a token fetched with a wrong
+        password is never handed out for the right one, nor an anonymous token for a user.
+        """
+        if self.identity_token:
+            kind, secret = "refresh", self.identity_token
+        elif self.username and self.password:
+            kind, secret = "basic", f"{self.username}:{self.password}"
+        elif self.registry_token:
+            kind, secret = "bearer", self.registry_token
+        else:
+            return "anonymous"
+        digest = hashlib.sha256(secret.encode()).hexdigest()[:16]
+        return f"{kind}:{self.username}:{digest}"
 
     @classmethod
     def from_basic(cls, encoded: str) -> Credential:

@@ -1,4 +1,17 @@
-"""Find, read and write registry credentials the way docker, podman and oras do."""
+"""Find, read and write registry credentials the way docker, podman and oras do.
+
+Lookup order for a registry host (and, for podman's namespaced keys, a repository):
+
+1. every docker config file (`--registry-config` files, else `$DOCKER_CONFIG/config.json` or
+   `~/.docker/config.json`): `credHelpers[host]`, else `credsStore`, then `auths`;
+2. unless config files were given explicitly: `$REGISTRY_AUTH_FILE`,
+   `$XDG_RUNTIME_DIR/containers/auth.json`, `$XDG_CONFIG_HOME/containers/auth.json`
+   (keys may be `host/namespace/repo`: the longest match for the repository wins);
+3. the legacy `~/.dockercfg`.
+
+Writing goes to the first docker config file, through its helper when one is configured,
+else into `auths` with mode 0600 (atomic, unknown keys kept).
+"""
 
 from __future__ import annotations
 
@@ -11,24 +24,38 @@ from typing import Any, Iterable, Optional
 
 from oras.credentials import helpers
 from oras.credentials.model import Credential
-from oras.errors import OrasError
+from oras.errors import CredentialHelperError, OrasError
 
 log = logging.getLogger(__name__)
 
 DOCKER_HUB_KEY = "https://index.docker.io/v1/"
 _DOCKER_HUB_HOSTS = {"docker.io", "index.docker.io", "registry-1.docker.io"}
+#: Path parts of docker's old server URLs (`https://host/v1/`) that are not a namespace.
+_API_PATHS = {"", "v1", "v2"}
 
 
 def normalize_server(key: str) -> str:
     """`https://host:5000/v1/` -> `host:5000`; Docker Hub's names all map to `docker.io`."""
+    return split_server_key(key)[0]
+
+
+def split_server_key(key: str) -> tuple[str, str]:
+    """A config key -> (host, namespace). `host/ns/repo` (podman) keeps `ns/repo`; URL keys
+    (`https://host/v1/`) and bare hosts have no namespace."""
     key = key.strip()
-    if "://" in key:
+    had_scheme = "://" in key
+    if had_scheme:
         key = key.split("://", 1)[1]
-    host = key.split("/", 1)[0]
-    return "docker.io" if host in _DOCKER_HUB_HOSTS else host
+    host, _, path = key.partition("/")
+    host = host.lower()
+    host = "docker.io" if host in _DOCKER_HUB_HOSTS else host
+    path = path.strip("/")
+    if had_scheme or path in _API_PATHS:
+        path = ""
+    return host, path
 
 
-def _server_key(host: str) -> str:
+def server_key(host: str) -> str:
     """The key docker uses for a host in `auths` and for helpers."""
     return DOCKER_HUB_KEY if normalize_server(host) == "docker.io" else host
 
@@ -53,11 +80,16 @@ def podman_auth_paths() -> list[Path]:
     return out
 
 
+def legacy_dockercfg_path() -> Path:
+    """Docker's pre-1.7 `~/.dockercfg` (a bare `auths` map)."""
+    return Path.home() / ".dockercfg"
+
+
 def read_config(path: Path) -> dict[str, Any]:
     """A config file's JSON object; `{}` when the file is absent."""
     try:
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return {}
     except OSError as e:
         raise OrasError(f"cannot read credentials file {path}: {e.strerror}") from None
@@ -90,95 +122,144 @@ def write_config(path: Path, data: dict[str, Any]) -> None:
         raise
 
 
-def _entry_credential(entry: dict[str, Any]) -> Credential:
+def entry_credential(entry: Any) -> Credential:
+    """The credential in one `auths` entry (`identitytoken`, `registrytoken`, `auth`, or the
+    legacy `username`/`password`)."""
     if not isinstance(entry, dict):
         return Credential()
-    if entry.get("identitytoken"):
-        username = ""
-        if entry.get("auth"):
-            username = Credential.from_basic(entry["auth"]).username
-        return Credential(username=username, identity_token=entry["identitytoken"])
-    if entry.get("registrytoken"):
-        return Credential(registry_token=entry["registrytoken"])
+    username = ""
     if entry.get("auth"):
-        return Credential.from_basic(entry["auth"])
+        username = Credential.from_basic(str(entry["auth"])).username
+    username = username or str(entry.get("username") or "")
+    if entry.get("identitytoken"):
+        return Credential(username=username, identity_token=str(entry["identitytoken"]))
+    if entry.get("registrytoken"):
+        return Credential(registry_token=str(entry["registrytoken"]))
+    if entry.get("auth"):
+        return Credential.from_basic(str(entry["auth"]))
     if entry.get("username") and entry.get("password"):
-        return Credential(username=entry["username"], password=entry["password"])
+        return Credential(username=str(entry["username"]), password=str(entry["password"]))
     return Credential()
 
 
-def _find_auth(auths: dict[str, Any], host: str) -> Credential:
+def find_auth(auths: dict[str, Any], host: str, repository: Optional[str] = None) -> Credential:
+    """The `auths` credential for `host`: the entry whose namespace is the longest prefix of
+    `repository` (podman's `host/ns/repo` keys), else the host's own entry."""
     wanted = normalize_server(host)
+    best: tuple[int, Credential] = (-1, Credential())
     for key, entry in auths.items():
-        if normalize_server(key) == wanted:
-            cred = _entry_credential(entry)
-            if cred:
-                return cred
-    return Credential()
+        key_host, namespace = split_server_key(key)
+        if key_host != wanted:
+            continue
+        if namespace:
+            if not repository or not (
+                repository == namespace or repository.startswith(namespace + "/")
+            ):
+                continue
+        cred = entry_credential(entry)
+        if cred and len(namespace) > best[0]:
+            best = (len(namespace), cred)
+    return best[1]
 
 
 class CredentialStore:
-    """Credentials for registry hosts: docker config files (helpers first), then podman's.
+    """Credentials for registry hosts, from docker and podman config files and helpers.
 
     `config_paths` replaces the default docker config (the first one is the one written),
-    as `--registry-config` does on the command line.
+    as `--registry-config` does on the command line; podman's files are then not read.
     """
 
     def __init__(self, config_paths: Optional[Iterable[str]] = None):
-        paths = [Path(p).expanduser() for p in (config_paths or []) if p]
+        paths = [Path(os.fspath(p)).expanduser() for p in (config_paths or []) if p]
         self.explicit = bool(paths)
         self.config_paths = paths or [docker_config_path()]
 
     @property
     def primary(self) -> Path:
+        """The file `store` and `erase` edit."""
         return self.config_paths[0]
 
-    def _read_paths(self) -> list[Path]:
-        if self.explicit:
-            return list(self.config_paths)
-        return [*self.config_paths, *podman_auth_paths()]
+    def get(self, host: str, repository: Optional[str] = None) -> Credential:
+        """The credential for `host` (and `repository`), or an empty Credential.
 
-    def get(self, host: str) -> Credential:
-        """The credential for `host`, or an empty Credential."""
-        key = _server_key(host)
-        for index, path in enumerate(self._read_paths()):
-            config = read_config(path)
-            is_docker = index < len(self.config_paths)
-            if is_docker:
-                suffix = self._helper_for(config, host)
-                if suffix:
-                    cred = helpers.helper_get(suffix, key)
-                    if cred:
-                        return cred
-                    continue
-            cred = _find_auth(config.get("auths") or {}, host)
+        Raises CredentialHelperError, naming the helper and the file configuring it, when a
+        configured helper is missing or fails.
+        """
+        for path in self.config_paths:
+            cred = self._from_file(path, host, repository, docker=True)
             if cred:
-                log.debug("credentials for %s found in %s", host, path)
                 return cred
-        return Credential()
+        if self.explicit:
+            return Credential()
+        for path in podman_auth_paths():
+            cred = self._from_file(path, host, repository, docker=False)
+            if cred:
+                return cred
+        legacy = read_config(legacy_dockercfg_path())
+        auths = legacy.get("auths") if isinstance(legacy.get("auths"), dict) else legacy
+        cred = find_auth(auths, host, repository)
+        if cred:
+            log.debug("credentials for %s found in %s", host, legacy_dockercfg_path())
+        return cred
+
+    def _from_file(
+        self, path: Path, host: str, repository: Optional[str], docker: bool
+    ) -> Credential:
+        config = read_config(path)
+        helper = self.helper_for(config, host, with_store=docker)
+        if helper:
+            suffix, where = helper
+            try:
+                cred = helpers.helper_get(suffix, server_key(host))
+            except CredentialHelperError as e:
+                raise CredentialHelperError(
+                    f"{e} (configured as {where} in {path})", hint=e.hint
+                ) from None
+            if cred:
+                log.debug("credentials for %s found by %s", host, helpers.helper_binary(suffix))
+                return cred
+        auths = config.get("auths")
+        cred = find_auth(auths, host, repository) if isinstance(auths, dict) else Credential()
+        if cred:
+            log.debug("credentials for %s found in %s", host, path)
+        return cred
 
     @staticmethod
-    def _helper_for(config: dict[str, Any], host: str) -> Optional[str]:
+    def helper_for(
+        config: dict[str, Any], host: str, with_store: bool = True
+    ) -> Optional[tuple[str, str]]:
+        """(helper suffix, where it is configured) for `host`: `credHelpers[host]`, else
+        `credsStore`; None when the file configures neither."""
         wanted = normalize_server(host)
-        for key, suffix in (config.get("credHelpers") or {}).items():
-            if normalize_server(key) == wanted and suffix:
-                return str(suffix)
-        store = config.get("credsStore")
-        return str(store) if store else None
+        cred_helpers = config.get("credHelpers")
+        if isinstance(cred_helpers, dict):
+            for key, suffix in cred_helpers.items():
+                if normalize_server(key) == wanted and suffix:
+                    return str(suffix), f'credHelpers["{key}"]'
+        store = config.get("credsStore") if with_store else None
+        return (str(store), "credsStore") if store else None
 
     def store(self, host: str, cred: Credential) -> str:
         """Save `cred` for `host` (through the configured helper, else the file); returns where."""
         path = self.primary
         config = read_config(path)
-        key = _server_key(host)
-        suffix = self._helper_for(config, host)
-        auths = config.setdefault("auths", {})
-        for existing in [k for k in auths if normalize_server(k) == normalize_server(host)]:
+        key = server_key(host)
+        helper = self.helper_for(config, host)
+        auths = config.get("auths")
+        if not isinstance(auths, dict):
+            auths = config["auths"] = {}
+        for existing in [k for k in auths if split_server_key(k) == (normalize_server(host), "")]:
             del auths[existing]
-        if suffix:
-            helpers.helper_store(suffix, key, cred)
-            auths[key] = {}
-            where = f"docker-credential-{suffix}"
+        if helper:
+            suffix, where = helper
+            try:
+                helpers.helper_store(suffix, key, cred)
+            except CredentialHelperError as e:
+                raise CredentialHelperError(
+                    f"{e} (configured as {where} in {path})", hint=e.hint
+                ) from None
+            auths[key] = {}  # what docker writes: the host is known, the secret is elsewhere
+            saved_in = helpers.helper_binary(suffix)
         else:
             entry: dict[str, str] = {}
             if cred.identity_token:
@@ -188,23 +269,46 @@ class CredentialStore:
             elif cred.basic:
                 entry["auth"] = cred.basic
             auths[key] = entry
-            where = str(path)
+            saved_in = str(path)
         write_config(path, config)
-        return where
+        return saved_in
 
     def erase(self, host: str) -> bool:
-        """Remove the stored credential for `host`; False when there was none."""
+        """Remove the stored credential for `host` (helper and file); False when there was none."""
         path = self.primary
         config = read_config(path)
         found = False
-        suffix = self._helper_for(config, host)
-        if suffix:
-            found = helpers.helper_erase(suffix, _server_key(host)) or found
-        auths = config.get("auths") or {}
-        for key in [k for k in auths if normalize_server(k) == normalize_server(host)]:
-            entry = auths.pop(key)
-            found = found or bool(_entry_credential(entry)) or suffix is None
-        if found or path.exists():
-            if path.exists():
+        helper = self.helper_for(config, host)
+        if helper:
+            suffix, where = helper
+            try:
+                found = helpers.helper_erase(suffix, server_key(host))
+            except CredentialHelperError as e:
+                raise CredentialHelperError(
+                    f"{e} (configured as {where} in {path})", hint=e.hint
+                ) from None
+        auths = config.get("auths")
+        if isinstance(auths, dict):
+            wanted = normalize_server(host)
+            keys = [k for k in auths if normalize_server(k) == wanted]
+            for key in keys:
+                entry = auths.pop(key)
+                found = found or bool(entry_credential(entry)) or helper is None
+            if keys:
                 write_config(path, config)
         return found
+
+
+__all__ = [
+    "CredentialStore",
+    "DOCKER_HUB_KEY",
+    "docker_config_path",
+    "entry_credential",
+    "find_auth",
+    "normalize_server",
+    "podman_auth_paths",
+    "read_config",
+    "server_key",
+    "split_server_key",
+    "write_config",
+]

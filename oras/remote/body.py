@@ -1,28 +1,36 @@
-"""Request bodies that stream a file range and can be sent again on a retry or re-authentication."""
+"""Request bodies that stream a file range without holding it in memory."""
 
 from __future__ import annotations
 
-from typing import Iterator
-
-from oras.defaults import default_blocksize
+import os
+from typing import Callable, Iterator, Optional
 
 #: Bytes read from disk per step when streaming an upload.
-UPLOAD_READ_SIZE = max(default_blocksize, 1024 * 1024)
+UPLOAD_READ_SIZE = 1024 * 1024
 
 
 class FileRangeBody:
     """`length` bytes of `path` from `offset`; every iteration re-reads from the start.
 
     requests takes the length from `__len__` (so it sends Content-Length, not chunked
-    encoding) and iterates to stream, so memory stays at one read buffer.
+    encoding) and iterates to stream it, so memory stays at one read buffer. `replayable`
+    tells the retry layer whether sending it twice is safe (a PATCH is not: the registry
+    may have appended part of it), and `on_read` counts bytes for progress.
     """
 
-    def __init__(self, path: str, offset: int = 0, length: int = -1):
-        import os
-
+    def __init__(
+        self,
+        path: str,
+        offset: int = 0,
+        length: int = -1,
+        replayable: bool = True,
+        on_read: Optional[Callable[[int], None]] = None,
+    ):
         self.path = path
         self.offset = offset
         self.length = os.path.getsize(path) - offset if length < 0 else length
+        self.replayable = replayable
+        self.on_read = on_read
 
     def __len__(self) -> int:
         return self.length
@@ -37,3 +45,28 @@ class FileRangeBody:
                     raise OSError(f"{self.path} shrank while it was being uploaded")
                 remaining -= len(chunk)
                 yield chunk
+                if self.on_read is not None:
+                    self.on_read(len(chunk))
+
+
+class BytesBody:
+    """An in-memory chunk (of a stream of unknown size) with the same interface."""
+
+    def __init__(
+        self, data: bytes, replayable: bool = True, on_read: Optional[Callable[[int], None]] = None
+    ):
+        self.data = data
+        self.length = len(data)
+        self.replayable = replayable
+        self.on_read = on_read
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __iter__(self) -> Iterator[bytes]:
+        view = memoryview(self.data)
+        for start in range(0, self.length, UPLOAD_READ_SIZE):
+            piece = view[start : start + UPLOAD_READ_SIZE]
+            yield bytes(piece)
+            if self.on_read is not None:
+                self.on_read(len(piece))

@@ -1,0 +1,117 @@
+"""Blob downloads: streamed to a temporary file, resumed with `Range` after a dropped
+connection, verified against digest and size, renamed into place only when they match."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import tempfile
+from typing import BinaryIO, Callable, Optional
+
+import requests
+import urllib3.exceptions
+
+from oras.digest import Hasher
+from oras.errors import DigestMismatchError
+from oras.progress import ProgressReporter
+
+log = logging.getLogger(__name__)
+
+#: Bytes per read (and write) while streaming to disk.
+DOWNLOAD_CHUNK = 1024 * 1024
+#: Times a download resumes after a dropped connection before giving up.
+MAX_RESUMES = 5
+
+#: `fetch(offset)` returns a streamed GET response for the blob from byte `offset` on.
+Fetch = Callable[[int], requests.Response]
+
+_DROPPED = (
+    requests.exceptions.ConnectionError,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.Timeout,
+    urllib3.exceptions.ProtocolError,
+    urllib3.exceptions.ReadTimeoutError,
+)
+
+
+def download_verified(
+    fetch: Fetch,
+    digest: str,
+    outfile: str,
+    size: Optional[int] = None,
+    progress: Optional[ProgressReporter] = None,
+    check: Optional[Callable[[requests.Response], None]] = None,
+) -> None:
+    """Write the blob `digest` to `outfile`; nothing is left at `outfile` unless it verifies."""
+    hasher = Hasher.for_digest(digest)
+    directory = os.path.dirname(os.path.abspath(outfile))
+    fd, tmp = tempfile.mkstemp(prefix=".oras-", suffix=".partial", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            _stream(fetch, hasher, fh, size, progress, check)
+        if size is not None and hasher.size != size:
+            raise DigestMismatchError(
+                f"blob {digest} is {hasher.size} bytes, but its descriptor says {size}"
+            )
+        actual = hasher.digest()
+        if actual != digest:
+            raise DigestMismatchError(
+                f"blob {digest} failed verification: the registry sent content with digest {actual}"
+            )
+        os.replace(tmp, outfile)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def _stream(
+    fetch: Fetch,
+    hasher: Hasher,
+    fh: BinaryIO,
+    size: Optional[int],
+    progress: Optional[ProgressReporter],
+    check: Optional[Callable[[requests.Response], None]],
+) -> None:
+    resumes = 0
+    offset = 0
+    while True:
+        response = fetch(offset)
+        try:
+            if check is not None:
+                check(response)
+            if offset and response.status_code != 206:
+                # The server ignored our Range: start over from the first byte.
+                log.info("registry does not resume downloads: starting over")
+                fh.seek(0)
+                fh.truncate()
+                hasher.reset()
+                offset = 0
+                if progress is not None:
+                    progress.rewind(0)
+            for chunk in response.raw.stream(DOWNLOAD_CHUNK, decode_content=False):
+                hasher.update(chunk)
+                fh.write(chunk)
+                offset += len(chunk)
+                if progress is not None:
+                    progress.advance(len(chunk))
+            declared = response.headers.get("Content-Length")
+            received = offset if response.status_code != 206 else None
+            if (
+                declared
+                and declared.isdigit()
+                and received is not None
+                and received < int(declared)
+            ):
+                raise requests.exceptions.ChunkedEncodingError("body shorter than Content-Length")
+            if size is not None and offset < size:
+                raise requests.exceptions.ChunkedEncodingError("body shorter than the blob")
+            return
+        except _DROPPED as e:
+            resumes += 1
+            if resumes > MAX_RESUMES:
+                raise
+            log.info("download interrupted at byte %d (%s): resuming", offset, type(e).__name__)
+        finally:
+            response.close()
