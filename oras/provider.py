@@ -118,7 +118,8 @@ class Registry:
     """A client of OCI registries (oras-py's `Registry`, also exported as `OrasClient`).
 
     `insecure=True` means plain HTTP (oras-py's meaning); `tls_verify` is False to skip
-    certificate checks or a CA bundle path.
+    certificate checks or a CA bundle path; `cert` is a client certificate for mutual TLS
+    (a PEM file holding certificate and key, or a `(cert_file, key_file)` pair).
     """
 
     def __init__(
@@ -129,6 +130,7 @@ class Registry:
         auth_backend: Any = "token",
         registry: Optional[Registry] = None,
         progress: Optional[ProgressCallback] = None,
+        cert: Optional[Union[str, tuple[str, str]]] = None,
         **legacy: Any,
     ):
         if isinstance(insecure, Registry):  # 0.1.x: OrasClient(hostname, registry, insecure, tls)
@@ -150,6 +152,8 @@ class Registry:
         self._insecure = bool(insecure)
         self._tls_verify = tls_verify
         self.session.verify = tls_verify
+        # Client certificate for mutual TLS: a PEM holding both, or (cert, key) paths.
+        self.session.cert = cert
         self._delegate = registry
         self.auth = oras.auth.get_auth_backend(
             auth_backend, self.session, bool(insecure), tls_verify=tls_verify
@@ -340,10 +344,23 @@ class Registry:
         identity_token: Optional[str] = None,
         **legacy: Any,
     ) -> dict[str, str]:
-        """Check the credentials against the registry, then save them; raises when refused."""
+        """Check the credentials against the registry, then save them; raises when refused.
+
+        Saved through the config's credential helper when one is configured for the host,
+        else into the docker config (`config_path`, a path or list of paths whose first one
+        is written, else the client's config files) with mode 0600. `identity_token` logs in
+        with an OAuth2 refresh token instead of a password.
+        """
         if self._delegate is not None:
             return self._delegate.login(
-                username, password, password_stdin, tls_verify, hostname, config_path, insecure
+                username,
+                password,
+                password_stdin,
+                tls_verify,
+                hostname,
+                config_path,
+                insecure,
+                identity_token=identity_token,
             )
         if insecure is not None and insecure != self._insecure:
             self.prefix = "http" if insecure else "https"
@@ -351,6 +368,7 @@ class Registry:
             self._insecure = bool(insecure)
         if tls_verify is not True and self._tls_verify is True:
             self._tls_verify = tls_verify
+            self.session.verify = tls_verify
             self.auth._tls_verify = tls_verify
         if password_stdin:
             password = oras.utils.readline()
@@ -365,58 +383,84 @@ class Registry:
                 return {"Login": "Not successful"}
             cred = Credential(username=username, password=password)
         else:
+            if not identity_token:
+                raise ValueError("token required")
             cred = Credential(username=username or "", identity_token=identity_token)
         hostname = hostname or self.hostname
-        if cred.basic:
-            self.auth.set_basic_auth(cred.username, cred.password)
         if not hostname:
             log.warning("no registry hostname given: credentials are kept in memory only")
+            self.auth._explicit = cred
             return {"Status": "Login Succeeded"}
         self._verify_credentials(hostname, cred)
+        self.auth.add_registry_host(hostname)
+        self.auth._explicit = cred
         if isinstance(config_path, (list, tuple)):
-            config_paths = [str(p) for p in config_path]
+            store = CredentialStore([str(p) for p in config_path])
+        elif config_path:
+            store = CredentialStore([str(config_path)])
         else:
-            config_paths = [str(config_path)] if config_path else None
-        where = CredentialStore(config_paths).store(hostname, cred)
+            store = self.auth.credential_store
+        where = store.store(hostname, cred)
         log.debug("credentials for %s saved to %s", hostname, where)
         return {"Status": "Login Succeeded"}
 
     def _verify_credentials(self, hostname: str, cred: Credential) -> None:
-        """Ping `/v2/` and answer its challenge with `cred`; raise AuthenticationError if refused."""
+        """Ping `/v2/` and answer its challenge with `cred` (Basic or the token flow), once;
+        raise AuthenticationError when the registry or its token server refuses them."""
         from oras.auth.token import TokenAuth
 
         url = self._url(f"{hostname}/v2/")
         backend = TokenAuth(
             session=self.session, insecure=self._insecure, tls_verify=self._tls_verify
         )
+        backend.add_registry_host(hostname)
         backend._explicit = cred
-        response = self._send("GET", url, None, dict(self.headers), None, False)
+
+        def ping(headers: dict[str, str]) -> requests.Response:
+            return self.session.get(
+                url,
+                headers={**self.headers, **headers},
+                verify=self._tls_verify,
+                timeout=TIMEOUT,
+                allow_redirects=False,
+            )
+
+        response = ping({})
         if response.status_code == 401:
-            headers, changed = backend.authenticate_request(response, {})
+            try:
+                headers, changed = backend.authenticate_request(response, {})
+            except oras.auth.AuthenticationException as e:
+                raise AuthenticationError(
+                    f"login to {hostname} failed: {e}",
+                    status=getattr(e, "status", None) or 401,
+                    hint=getattr(e, "hint", None) or "check the username and password",
+                ) from None
             if not changed:
                 raise AuthenticationError(
                     f"login to {hostname} failed: the registry asks for an authentication "
                     "scheme this client cannot answer with these credentials",
                     status=401,
                 )
-            response = self._send("GET", url, None, {**self.headers, **headers}, None, False)
+            response.close()
+            response = ping(headers)
         if response.status_code in (401, 403):
+            what = "identity token" if cred.identity_token else "username or password"
             raise AuthenticationError(
-                f"login to {hostname} failed: invalid username or password",
+                f"login to {hostname} failed: invalid {what}",
                 status=response.status_code,
-                hint="check the username and password",
+                hint=f"check the {what}",
             )
         if response.status_code != 200:
             raise registry_error(response, f"login to {hostname}")
-        # The backend may now hold a token for this host; keep the one we will use.
-        self.auth._explicit = cred if cred.basic or cred.identity_token else self.auth._explicit
 
     def logout(self, hostname: str) -> None:
-        """Forget the host's credentials in memory and erase the stored ones."""
+        """Forget the host's credentials in memory and erase the stored ones (from the config
+        file, or through its credential helper)."""
         if self._delegate is not None:
             return self._delegate.logout(hostname)
+        store = getattr(self.auth, "credential_store", None) or CredentialStore()
         try:
-            CredentialStore().erase(hostname)
+            store.erase(hostname)
         except OrasError as e:
             log.warning("%s", e)
         self.auth.logout(hostname)
@@ -841,10 +885,7 @@ class Registry:
             )
         container = self.get_container(target)
         self.auth.load_configs(container, configs=[config_path] if config_path else None)
-        manifest = self.get_manifest(container, allowed_media_type)
-        if manifest.get("mediaType") in INDEX_MEDIA_TYPES or "manifests" in manifest:
-            container = self._select_platform(container, manifest)
-            manifest = self.get_manifest(container, allowed_media_type)
+        container, manifest = self.resolve_manifest(container, allowed_media_type)
         outdir = os.path.abspath(outdir or oras.utils.get_tmpdir())
         oras.utils.mkdir_p(outdir)
         plan: list[tuple[dict, str]] = []
@@ -883,6 +924,17 @@ class Registry:
             concurrency = 1  # two layers write the same name: keep manifest order
         with self._progress_scope(progress):
             return map_concurrently(pull_one, plan, concurrency)
+
+    @ensure_container
+    def resolve_manifest(
+        self, container: container_type, allowed_media_type: Optional[list[str]] = None
+    ) -> tuple[Container, dict[str, Any]]:
+        """The image manifest a reference means: itself, or an index's entry for this platform."""
+        manifest = self.get_manifest(container, allowed_media_type)
+        if manifest.get("mediaType") in INDEX_MEDIA_TYPES or "manifests" in manifest:
+            container = self._select_platform(container, manifest)
+            manifest = self.get_manifest(container, allowed_media_type)
+        return container, manifest
 
     def _pull_directory(self, container: Container, layer: dict, outfile: str) -> None:
         from oras.archive import safe_extract_targz

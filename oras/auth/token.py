@@ -1,12 +1,26 @@
-"""The default auth backend: Bearer tokens per (realm, service, scopes), Basic where challenged."""
+"""The default auth backend: Bearer tokens per (realm, service, scope set), Basic where challenged.
+
+How a request gets its `Authorization` header:
+
+- a host that has not challenged us gets nothing (an explicit `set_token_auth` token goes to the
+  registry origins only); its 401 tells us the scheme, realm and service;
+- `Basic` challenge: the host's credential on every request to it;
+- `Bearer` challenge: a token for the request's scopes (plus those asked for up front with
+  `want_scope`/`want_mount`), from the cache while fresh, else from the token server before the
+  request is sent, so long uploads renew expired tokens per chunk without a 401 round trip;
+- a 401 (`invalid_token`, `insufficient_scope`, a new scope) drops the refused token and fetches
+  one for the union of the old and the asked-for scopes; the client retries once.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Optional
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 
@@ -28,10 +42,16 @@ log = logging.getLogger(__name__)
 MAX_TOKEN_RESPONSE = 128 * 1024
 #: Token lifetime when the server does not say (the spec's default).
 DEFAULT_EXPIRES_IN = 60
-#: Renew this many seconds before a token expires.
+#: Renew this many seconds before a token expires (at most a quarter of its lifetime).
 EXPIRY_SKEW = 10
-TOKEN_TIMEOUT = 60
+#: (connect, read) timeouts of a token request, in seconds.
+TOKEN_TIMEOUT = (30, 60)
+#: `client_id` of OAuth2 token requests (required by the spec).
 CLIENT_ID = "oras-py"
+#: Most tokens kept per (realm, service, identity); the oldest go first.
+MAX_CACHED_TOKENS = 32
+
+_CacheKey = tuple[str, str, str]  # (realm, service, identity)
 
 
 @dataclass
@@ -46,6 +66,7 @@ class _Token:
 
 
 def _covers(granted: tuple[str, ...], needed: tuple[str, ...]) -> bool:
+    """True when the scopes in `granted` include every action of `needed`."""
     have: dict[tuple[str, str], set[str]] = {}
     for scope in granted:
         kind, name, actions = split_scope(scope)
@@ -58,36 +79,73 @@ def _covers(granted: tuple[str, ...], needed: tuple[str, ...]) -> bool:
     return True
 
 
+def _mount_source_scope(method: str, url: str) -> Optional[str]:
+    """`repository:<from>:pull` for a cross-repository mount POST (`?mount=<d>&from=<repo>`)."""
+    if method.upper() != "POST":
+        return None
+    query = parse_qs(urlsplit(url).query)
+    source = (query.get("from") or [""])[0]
+    return f"repository:{source}:pull" if source and query.get("mount") else None
+
+
+def _read_limited(response: requests.Response, limit: int, origin: str) -> bytes:
+    declared = response.headers.get("Content-Length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise ProtocolError(f"token response from {origin} is larger than {limit} bytes")
+    body = bytearray()
+    for chunk in response.iter_content(16 * 1024):
+        body.extend(chunk)
+        if len(body) > limit:
+            raise ProtocolError(f"token response from {origin} is larger than {limit} bytes")
+    return bytes(body)
+
+
 class TokenAuth(AuthBackend):
     """Answers `Bearer` challenges with cached tokens and `Basic` challenges with credentials."""
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.token: Optional[str] = None
-        self._tokens: dict[tuple[str, str, str], list[_Token]] = {}
+        # (realm, service, identity) -> {requested scope set -> token}
+        self._tokens: dict[_CacheKey, dict[tuple[str, ...], _Token]] = {}
+        self._fetching: dict[tuple[_CacheKey, tuple[str, ...]], threading.Lock] = {}
         self._challenges: dict[str, Challenge] = {}
+        # (host, repository) -> scopes to add to every token for requests to that repository
         self._wanted: dict[tuple[str, str], set[str]] = {}
 
     # -- oras-py surface -------------------------------------------------------------------
     def set_token_auth(self, token: str) -> None:
-        """Send this bearer token from now on."""
+        """Send this bearer token from now on (to the registries this backend works for)."""
         self.token = token
+        base = self._explicit or Credential()
+        self._explicit = Credential(
+            username=base.username,
+            password=base.password,
+            identity_token=base.identity_token,
+            registry_token=token or "",
+        )
 
     def get_auth_header(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
     def reset_basic_auth(self) -> None:
+        token = self._explicit.registry_token if self._explicit else ""
         super().reset_basic_auth()
+        if token:
+            self._explicit = Credential(registry_token=token)
 
     def _logout(self) -> None:
         self.token = None
-        self._tokens.clear()
+        with self._lock:
+            self._tokens.clear()
+            self._challenges.clear()
 
     def request_token(self, h: Any, host: Optional[str] = None) -> Optional[str]:
         """A token for the challenge `h` (an authHeader or Challenge), using stored credentials."""
         challenge = h if isinstance(h, Challenge) else Challenge("bearer", dict(vars(h)))
         scopes = merge_scopes(challenge.scopes)
-        return self._fetch_token(challenge, scopes, self.credential_for(host or "")).value
+        cred = self.credential_for(host) if host else Credential()
+        return self._fetch_token(challenge, scopes, cred, host or "").value
 
     def request_anonymous_token(self, h: Any, *args: Any, **kwargs: Any) -> Optional[str]:
         challenge = h if isinstance(h, Challenge) else Challenge("bearer", dict(vars(h)))
@@ -96,56 +154,116 @@ class TokenAuth(AuthBackend):
         except AuthenticationError:
             return None
 
-    # -- core hooks ---------------------------------------------------------------------------
+    # -- scopes asked for up front ------------------------------------------------------------
     def want_scope(self, host: str, repository: str, actions: list[str]) -> None:
+        """Ask for `actions` on `repository` in every token for requests to it (push asks for
+        `pull,push` before its first request rather than upgrading a pull token mid-way)."""
+        super().want_scope(host, repository, actions)
+        scope = f"repository:{repository}:{','.join(sorted(set(actions)))}"
         with self._lock:
-            self._wanted.setdefault((host, repository), set()).update(actions)
+            self._wanted.setdefault((host.lower(), repository), set()).add(scope)
+
+    def want_mount(self, host: str, repository: str, source: str) -> None:
+        """Ask for `pull,push` on `repository` and `pull` on `source` in one token, as a
+        cross-repository mount (`POST .../blobs/uploads/?mount=<digest>&from=<source>`) needs."""
+        super().want_mount(host, repository, source)
+        with self._lock:
+            wanted = self._wanted.setdefault((host.lower(), repository), set())
+            wanted.add(f"repository:{repository}:pull,push")
+            wanted.add(f"repository:{source}:pull")
 
     def _needed_scopes(self, method: str, url: str, extra: list[str]) -> tuple[str, ...]:
-        host = urlsplit(url).netloc
+        host = urlsplit(url).netloc.lower()
         scopes = list(extra)
         own = scope_for_request(method, url)
         if own:
             scopes.append(own)
+        mount = _mount_source_scope(method, url)
+        if mount:
+            scopes.append(mount)
         repo = repository_of(url)
         if repo is not None:
-            wanted = self._wanted.get((host, repo))
-            if wanted:
-                scopes.append(f"repository:{repo}:{','.join(sorted(wanted))}")
+            with self._lock:
+                scopes.extend(self._wanted.get((host, repo), ()))
         return merge_scopes(scopes)
 
+    # -- the token cache ------------------------------------------------------------------------
+    @staticmethod
+    def _cache_key(challenge: Challenge, cred: Credential) -> _CacheKey:
+        return (challenge.realm or "", challenge.service or "", cred.identity)
+
     def _cached(
-        self, challenge: Challenge, scopes: tuple[str, ...], identity: str
+        self, challenge: Challenge, scopes: tuple[str, ...], cred: Credential
     ) -> Optional[_Token]:
-        key = (challenge.realm or "", challenge.service or "", identity)
-        for token in self._tokens.get(key, []):
-            if token.fresh and _covers(token.scopes, scopes):
-                return token
+        with self._lock:
+            bucket = self._tokens.get(self._cache_key(challenge, cred), {})
+            exact = bucket.get(scopes)
+            if exact is not None and exact.fresh:
+                return exact
+            for token in bucket.values():
+                if token.fresh and _covers(token.scopes, scopes):
+                    return token
         return None
 
+    def _remember(self, key: _CacheKey, token: _Token) -> None:
+        with self._lock:
+            bucket = {s: t for s, t in self._tokens.get(key, {}).items() if t.fresh}
+            bucket[token.scopes] = token
+            while len(bucket) > MAX_CACHED_TOKENS:
+                bucket.pop(next(iter(bucket)))
+            self._tokens[key] = bucket
+            self.token = token.value
+
+    def _forget(self, value: str) -> tuple[str, ...]:
+        """Drop a token the registry refused; returns the scopes it was asked for."""
+        scopes: tuple[str, ...] = ()
+        with self._lock:
+            for bucket in self._tokens.values():
+                for key in [s for s, t in bucket.items() if t.value == value]:
+                    scopes = bucket.pop(key).scopes
+        return scopes
+
+    def _token_for(
+        self, challenge: Challenge, scopes: tuple[str, ...], cred: Credential, url: str
+    ) -> _Token:
+        """A fresh cached token covering `scopes`, else a new one (one fetch at a time per
+        key, so concurrent requests share it)."""
+        token = self._cached(challenge, scopes, cred)
+        if token is not None:
+            return token
+        lock_key = (self._cache_key(challenge, cred), scopes)
+        with self._lock:
+            lock = self._fetching.setdefault(lock_key, threading.Lock())
+        with lock:
+            token = self._cached(challenge, scopes, cred)
+            if token is None:
+                token = self._fetch_token(challenge, scopes, cred, url)
+        return token
+
+    # -- core hooks ---------------------------------------------------------------------------
     def auth_headers(self, method: str, url: str) -> dict[str, str]:
+        """The `Authorization` header for a request about to be sent, or nothing."""
         host = urlsplit(url).netloc
         challenge = self._challenges.get(host)
         if challenge is None:
-            return self.get_auth_header()
-        cred = self.credential_for(host)
+            explicit = self._explicit
+            if explicit and explicit.registry_token and self.is_registry_host(host):
+                return {"Authorization": f"Bearer {explicit.registry_token}"}
+            return {}
+        cred = self.credential_for(host, repository_of(url))
         if challenge.scheme == "basic":
             return {"Authorization": f"Basic {cred.basic}"} if cred.basic else {}
         if cred.registry_token:
             return {"Authorization": f"Bearer {cred.registry_token}"}
         scopes = self._needed_scopes(method, url, [])
-        with self._lock:
-            token = self._cached(challenge, scopes, cred.username)
-        if token is None:
-            # We know this registry's realm: fetch before sending, saving a 401 round trip
-            # and renewing expired tokens in the middle of long transfers.
-            try:
-                token = self._fetch_token(challenge, scopes, cred)
-            except AuthenticationError:
-                raise
-            except Exception as e:  # let the request go out and the 401 path decide
-                log.debug("proactive token request failed: %s", e)
-                return {}
+        try:
+            token = self._token_for(challenge, scopes, cred, url)
+        except AuthenticationError:
+            raise  # wrong credentials: fail now, not after a 401 round trip
+        except (requests.exceptions.RequestException, ProtocolError) as e:
+            # Let the request go out; its 401 decides.
+            log.debug("token request before %s %s failed: %s", method, host, e)
+            return {}
         return {"Authorization": f"Bearer {token.value}"}
 
     def authenticate_request(
@@ -153,29 +271,22 @@ class TokenAuth(AuthBackend):
     ) -> tuple[dict, bool]:
         """Answer a 401: returns (headers for the retry, whether they changed)."""
         headers = dict(headers or {})
-        raw = original.headers.get("WWW-Authenticate", "")
-        challenges = parse_challenges(raw)
+        challenges = parse_challenges(original.headers.get("WWW-Authenticate", ""))
         if not challenges:
             return headers, False
         url = original.url or ""
         host = urlsplit(url).netloc
+        if not self._origins:
+            self.add_registry_host(host)  # a bare client used with do_request alone
         bearer = next((c for c in challenges if c.scheme == "bearer" and c.realm), None)
         basic = next((c for c in challenges if c.scheme == "basic"), None)
-        cred = self.credential_for(host)
+        cred = self.credential_for(host, repository_of(url))
+        previous = headers.get("Authorization") or ""
         if bearer is not None:
             self._challenges[host] = bearer
-            method = original.request.method if original.request is not None else "GET"
-            scopes = self._needed_scopes(method or "GET", url, bearer.scopes)
-            if cred.registry_token:
-                token_value = cred.registry_token
-            else:
-                token = None if refresh else self._cached(bearer, scopes, cred.username)
-                previous = (headers.get("Authorization") or "").removeprefix("Bearer ")
-                if token is not None and token.value == previous:
-                    token = None  # the server refused this very token: get a new one
-                token = token or self._fetch_token(bearer, scopes, cred)
-                token_value = token.value
-            new = f"Bearer {token_value}"
+            new = self._answer_bearer(original, bearer, cred, previous, url, refresh)
+            if new is None:
+                return headers, False
         elif basic is not None:
             self._challenges[host] = basic
             if not cred.basic:
@@ -183,9 +294,42 @@ class TokenAuth(AuthBackend):
             new = f"Basic {cred.basic}"
         else:
             return headers, False
-        changed = headers.get("Authorization") != new
+        changed = previous != new
         headers["Authorization"] = new
         return headers, changed
+
+    def _answer_bearer(
+        self,
+        original: requests.Response,
+        challenge: Challenge,
+        cred: Credential,
+        previous: str,
+        url: str,
+        refresh: bool,
+    ) -> Optional[str]:
+        """The `Authorization` value to retry with, or None when retrying cannot help."""
+        if cred.registry_token:
+            if previous != f"Bearer {cred.registry_token}":
+                return f"Bearer {cred.registry_token}"
+            # The registry refused the token given to us; a password or identity token may
+            # still get a fresh one.
+            cred = Credential(cred.username, cred.password, cred.identity_token)
+        refused = previous[len("Bearer ") :] if previous.startswith("Bearer ") else ""
+        refused_scopes = self._forget(refused) if refused else ()
+        method = (original.request.method if original.request is not None else None) or "GET"
+        scopes = self._needed_scopes(method, url, [*challenge.scopes, *refused_scopes])
+        if (
+            refused
+            and challenge.error == "insufficient_scope"
+            and refused_scopes
+            and _covers(refused_scopes, scopes)
+        ):
+            # We asked for all of this and were given less: another token will not differ.
+            return None
+        token = None if refresh else self._cached(challenge, scopes, cred)
+        if token is None or token.value == refused:
+            token = self._fetch_token(challenge, scopes, cred, url)
+        return f"Bearer {token.value}"
 
     # -- the token endpoint -------------------------------------------------------------------
     def _realm_url(self, realm: str) -> str:
@@ -193,49 +337,82 @@ class TokenAuth(AuthBackend):
             return f"{self.prefix}://{realm}"
         return realm
 
-    def _fetch_token(
-        self, challenge: Challenge, scopes: tuple[str, ...], cred: Credential
-    ) -> _Token:
-        realm = self._realm_url(challenge.realm or "")
-        if urlsplit(realm).scheme not in ("http", "https"):
+    def _check_realm(self, realm: str, registry_url: str) -> None:
+        parts = urlsplit(realm)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ProtocolError(f"token realm {realm!r} is not an http(s) URL")
+        if parts.username is not None or parts.password is not None:
+            raise ProtocolError("token realm carries credentials in its URL; refusing to use it")
+        if parts.scheme == "http" and urlsplit(registry_url).scheme == "https":
+            raise ProtocolError(
+                f"registry {urlsplit(registry_url).netloc} speaks HTTPS but its token realm "
+                f"{parts.netloc} is plain HTTP; refusing to send credentials there"
+            )
+
+    def _fetch_token(
+        self,
+        challenge: Challenge,
+        scopes: tuple[str, ...],
+        cred: Credential,
+        registry_url: str = "",
+    ) -> _Token:
+        """Ask the realm for a token: OAuth2 POST with an identity token, else GET (with Basic
+        when we have a password; POST `grant_type=password` if the realm refuses GET)."""
+        realm = self._realm_url(challenge.realm or "")
+        self._check_realm(realm, registry_url)
         service = challenge.service or ""
+        origin = urlsplit(realm).netloc
         if cred.identity_token:
             response = self._post_token(realm, service, scopes, cred)
+            if response.status_code in (404, 405):
+                response.close()
+                raise AuthenticationError(
+                    f"token server {origin} does not accept the OAuth2 POST an identity token "
+                    f"needs (HTTP {response.status_code})",
+                    status=response.status_code,
+                    hint="log in with a username and password instead",
+                )
         else:
-            params: list[tuple[str, str]] = []
-            if service:
-                params.append(("service", service))
-            params.extend(("scope", s) for s in scopes)
-            auth = (cred.username, cred.password) if cred.basic else None
-            response = self.session.get(
-                realm,
-                params=params,
-                auth=auth,
-                headers={"Accept": "application/json"},
-                verify=self._tls_verify,
-                timeout=TOKEN_TIMEOUT,
-                allow_redirects=False,
-            )
-        token = self._parse_token_response(response, realm, scopes, cred)
-        key = (challenge.realm or "", service, cred.username)
-        with self._lock:
-            bucket = [t for t in self._tokens.get(key, []) if t.fresh]
-            bucket.insert(0, token)
-            self._tokens[key] = bucket[:16]
-            self.token = token.value
+            response = self._get_token(realm, service, scopes, cred)
+            if response.status_code in (404, 405) and cred.basic:
+                response.close()
+                log.debug("token server %s refused GET; trying the OAuth2 POST", origin)
+                response = self._post_token(realm, service, scopes, cred)
+        try:
+            token = self._parse_token_response(response, origin, scopes, cred)
+        finally:
+            response.close()
+        self._remember(self._cache_key(challenge, cred), token)
         return token
+
+    def _get_token(
+        self, realm: str, service: str, scopes: tuple[str, ...], cred: Credential
+    ) -> requests.Response:
+        params: list[tuple[str, str]] = []
+        if service:
+            params.append(("service", service))
+        params.extend(("scope", s) for s in scopes)
+        return self.session.get(
+            realm,
+            params=params,
+            auth=(cred.username, cred.password) if cred.basic else None,
+            headers={"Accept": "application/json"},
+            verify=self._tls_verify,
+            timeout=TOKEN_TIMEOUT,
+            allow_redirects=False,
+            stream=True,
+        )
 
     def _post_token(
         self, realm: str, service: str, scopes: tuple[str, ...], cred: Credential
     ) -> requests.Response:
-        form = {
-            "grant_type": "refresh_token",
-            "refresh_token": cred.identity_token,
-            "service": service,
-            "client_id": CLIENT_ID,
-            "scope": " ".join(scopes),
-        }
+        form: dict[str, str] = {"service": service, "client_id": CLIENT_ID}
+        if cred.identity_token:
+            form.update(grant_type="refresh_token", refresh_token=cred.identity_token)
+        else:
+            form.update(grant_type="password", username=cred.username, password=cred.password)
+        if scopes:
+            form["scope"] = " ".join(scopes)
         return self.session.post(
             realm,
             data=form,
@@ -243,20 +420,23 @@ class TokenAuth(AuthBackend):
             verify=self._tls_verify,
             timeout=TOKEN_TIMEOUT,
             allow_redirects=False,
+            stream=True,
         )
 
     @staticmethod
     def _parse_token_response(
-        response: requests.Response, realm: str, scopes: tuple[str, ...], cred: Credential
+        response: requests.Response, origin: str, scopes: tuple[str, ...], cred: Credential
     ) -> _Token:
-        origin = urlsplit(realm).netloc
-        if response.status_code in (401, 403):
-            who = f"user {cred.username!r}" if cred.username else "anonymous access"
-            hint = (
-                "check the username and password (oras-py login)"
-                if cred
-                else "log in first: oras-py login <registry>"
-            )
+        if response.status_code in (400, 401, 403):
+            if cred.identity_token:
+                who = "the identity token"
+                hint = "the identity token is invalid or expired: log in again"
+            elif cred.basic:
+                who = f"user {cred.username!r}"
+                hint = "check the username and password (oras-py login)"
+            else:
+                who = "anonymous access"
+                hint = "log in first: oras-py login <registry>"
             raise AuthenticationError(
                 f"token server {origin} refused {who} (HTTP {response.status_code})",
                 status=response.status_code,
@@ -267,21 +447,21 @@ class TokenAuth(AuthBackend):
                 f"token server {origin} answered HTTP {response.status_code}",
                 status=response.status_code,
             )
-        body = response.content
-        if len(body) > MAX_TOKEN_RESPONSE:
-            raise ProtocolError(
-                f"token response from {origin} is larger than {MAX_TOKEN_RESPONSE} bytes"
-            )
+        body = _read_limited(response, MAX_TOKEN_RESPONSE, origin)
         try:
-            data = response.json()
+            data = json.loads(body)
         except ValueError:
             raise ProtocolError(f"token response from {origin} is not JSON") from None
-        value = data.get("token") or data.get("access_token")
+        if not isinstance(data, dict):
+            raise ProtocolError(f"token response from {origin} is not a JSON object")
+        value = data.get("access_token") or data.get("token")
         if not value or not isinstance(value, str):
             raise ProtocolError(f"token response from {origin} holds no token")
         try:
             expires_in = int(data.get("expires_in") or DEFAULT_EXPIRES_IN)
         except (TypeError, ValueError):
+            expires_in = DEFAULT_EXPIRES_IN
+        if expires_in <= 0:
             expires_in = DEFAULT_EXPIRES_IN
         skew = min(EXPIRY_SKEW, expires_in / 4)
         return _Token(value, time.monotonic() + expires_in - skew, scopes)

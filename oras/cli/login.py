@@ -17,6 +17,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     host = options.registry_host(args.hostname)
+    options.client_cert(args)  # usage errors before any prompt
     username, password, token = options.read_secrets(args)
     if not token:
         if username is None:
@@ -29,15 +30,12 @@ def run(args: argparse.Namespace) -> int:
             password = prompt("Password: ", secret=True)
             if not password:
                 raise ValueError("password required")
-    plain, verify = options.transport_for(args, host)
-    import oras.client
-
-    client = oras.client.OrasClient(hostname=host, insecure=plain, tls_verify=verify)
+    client = options.client_for(args, host)
     client.login(
         username=username,
         password=password,
         hostname=host,
-        tls_verify=verify,
+        tls_verify=client._tls_verify,
         config_path=args.registry_config or None,
         identity_token=token,
     )

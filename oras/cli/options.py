@@ -78,17 +78,26 @@ def add_remote(parser: argparse.ArgumentParser, insecure_aliases: tuple[str, ...
         "--skip-tls-verify", action="store_true", help="use HTTPS without certificate verification"
     )
     group.add_argument("--ca-file", help="CA bundle to verify the registry's certificate")
+    group.add_argument("--cert-file", help="client certificate (PEM) for mutual TLS")
+    group.add_argument("--key-file", help="private key (PEM) of --cert-file")
 
 
 def registry_host(reference: str) -> str:
     """The registry part of a reference as typed (`localhost:5000/x:y` -> `localhost:5000`)."""
-    first = reference.split("/", 1)[0]
-    return first
+    if "://" in reference:  # `login https://host/` as docker accepts it
+        reference = reference.split("://", 1)[1]
+    return reference.split("/", 1)[0]
 
 
 def transport_for(args: argparse.Namespace, host: str) -> tuple[bool, Any]:
-    """(plain_http, tls_verify) for `host` from the flags, following Go oras' defaults."""
-    from oras.reference import is_localhost
+    """(plain_http, tls_verify) for `host` from the flags.
+
+    `--plain-http[=false]` decides outright. `--insecure` tries HTTPS without verification and
+    falls back to plain HTTP when the server does not speak TLS. Without either, loopback hosts
+    (localhost, 127.0.0.0/8, ::1) use plain HTTP only when the server does not speak TLS (a
+    probe before any credential is sent), so plain and TLS registries on loopback both work
+    without flags; every other host uses HTTPS.
+    """
     from oras.remote.scheme import is_loopback, speaks_tls
 
     verify: Any = args.ca_file or True
@@ -102,7 +111,30 @@ def transport_for(args: argparse.Namespace, host: str) -> tuple[bool, Any]:
         if not is_loopback(host):
             warn(f"{host} does not speak TLS: using plain HTTP because of --insecure")
         return True, verify
-    return is_localhost(host), verify
+    if is_loopback(host):
+        return not speaks_tls(host), verify
+    return False, verify
+
+
+def client_cert(args: argparse.Namespace) -> Optional[tuple[str, str]]:
+    """(cert, key) from `--cert-file`/`--key-file`; both or neither."""
+    cert, key = getattr(args, "cert_file", None), getattr(args, "key_file", None)
+    if bool(cert) != bool(key):
+        raise UsageError("--cert-file and --key-file must be given together")
+    return (cert, key) if cert and key else None
+
+
+def client_for(args: argparse.Namespace, host: str) -> Any:
+    """An OrasClient for `host` with the flags' transport, client certificate and config files
+    (no credentials yet)."""
+    import oras.client
+
+    cert = client_cert(args)
+    plain, verify = transport_for(args, host)
+    client = oras.client.OrasClient(hostname=host, insecure=plain, tls_verify=verify, cert=cert)
+    if getattr(args, "registry_config", None):
+        client.auth.use_config_files(args.registry_config)
+    return client
 
 
 def read_secrets(args: argparse.Namespace) -> tuple[Optional[str], Optional[str], Optional[str]]:
@@ -138,14 +170,9 @@ def _stdin_secret() -> str:
 
 def make_client(args: argparse.Namespace, reference: str) -> Any:
     """An OrasClient for the reference's registry, with the flags' transport and credentials."""
-    import oras.client
-
     host = registry_host(reference)
-    plain, verify = transport_for(args, host)
-    client = oras.client.OrasClient(hostname=host, insecure=plain, tls_verify=verify)
-    if args.registry_config:
-        client.auth.use_config_files(args.registry_config)
     username, password, token = read_secrets(args)
+    client = client_for(args, host)
     if username and password:
         client.set_basic_auth(username, password)
     elif token:

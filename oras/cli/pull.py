@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from oras.cli import options
+from oras.cli.console import UsageError
+from oras.cli.progress import add_transfer_flags, make_renderer
+from oras.concurrency import PULL_CONCURRENCY
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -28,16 +32,48 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--allow-all-media-types", action="store_true", help="accept any manifest media type"
     )
     parser.add_argument("--manifest-config-ref", help=argparse.SUPPRESS)
+    add_transfer_flags(parser, PULL_CONCURRENCY)
     options.add_remote(parser, insecure_aliases=("-i",))
     options.add_common(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.concurrency < 1:
+        raise UsageError("--concurrency must be at least 1")
     client = options.make_client(args, args.target)
-    client.pull(
-        target=args.target,
-        outdir=args.output,
-        overwrite=not args.keep_old_files,
-        allowed_media_type=args.allowed_media_type or None,
-    )
+    if args.output == "-":
+        return _pull_to_stdout(client, args)
+    renderer = make_renderer(args.no_tty or args.debug, args.quiet)
+    try:
+        client.pull(
+            target=args.target,
+            outdir=args.output,
+            overwrite=not args.keep_old_files,
+            allowed_media_type=args.allowed_media_type or None,
+            concurrency=args.concurrency,
+            progress=renderer,
+        )
+    finally:
+        if renderer is not None:
+            renderer.close()
+    return 0
+
+
+def _pull_to_stdout(client, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    """`-o -`: write the artifact's single file to standard output, verified as it streams."""
+    from oras.defaults import empty_media_type
+
+    container, manifest = client.resolve_manifest(args.target, args.allowed_media_type or None)
+    layers = [
+        layer
+        for layer in manifest.get("layers") or []
+        if layer.get("mediaType") != empty_media_type
+    ]
+    if len(layers) != 1:
+        raise ValueError(
+            f"-o - needs an artifact with exactly one file; {args.target} has {len(layers)} "
+            "(pull into a directory instead)"
+        )
+    client.fetch_blob_to(container, layers[0], sys.stdout.buffer)
+    sys.stdout.buffer.flush()
     return 0

@@ -5,9 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 
 from oras.cli import options
 from oras.cli.console import UsageError
+from oras.cli.progress import add_transfer_flags, make_renderer
+from oras.concurrency import PUSH_CONCURRENCY
+from oras.defaults import default_blob_media_type
+from oras.defaults import default_chunksize as DEFAULT_CHUNK
+from oras.pack import StreamEntry
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -37,6 +43,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="allow files outside the current directory",
     )
+    parser.add_argument(
+        "--stdin-name", default="stdin", metavar="NAME", help="title of the blob read from '-'"
+    )
+    parser.add_argument(
+        "--chunk-size",
+        type=int,
+        metavar="BYTES",
+        help="upload in chunks of this size (default: one request per blob up to 4 GiB)",
+    )
+    add_transfer_flags(parser, PUSH_CONCURRENCY)
     options.add_remote(parser, insecure_aliases=("-k", "-i"))
     options.add_common(parser)
 
@@ -87,16 +103,36 @@ def run(args: argparse.Namespace) -> int:
         path = split_path_and_content(args.manifest_config).path
         if not os.path.exists(path):
             raise FileNotFoundError(f"manifest config {path} does not exist.")
+    if args.concurrency < 1:
+        raise UsageError("--concurrency must be at least 1")
+    files = [
+        _stdin_entry(f, args.stdin_name) if f.split(":", 1)[0] == "-" else f for f in args.files
+    ]
     client = options.make_client(args, args.target)
     container = client.get_container(args.target)
-    client.push(
-        target=args.target,
-        files=args.files,
-        manifest_config=args.manifest_config,
-        annotation_file=annotation_file,
-        manifest_annotations=annotations or None,
-        disable_path_validation=args.disable_path_validation,
-        quiet=True,
-    )
+    renderer = make_renderer(args.no_tty or args.debug, args.quiet)
+    try:
+        client.push(
+            target=args.target,
+            files=files,
+            manifest_config=args.manifest_config,
+            annotation_file=annotation_file,
+            manifest_annotations=annotations or None,
+            disable_path_validation=args.disable_path_validation,
+            quiet=True,
+            concurrency=args.concurrency,
+            progress=renderer,
+            do_chunked=args.chunk_size is not None,
+            chunk_size=args.chunk_size or DEFAULT_CHUNK,
+        )
+    finally:
+        if renderer is not None:
+            renderer.close()
     print(f"Successfully pushed {container}")
     return 0
+
+
+def _stdin_entry(spec: str, title: str) -> StreamEntry:
+    """`-` or `-:mediatype`: the blob is read from standard input as it is uploaded."""
+    _, _, media_type = spec.partition(":")
+    return StreamEntry(sys.stdin.buffer, title, media_type or default_blob_media_type)

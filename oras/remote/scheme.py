@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import ssl
+
+#: Seconds the TLS probe waits for a connection and a handshake.
+PROBE_TIMEOUT = 10.0
 
 
 def split_host_port(host: str, default_port: int = 443) -> tuple[str, int]:
@@ -12,15 +16,21 @@ def split_host_port(host: str, default_port: int = 443) -> tuple[str, int]:
         name, _, rest = host[1:].partition("]")
         port = rest.lstrip(":")
         return name, int(port) if port.isdigit() else default_port
+    if host.count(":") > 1:  # a bare IPv6 address
+        return host, default_port
     name, sep, port = host.rpartition(":")
     if sep and port.isdigit():
         return name, int(port)
     return host, default_port
 
 
-def speaks_tls(host: str, timeout: float = 10.0) -> bool:
-    """True when `host` completes a TLS handshake (certificate not checked), False when it
-    answers in plain text. Unreachable hosts count as TLS, so the real request reports why."""
+def speaks_tls(host: str, timeout: float = PROBE_TIMEOUT) -> bool:
+    """True when `host` answers a TLS handshake (certificate not checked), False when it
+    answers in plain text. Unreachable hosts count as TLS, so the real request reports why.
+
+    A server that speaks TLS but refuses us during the handshake (it wants a client
+    certificate, or no protocol version matches) sends a TLS alert: that still counts as TLS.
+    """
     name, port = split_host_port(host)
     context = ssl.create_default_context()
     context.check_hostname = False
@@ -33,12 +43,18 @@ def speaks_tls(host: str, timeout: float = 10.0) -> bool:
         try:
             with context.wrap_socket(sock, server_hostname=name):
                 return True
-        except ssl.SSLError:
-            return False
+        except ssl.SSLError as e:
+            return "ALERT" in str(getattr(e, "reason", "") or "").upper()
         except OSError:
             return False
 
 
 def is_loopback(host: str) -> bool:
+    """True for `localhost`, 127.0.0.0/8 and ::1 (any port)."""
     name, _ = split_host_port(host)
-    return name == "localhost" or name.startswith("127.") or name == "::1"
+    if name.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False

@@ -242,7 +242,9 @@ class FaultProxy:
     def __init__(self, upstream_url: str) -> None:
         parts = urllib.parse.urlsplit(upstream_url)
         if parts.scheme != "http" or not parts.hostname:
-            raise ValueError(f"FaultProxy forwards to plain http:// URLs only, not {upstream_url!r}")
+            raise ValueError(
+                f"FaultProxy forwards to plain http:// URLs only, not {upstream_url!r}"
+            )
         self.upstream_url = upstream_url.rstrip("/")
         self.upstream_address = (parts.hostname, parts.port or 80)
         self.port = 0
@@ -488,7 +490,12 @@ class FaultProxy:
             entry.end = time.monotonic()
 
     def _dispatch(
-        self, client: socket.socket, reader: BinaryIO, head: _Head, entry: ProxyRequest, version: str
+        self,
+        client: socket.socket,
+        reader: BinaryIO,
+        head: _Head,
+        entry: ProxyRequest,
+        version: str,
     ) -> bool:
         client_keeps_alive = version == "HTTP/1.1" and not head.has_token("Connection", "close")
         framing, length = _body_framing(head, has_body=True)

@@ -110,7 +110,11 @@ def assert_clean_failure(
     assert secret not in result.stderr and secret not in result.stdout
     errors = [line for line in stderr_lines(result) if line.startswith("Error:")]
     assert len(errors) == 1, result.stderr
-    others = [line for line in stderr_lines(result) if line not in errors]
+    # Status lines of blobs in flight (`Uploading <digest> <name>`) may precede the error.
+    status = re.compile(r"^(Uploading|Uploaded|Exists|Skipped|Downloading|Downloaded) ")
+    others = [
+        line for line in stderr_lines(result) if line not in errors and not status.match(line)
+    ]
     assert others in ([], [PASSWORD_WARNING]), result.stderr
     return errors[0]
 

@@ -1,4 +1,5 @@
-"""CLI transport choices: HTTPS by default, plain HTTP for localhost, --insecure, --ca-file, -c."""
+"""CLI transport choices: HTTPS by default, plain HTTP for loopback registries without TLS,
+--insecure, --ca-file, -c."""
 
 from __future__ import annotations
 
@@ -12,18 +13,32 @@ def _artifact(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("a\n")
 
 
-def test_localhost_defaults_to_plain_http_but_127_0_0_1_does_not(oras_cli, registry, tmp_path):
+def test_loopback_hosts_use_plain_http_only_when_the_registry_does_not_speak_tls(
+    oras_cli, registry, tls_registry, tmp_path
+):
     _artifact(tmp_path)
-    ok = oras_cli("push", f"localhost:{registry.port}/t/local:v1", "a.txt")
-    assert ok.returncode == 0, ok.stderr
-    refused = oras_cli("push", f"{registry.host}/t/local:v1", "a.txt")
-    assert refused.returncode == 1
-    assert refused.stderr.startswith("Error: TLS failure talking to 127.0.0.1")
-    assert "--plain-http" in refused.stderr and "Traceback" not in refused.stderr
+    for host in (f"localhost:{registry.port}", registry.host):
+        ok = oras_cli("push", f"{host}/t/local:v1", "a.txt")
+        assert ok.returncode == 0, ok.stderr
     forced = oras_cli("push", "--plain-http", f"{registry.host}/t/local:v1", "a.txt")
     assert forced.returncode == 0, forced.stderr
     off = oras_cli("push", "--plain-http=false", f"localhost:{registry.port}/t/local:v1", "a.txt")
-    assert off.returncode == 1 and "TLS failure" in off.stderr
+    assert off.returncode == 1 and off.stderr.startswith("Error: TLS failure talking to localhost")
+    assert "--plain-http" in off.stderr and "Traceback" not in off.stderr
+    # a TLS registry on loopback is spoken to over HTTPS without any flag (and verified)
+    creds = ["-u", "myuser", "-p", "mypass"]
+    for host in (f"localhost:{tls_registry.port}", tls_registry.host):
+        untrusted = oras_cli("push", *creds, f"{host}/t/probe:v1", "a.txt")
+        assert untrusted.returncode == 1 and "TLS failure" in untrusted.stderr
+    trusted = oras_cli(
+        "push",
+        "--ca-file",
+        tls_registry.ca_path,
+        *creds,
+        f"{tls_registry.host}/t/probe:v1",
+        "a.txt",
+    )
+    assert trusted.returncode == 0, trusted.stderr
 
 
 def test_insecure_means_https_without_verification_or_plain_http(
