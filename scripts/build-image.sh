@@ -100,4 +100,4 @@ ca_args=()
 if [ -f "$ca" ]; then
   ca_args=(--volume "$ca:/run/host-ca.crt:ro" --build-arg PIP_CERT=/run/host-ca.crt)
 fi
-exec "${podman[@]}" build --pull=never --network host "${ca_args[@]}" --tag "$tag" .
+exec "${podman[@]}" build --pull=never --jobs 2 --network host "${ca_args[@]}" --tag "$tag" .

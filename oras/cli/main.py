@@ -30,6 +30,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _is_file_arg(arg: str) -> bool:
+    """A positional file: not an option; `-` and `-:mediatype` mean standard input."""
+    return not arg.startswith("-") or arg == "-" or arg.startswith("-:")
+
+
 def _describe(error: BaseException) -> str:
     """One line for an error: the message, then what to do about it when we know."""
     import requests
@@ -80,7 +85,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     if extras:
         # Options and positionals may be interleaved (`push REF --insecure ./file`): argparse
         # leaves positionals that follow an option over; they are more files.
-        if hasattr(args, "files") and not any(e.startswith("-") and e != "-" for e in extras):
+        if hasattr(args, "files") and all(_is_file_arg(e) for e in extras):
             args.files.extend(extras)
         else:
             parser.error(f"unrecognized arguments: {' '.join(extras)}")

@@ -29,6 +29,10 @@ MAX_LINE = 64 * 1024
 MAX_HEADER_LINES = 200
 #: How long the proxy waits for the registry before giving up on a request.
 UPSTREAM_TIMEOUT = 300.0
+#: How long `log()` waits by default for requests in progress to finish.
+SETTLE_TIMEOUT = 2.0
+#: Overlaps shorter than this are scheduling noise, not concurrency (see `max_concurrent`).
+MIN_OVERLAP = 0.005
 #: How often the accept loop checks whether `stop()` was called.
 _ACCEPT_POLL = 0.1
 #: Hop-by-hop request headers the proxy handles itself instead of forwarding.
@@ -249,6 +253,7 @@ class FaultProxy:
         self.upstream_address = (parts.hostname, parts.port or 80)
         self.port = 0
         self._lock = threading.Lock()
+        self._finished = threading.Condition(self._lock)
         self._faults: list[Fault] = []
         self._log: list[ProxyRequest] = []
         self._next_connection_id = 0
@@ -384,11 +389,25 @@ class FaultProxy:
 
     # -- log ------------------------------------------------------------------------------------
     def log(
-        self, method: Optional[str] = None, path_regex: Optional[PathPattern] = None
+        self,
+        method: Optional[str] = None,
+        path_regex: Optional[PathPattern] = None,
+        settle: float = SETTLE_TIMEOUT,
     ) -> list[ProxyRequest]:
-        """The requests seen so far (oldest first), optionally those matching method and path."""
+        """The requests seen so far (oldest first), optionally those matching method and path.
+
+        A client may hold its whole response a moment before the proxy thread books the last
+        bytes and the end time, so this first waits up to `settle` seconds for requests in
+        progress to finish (0: take the snapshot at once).
+        """
         pattern = re.compile(path_regex) if path_regex is not None else None
-        with self._lock:
+        deadline = time.monotonic() + settle
+        with self._finished:
+            while any(entry.end is None for entry in self._log):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._finished.wait(left)
             entries = list(self._log)
         return [
             entry
@@ -397,12 +416,24 @@ class FaultProxy:
             and (pattern is None or pattern.search(entry.path))
         ]
 
-    def max_concurrent(self, method: str = "*", path_regex: PathPattern = "") -> int:
-        """The largest number of matching requests that were in progress at the same moment."""
+    def max_concurrent(
+        self,
+        method: str = "*",
+        path_regex: PathPattern = "",
+        settle: float = SETTLE_TIMEOUT,
+        min_overlap: float = MIN_OVERLAP,
+    ) -> int:
+        """The largest number of matching requests that were in progress at the same moment.
+
+        Overlaps shorter than `min_overlap` seconds do not count: a client can start its next
+        request a moment before the proxy thread books the end of the previous one. Requests
+        still in progress after `settle` seconds (see `log`) count as never ending.
+        """
         events: list[tuple[float, int]] = []
-        for entry in self.log(method, path_regex):
+        for entry in self.log(method, path_regex, settle=settle):
+            end = float("inf") if entry.end is None else entry.end - min_overlap
             events.append((entry.start, 1))
-            events.append((entry.end if entry.end is not None else float("inf"), -1))
+            events.append((max(end, entry.start), -1))
         # At equal times an end sorts before a start: touching intervals do not overlap.
         events.sort()
         current = peak = 0
@@ -487,7 +518,9 @@ class FaultProxy:
         try:
             return self._dispatch(client, reader, head, entry, version)
         finally:
-            entry.end = time.monotonic()
+            with self._finished:
+                entry.end = time.monotonic()
+                self._finished.notify_all()
 
     def _dispatch(
         self,

@@ -1,0 +1,146 @@
+"""Transfers against the real registry: parallel blobs, progress events, stdin and stdout."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+import oras.provider
+from oras.progress import DONE, EXISTS, PROGRESS, STARTED, ProgressEvent
+
+
+class CountingRegistry(oras.provider.Registry):
+    """A custom client (as oras-py users write them) that measures blob requests in flight."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._lock = threading.Lock()
+        self.in_flight = 0
+        self.max_in_flight = 0
+
+    def do_request(self, url: str, method: str = "GET", *args: Any, **kwargs: Any):
+        blob_transfer = (method == "PUT" and "/blobs/uploads/" in url) or (
+            method == "GET" and "/blobs/sha256:" in url
+        )
+        if not blob_transfer:
+            return super().do_request(url, method, *args, **kwargs)
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            time.sleep(0.2)  # long enough for the other workers to start theirs
+            return super().do_request(url, method, *args, **kwargs)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+
+@pytest.fixture
+def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    monkeypatch.chdir(tmp_path)
+    names = []
+    for i in range(6):
+        (tmp_path / f"f{i}.bin").write_bytes(os.urandom(50_000 + i))
+        names.append(f"f{i}.bin")
+    return names
+
+
+def test_layers_move_in_parallel(registry, files, unique_repo, tmp_path):
+    client = CountingRegistry(insecure=True)
+    target = f"{registry.host}/{unique_repo}:v1"
+    client.push(files=files, target=target)
+    assert client.max_in_flight == 5  # the push default, as the Go CLI's
+    client.max_in_flight = 0
+    pulled = client.pull(target=target, outdir=str(tmp_path / "out"))
+    assert client.max_in_flight == 3  # the pull default
+    assert [os.path.basename(p) for p in pulled] == files  # manifest order, whatever finished first
+    for name in files:
+        assert (tmp_path / "out" / name).read_bytes() == (tmp_path / name).read_bytes()
+
+
+def test_concurrency_one_is_sequential(registry, files, unique_repo, tmp_path):
+    client = CountingRegistry(insecure=True)
+    target = f"{registry.host}/{unique_repo}:v1"
+    client.push(files=files[:3], target=target, concurrency=1)
+    client.pull(target=target, outdir=str(tmp_path / "out"), concurrency=1)
+    assert client.max_in_flight == 1
+
+
+def test_progress_events_and_library_stays_silent(registry, files, unique_repo, tmp_path, capfd):
+    (tmp_path / "large.bin").write_bytes(os.urandom(3 * 1024 * 1024))
+    events: list[ProgressEvent] = []
+    lock = threading.Lock()
+
+    def record(event: ProgressEvent) -> None:
+        with lock:
+            events.append(event)
+
+    client = oras.provider.Registry(insecure=True, progress=record)
+    target = f"{registry.host}/{unique_repo}:v1"
+    client.push(files=["large.bin", files[0]], target=target)
+    uploads = [e for e in events if e.name == "large.bin"]
+    statuses = [e.status for e in uploads]
+    assert statuses[0] == STARTED and statuses[-1] == DONE and PROGRESS in statuses
+    assert uploads[-1].done == uploads[-1].total == 3 * 1024 * 1024
+    assert [e.done for e in uploads] == sorted(e.done for e in uploads)
+
+    events.clear()
+    client.push(files=["large.bin"], target=target)
+    assert [e.status for e in events if e.name == "large.bin"] == [EXISTS]
+
+    events.clear()
+    client.pull(target=target, outdir=str(tmp_path / "out"), progress=record)
+    downloads = [e for e in events if e.name == "large.bin"]
+    assert downloads[0].action == "download" and downloads[-1].status == DONE
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""  # the library reports through the callback and logging only
+
+
+def test_push_from_stdin_and_pull_to_stdout(registry, tmp_path):
+    payload = os.urandom(200_000)
+    target = f"localhost:{registry.port}/t/stdin:v1"
+    pushed = run_bytes(
+        ["push", "--no-tty", target, "-:application/x-test", "--stdin-name", "blob.bin"],
+        payload,
+        tmp_path,
+    )
+    assert pushed.returncode == 0, pushed.stderr
+    digest = "sha256:" + hashlib.sha256(payload).hexdigest()
+    manifest = requests.get(
+        f"{registry.url}/v2/t/stdin/manifests/v1",
+        headers={"Accept": "application/vnd.oci.image.manifest.v1+json"},
+    ).json()
+    [layer] = manifest["layers"]
+    assert layer["digest"] == digest and layer["size"] == len(payload)
+    assert layer["mediaType"] == "application/x-test"
+    assert layer["annotations"]["org.opencontainers.image.title"] == "blob.bin"
+
+    pulled = run_bytes(["pull", target, "-o", "-"], b"", tmp_path)
+    assert pulled.returncode == 0, pulled.stderr
+    assert pulled.stdout == payload
+
+
+def run_bytes(args: list[str], data: bytes, cwd: Path):
+    """The `oras_cli` fixture speaks text; blobs need bytes on stdin and stdout."""
+    import subprocess
+    import sys
+
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    return subprocess.run(
+        [sys.executable, "-m", "oras.cli", *args],
+        input=data,
+        capture_output=True,
+        env=env,
+        timeout=120,
+        check=False,
+        cwd=cwd,
+    )
