@@ -8,8 +8,8 @@
 #   EXTRAS    extras to install with the package, e.g. --build-arg EXTRAS=ecr (Amazon ECR auth)
 #   PIP_CERT  a CA bundle for pip when HTTPS goes through an intercepting proxy; mount it for the
 #             build only, so it never lands in the image:
-#               podman build -v /etc/ssl/certs/ca-certificates.crt:/run/host-ca.crt:ro \
-#                   --build-arg PIP_CERT=/run/host-ca.crt -t oras-py .
+#               podman build -v /etc/ssl/certs:/mnt:ro \
+#                   --build-arg PIP_CERT=/mnt/ca-certificates.crt -t oras-py .
 #
 # Two stages: the first has python3-venv and pip and builds the environment; the final image
 # gets only Debian's python3 and the finished environment (no pip, no setuptools, no caches).

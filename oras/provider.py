@@ -158,6 +158,9 @@ class Registry:
         self.auth = oras.auth.get_auth_backend(
             auth_backend, self.session, bool(insecure), tls_verify=tls_verify
         )
+        if hostname and hasattr(self.auth, "add_registry_host"):
+            # Credentials go to the registries the client works for, never to other hosts.
+            self.auth.add_registry_host(hostname)
 
     def __repr__(self) -> str:
         return "[oras-client]"

@@ -98,6 +98,9 @@ mkdir -p "$cache"
 ca=${ORAS_BUILD_CA:-${PIP_CERT:-/etc/ssl/certs/ca-certificates.crt}}
 ca_args=()
 if [ -f "$ca" ]; then
-  ca_args=(--volume "$ca:/run/host-ca.crt:ro" --build-arg PIP_CERT=/run/host-ca.crt)
+  # Its directory goes on /mnt, which the base image has: a bind-mount target that does not exist
+  # would be left behind in the image as an empty file.
+  ca=$(realpath "$ca")
+  ca_args=(--volume "$(dirname "$ca"):/mnt:ro" --build-arg "PIP_CERT=/mnt/$(basename "$ca")")
 fi
 exec "${podman[@]}" build --pull=never --jobs 2 --network host "${ca_args[@]}" --tag "$tag" .

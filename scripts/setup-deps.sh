@@ -9,6 +9,13 @@ if [ "${1:-}" = "--tests" ]; then
   command -v skopeo >/dev/null || need+=(skopeo)
   command -v htpasswd >/dev/null || need+=(apache2-utils)
   command -v setpriv >/dev/null || need+=(util-linux)
+  command -v curl >/dev/null || need+=(curl)        # bench/: the raw-transfer baseline
+  [ -x /usr/bin/time ] || need+=(time)              # bench/: peak RSS of each child
+  # The container image test (tests/packaging/test_container.py): podman with runc, and
+  # debootstrap to make the Dockerfile's Debian base locally (scripts/build-image.sh).
+  command -v podman >/dev/null || need+=(podman)
+  command -v runc >/dev/null || need+=(runc)
+  command -v debootstrap >/dev/null || need+=(debootstrap)
 fi
 command -v python3 >/dev/null || need+=(python3 python3-venv)
 if [ ${#need[@]} -gt 0 ]; then

@@ -22,6 +22,7 @@ from oras.credentials import Credential, CredentialStore
 from oras.credentials import helpers as cred_helpers
 from oras.credentials.store import normalize_server
 from oras.errors import AuthenticationException, CredentialHelperError, OrasError
+from oras.reference import registry_api_host
 from oras.utils import iter_localhosts
 
 log = logging.getLogger(__name__)
@@ -148,8 +149,6 @@ class AuthBackend:
     def add_registry_host(self, host: str) -> None:
         """Present explicit credentials to `host` (and its localhost/127.0.0.1 twin, and the
         API host of Docker Hub)."""
-        from oras.reference import registry_api_host
-
         with self._lock:
             for name in iter_localhosts(host):
                 self._origins.add(_origin_key(name))

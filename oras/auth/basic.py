@@ -12,7 +12,7 @@ from oras.remote.challenge import repository_of
 
 
 class BasicAuth(AuthBackend):
-    """Sends `Authorization: Basic` on every request to a host it holds credentials for."""
+    """Sends `Authorization: Basic` on every request to the registries it works for."""
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -36,7 +36,10 @@ class BasicAuth(AuthBackend):
         return {"Authorization": f"Basic {basic}"} if basic else {}
 
     def auth_headers(self, method: str, url: str) -> dict[str, str]:
-        cred = self.credential_for(self.host_of(url), repository_of(url))
+        host = self.host_of(url)
+        if not self.is_registry_host(host):
+            return {}
+        cred = self.credential_for(host, repository_of(url))
         return {"Authorization": f"Basic {cred.basic}"} if cred.basic else {}
 
     def authenticate_request(
@@ -47,6 +50,8 @@ class BasicAuth(AuthBackend):
         host = self.host_of(url)
         if not self._origins:
             self.add_registry_host(host)  # a bare client used with do_request alone
+        elif not self.is_registry_host(host):
+            return headers, False  # a foreign Location or redirect target gets nothing
         cred = self.credential_for(host, repository_of(url))
         if not cred.basic:
             return headers, False

@@ -29,6 +29,7 @@ class EcrAuth(TokenAuth):
     def load_configs(self, container: Any, configs: Optional[list[str]] = None) -> None:
         container = self.get_container(container)
         if AWS_ECR_PATTERN.fullmatch(container.registry.split(":")[0]):
+            self.add_registry_host(container.registry)
             return
         super().load_configs(container, configs)
 

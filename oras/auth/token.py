@@ -2,8 +2,10 @@
 
 How a request gets its `Authorization` header:
 
-- a host that has not challenged us gets nothing (an explicit `set_token_auth` token goes to the
-  registry origins only); its 401 tells us the scheme, realm and service;
+- a host that is not one of the registries the backend works for (a foreign upload `Location`,
+  a redirect target) gets nothing, and its challenges are not answered;
+- a registry that has not challenged us yet gets nothing but an explicit `set_token_auth`
+  token; its 401 tells us the scheme, realm and service;
 - `Basic` challenge: the host's credential on every request to it;
 - `Bearer` challenge: a token for the request's scopes (plus those asked for up front with
   `want_scope`/`want_mount`), from the cache while fresh, else from the token server before the
@@ -27,6 +29,7 @@ import requests
 from oras.auth.base import AuthBackend
 from oras.credentials import Credential
 from oras.errors import AuthenticationError, ProtocolError
+from oras.reference import registry_api_host
 from oras.remote.challenge import (
     Challenge,
     merge_scopes,
@@ -35,6 +38,7 @@ from oras.remote.challenge import (
     scope_for_request,
     split_scope,
 )
+from oras.utils import iter_localhosts
 
 log = logging.getLogger(__name__)
 
@@ -159,18 +163,20 @@ class TokenAuth(AuthBackend):
         """Ask for `actions` on `repository` in every token for requests to it (push asks for
         `pull,push` before its first request rather than upgrading a pull token mid-way)."""
         super().want_scope(host, repository, actions)
-        scope = f"repository:{repository}:{','.join(sorted(set(actions)))}"
-        with self._lock:
-            self._wanted.setdefault((host.lower(), repository), set()).add(scope)
+        self._want(host, repository, [f"repository:{repository}:{','.join(sorted(set(actions)))}"])
 
     def want_mount(self, host: str, repository: str, source: str) -> None:
         """Ask for `pull,push` on `repository` and `pull` on `source` in one token, as a
         cross-repository mount (`POST .../blobs/uploads/?mount=<digest>&from=<source>`) needs."""
         super().want_mount(host, repository, source)
+        scopes = [f"repository:{repository}:pull,push", f"repository:{source}:pull"]
+        self._want(host, repository, scopes)
+
+    def _want(self, host: str, repository: str, scopes: list[str]) -> None:
         with self._lock:
-            wanted = self._wanted.setdefault((host.lower(), repository), set())
-            wanted.add(f"repository:{repository}:pull,push")
-            wanted.add(f"repository:{source}:pull")
+            for name in iter_localhosts(host):
+                for api_host in {name.lower(), registry_api_host(name).lower()}:
+                    self._wanted.setdefault((api_host, repository), set()).update(scopes)
 
     def _needed_scopes(self, method: str, url: str, extra: list[str]) -> tuple[str, ...]:
         host = urlsplit(url).netloc.lower()
@@ -244,10 +250,12 @@ class TokenAuth(AuthBackend):
     def auth_headers(self, method: str, url: str) -> dict[str, str]:
         """The `Authorization` header for a request about to be sent, or nothing."""
         host = urlsplit(url).netloc
+        if not self.is_registry_host(host):
+            return {}
         challenge = self._challenges.get(host)
         if challenge is None:
             explicit = self._explicit
-            if explicit and explicit.registry_token and self.is_registry_host(host):
+            if explicit and explicit.registry_token:
                 return {"Authorization": f"Bearer {explicit.registry_token}"}
             return {}
         cred = self.credential_for(host, repository_of(url))
@@ -278,6 +286,8 @@ class TokenAuth(AuthBackend):
         host = urlsplit(url).netloc
         if not self._origins:
             self.add_registry_host(host)  # a bare client used with do_request alone
+        elif not self.is_registry_host(host):
+            return headers, False  # a foreign Location or redirect target gets nothing
         bearer = next((c for c in challenges if c.scheme == "bearer" and c.realm), None)
         basic = next((c for c in challenges if c.scheme == "basic"), None)
         cred = self.credential_for(host, repository_of(url))

@@ -86,7 +86,13 @@ def registry_host(reference: str) -> str:
     """The registry part of a reference as typed (`localhost:5000/x:y` -> `localhost:5000`)."""
     if "://" in reference:  # `login https://host/` as docker accepts it
         reference = reference.split("://", 1)[1]
-    return reference.split("/", 1)[0]
+    host = reference.split("/", 1)[0]
+    if "@" in host:  # `user:password@host`: never echo it back
+        raise UsageError(
+            "credentials in the registry address are not supported; "
+            "use --username with --password-stdin"
+        )
+    return host
 
 
 def transport_for(args: argparse.Namespace, host: str) -> tuple[bool, Any]:

@@ -173,6 +173,8 @@ class CredentialStore:
         paths = [Path(os.fspath(p)).expanduser() for p in (config_paths or []) if p]
         self.explicit = bool(paths)
         self.config_paths = paths or [docker_config_path()]
+        # (helper suffix, server) -> what its `get` returned: one helper run per server.
+        self._helper_answers: dict[tuple[str, str], Optional[Credential]] = {}
 
     @property
     def primary(self) -> Path:
@@ -209,12 +211,15 @@ class CredentialStore:
         helper = self.helper_for(config, host, with_store=docker)
         if helper:
             suffix, where = helper
-            try:
-                cred = helpers.helper_get(suffix, server_key(host))
-            except CredentialHelperError as e:
-                raise CredentialHelperError(
-                    f"{e} (configured as {where} in {path})", hint=e.hint
-                ) from None
+            asked = (suffix, server_key(host))
+            if asked not in self._helper_answers:
+                try:
+                    self._helper_answers[asked] = helpers.helper_get(*asked)
+                except CredentialHelperError as e:
+                    raise CredentialHelperError(
+                        f"{e} (configured as {where} in {path})", hint=e.hint
+                    ) from None
+            cred = self._helper_answers[asked]
             if cred:
                 log.debug("credentials for %s found by %s", host, helpers.helper_binary(suffix))
                 return cred
@@ -245,6 +250,7 @@ class CredentialStore:
         config = read_config(path)
         key = server_key(host)
         helper = self.helper_for(config, host)
+        self._helper_answers.clear()
         auths = config.get("auths")
         if not isinstance(auths, dict):
             auths = config["auths"] = {}
@@ -279,6 +285,7 @@ class CredentialStore:
         config = read_config(path)
         found = False
         helper = self.helper_for(config, host)
+        self._helper_answers.clear()
         if helper:
             suffix, where = helper
             try:

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-_SCRIPT = r'''#!{python}
+_SCRIPT = r"""#!{python}
 import json, os, sys
 STORE = {store!r}
 LOG = {log!r}
@@ -53,7 +53,7 @@ elif action == "list":
 else:
     sys.stdout.write("unknown action " + action)
     sys.exit(1)
-'''
+"""
 
 
 class FakeHelper:

@@ -340,10 +340,8 @@ class FaultProxy:
 
         The request body is read and discarded first, so the client sees the response.
         """
-        return self._arm(
-            "fail", method, path_regex, status=status, headers=dict(headers or {}), body=body,
-            times=times,
-        )  # fmt: skip
+        settings = {"status": status, "headers": dict(headers or {}), "body": body}
+        return self._arm("fail", method, path_regex, times=times, **settings)
 
     def cut_request(
         self, method: str, path_regex: PathPattern, after_bytes: int, times: Optional[int] = 1
@@ -433,7 +431,8 @@ class FaultProxy:
         for entry in self.log(method, path_regex, settle=settle):
             end = float("inf") if entry.end is None else entry.end - min_overlap
             events.append((entry.start, 1))
-            events.append((max(end, entry.start), -1))
+            # Every request still counts for itself, however short.
+            events.append((max(end, entry.start + 1e-9), -1))
         # At equal times an end sorts before a start: touching intervals do not overlap.
         events.sort()
         current = peak = 0

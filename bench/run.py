@@ -1,0 +1,1090 @@
+#!/usr/bin/env python3
+"""Benchmark oras-py (CLI and library) against the raw limit (curl, a minimal Python client).
+
+Starts a CNCF Distribution registry on 127.0.0.1 (the test harness's `RegistryServer`), then
+for every workload measures wall time, CPU time (user + sys) and peak RSS of a fresh child
+process per measurement, interleaving the tools run after run, and writes a Markdown report
+with medians, ratios to the raw baseline and the targets of issue 4. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import hashlib
+import http.client
+import json
+import os
+import platform
+import re
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from tests.harness.registry import REGISTRY_BINARY, RegistryServer  # noqa: E402
+
+KiB, MiB, GiB = 1024, 1024**2, 1024**3
+
+MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json"
+CONFIG_TYPE = "application/vnd.unknown.config.v1+json"
+FILE_LAYER_TYPE = "application/vnd.oci.image.layer.v1.tar"
+DIR_LAYER_TYPE = "application/vnd.oci.image.layer.v1.tar+gzip"
+TITLE = "org.opencontainers.image.title"
+UNPACK = "io.deis.oras.content.unpack"
+EMPTY_CONFIG = b"{}"
+
+#: Files up to this size are checked byte for byte (sha256) after every pull; larger ones by size.
+VERIFY_LIMIT = 2 * GiB
+#: How much of a failing command's stderr goes into the report.
+ERROR_TAIL = 300
+
+# Targets from issue 4.
+PUSH_RATIO_TARGET = 1.10
+PULL_RATIO_TARGET = 1.00
+LAYERS_RATIO_TARGET = 0.50
+MEMORY_TARGET_MIB = 100.0
+STARTUP_EXTRA_TARGET = 0.15
+
+# -- child scripts ---------------------------------------------------------------------------
+
+LIB_PUSH = """\
+import sys
+import oras.client
+
+oras.client.OrasClient(insecure=True).push(files=sys.argv[2:], target=sys.argv[1])
+"""
+
+LIB_PULL = """\
+import sys
+import oras.client
+
+oras.client.OrasClient(insecure=True).pull(target=sys.argv[1], outdir=sys.argv[2])
+"""
+
+LIB_IMPORT = "import oras.client"
+
+#: The "verified pull" baseline: one connection, one blob after another, streamed to disk with
+#: large reads, sha256 and size checked, renamed into place.
+VERIFIED_PULL = """\
+import hashlib, http.client, json, os, sys
+
+host, repo, tag, outdir = sys.argv[1:5]
+conn = http.client.HTTPConnection(host)
+conn.request("GET", f"/v2/{repo}/manifests/{tag}",
+             headers={"Accept": "application/vnd.oci.image.manifest.v1+json"})
+response = conn.getresponse()
+if response.status != 200:
+    sys.exit(f"manifest: HTTP {response.status}")
+manifest = json.loads(response.read())
+os.makedirs(outdir, exist_ok=True)
+buffer = memoryview(bytearray(1 << 20))
+for layer in manifest["layers"]:
+    conn.request("GET", f"/v2/{repo}/blobs/{layer['digest']}")
+    response = conn.getresponse()
+    if response.status != 200:
+        sys.exit(f"blob: HTTP {response.status}")
+    name = layer["annotations"]["org.opencontainers.image.title"]
+    part = os.path.join(outdir, name + ".part")
+    hasher, size = hashlib.sha256(), 0
+    with open(part, "wb") as out:
+        while n := response.readinto(buffer):
+            hasher.update(buffer[:n])
+            out.write(buffer[:n])
+            size += n
+    if size != layer["size"] or "sha256:" + hasher.hexdigest() != layer["digest"]:
+        os.unlink(part)
+        sys.exit(f"{name}: digest or size mismatch")
+    os.replace(part, os.path.join(outdir, name))
+"""
+
+
+# -- measuring -------------------------------------------------------------------------------
+
+
+class StepFailed(RuntimeError):
+    """A measured command exited non-zero, or its result did not check out."""
+
+
+@dataclasses.dataclass
+class Sample:
+    """One measurement: wall and CPU seconds summed over its commands, the largest peak RSS."""
+
+    wall: float = 0.0
+    cpu: float = 0.0
+    max_rss_kib: int = 0
+
+
+#: Measures a child's peak RSS from a small process: a child forked by the (large) driver
+#: would report the driver's own RSS as its peak (exec keeps the old image's high-water mark).
+GNU_TIME = "/usr/bin/time"
+
+#: The fallback when GNU time is missing: a bare interpreter spawns the command and reports
+#: its rusage. Its own ~9 MiB then sets a floor under every peak RSS.
+RSS_LAUNCHER = """\
+import os, sys
+pid = os.posix_spawnp(sys.argv[2], sys.argv[2:], os.environ)
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as out:
+    out.write(str(usage.ru_maxrss))
+sys.exit(min(os.waitstatus_to_exitcode(status) & 0xFF or 0, 255))
+"""
+
+
+def rss_wrapper(python: str) -> tuple[list[str], str]:
+    """The command prefix (followed by a report file, then the command) and what it is."""
+    if os.access(GNU_TIME, os.X_OK):
+        return [GNU_TIME, "-f", "%M", "-o"], "GNU time (%M)"
+    return [python, "-S", "-I", "-c", RSS_LAUNCHER], "a minimal Python launcher (≥ 9 MiB floor)"
+
+
+class Trial:
+    """Runs the commands of one measurement, each in a fresh child, and adds up their costs.
+
+    Wall time is taken around each command, CPU time (user + sys) from `wait4` on it, peak
+    RSS from `rss_prefix` (see `rss_wrapper`). Only the commands are timed: what the driver
+    does between them (writing a curl config, reading a header) costs microseconds.
+    """
+
+    def __init__(self, rss_prefix: Sequence[str]) -> None:
+        self.rss_prefix = list(rss_prefix)
+        self.sample = Sample()
+
+    def run(
+        self, command: Sequence[str], *, cwd: Optional[Path] = None, env: Optional[dict] = None
+    ) -> str:
+        """Run `command` to completion and return its stdout; StepFailed if it fails."""
+        with (
+            tempfile.TemporaryFile() as out,
+            tempfile.TemporaryFile() as err,
+            tempfile.NamedTemporaryFile("r", suffix=".rss") as rss,
+        ):
+            started = time.perf_counter()
+            process = subprocess.Popen(
+                [*self.rss_prefix, rss.name, *command],
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+            )
+            _, status, usage = os.wait4(process.pid, 0)
+            wall = time.perf_counter() - started
+            process.returncode = os.waitstatus_to_exitcode(status)
+            self.sample.wall += wall
+            self.sample.cpu += usage.ru_utime + usage.ru_stime
+            report = rss.read().split()
+            if report and report[-1].isdigit():
+                self.sample.max_rss_kib = max(self.sample.max_rss_kib, int(report[-1]))
+            out.seek(0)
+            err.seek(0)
+            stdout = out.read().decode(errors="replace")
+            stderr = err.read().decode(errors="replace")
+        if process.returncode != 0:
+            tail = " ".join(stderr.split())[-ERROR_TAIL:]
+            raise StepFailed(f"{Path(command[0]).name} exited {process.returncode}: {tail}")
+        return stdout
+
+
+# -- the registry, seen by the driver --------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Blob:
+    """A file to push as one layer (or the config): where it is and its descriptor."""
+
+    path: Path
+    digest: str
+    size: int
+    title: str
+    media_type: str = FILE_LAYER_TYPE
+    unpack: bool = False
+
+    def layer(self) -> dict:
+        annotations = {TITLE: self.title}
+        if self.unpack:
+            annotations[UNPACK] = "true"
+        return {
+            "mediaType": self.media_type,
+            "digest": self.digest,
+            "size": self.size,
+            "annotations": annotations,
+        }
+
+
+def sha256_file(path: Path) -> str:
+    hasher = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(4 * MiB):
+            hasher.update(chunk)
+    return "sha256:" + hasher.hexdigest()
+
+
+def describe(path: Path, title: str, **kwargs: object) -> Blob:
+    return Blob(path, sha256_file(path), path.stat().st_size, title, **kwargs)  # type: ignore[arg-type]
+
+
+def manifest_bytes(layers: Sequence[Blob]) -> bytes:
+    """An oras-py style image manifest: the empty `{}` config, titled layers."""
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": MANIFEST_TYPE,
+        "config": {
+            "mediaType": CONFIG_TYPE,
+            "digest": "sha256:" + hashlib.sha256(EMPTY_CONFIG).hexdigest(),
+            "size": len(EMPTY_CONFIG),
+        },
+        "layers": [blob.layer() for blob in layers],
+        "annotations": {},
+    }
+    return json.dumps(manifest).encode()
+
+
+class RegistryClient:
+    """The driver's own minimal client, for seeding repositories and checking results."""
+
+    def __init__(self, host: str) -> None:
+        self.host = host
+
+    def _request(
+        self, method: str, url: str, body: object = None, headers: Optional[dict] = None
+    ) -> http.client.HTTPResponse:
+        conn = http.client.HTTPConnection(self.host, timeout=600, blocksize=MiB)
+        conn.request(method, url, body=body, headers=headers or {})  # type: ignore[arg-type]
+        response = conn.getresponse()
+        response.read()
+        conn.close()
+        return response
+
+    def push_blob(self, repo: str, path: Optional[Path], digest: str, data: bytes = b"") -> None:
+        started = self._request("POST", f"/v2/{repo}/blobs/uploads/")
+        location = started.getheader("Location") or ""
+        url = location.split(self.host, 1)[-1] if "://" in location else location
+        url += ("&" if "?" in url else "?") + "digest=" + digest
+        size = path.stat().st_size if path is not None else len(data)
+        headers = {"Content-Length": str(size), "Content-Type": "application/octet-stream"}
+        if path is None:
+            response = self._request("PUT", url, body=data, headers=headers)
+        else:
+            with open(path, "rb") as fh:
+                response = self._request("PUT", url, body=fh, headers=headers)
+        if response.status != 201:
+            raise StepFailed(f"seeding {repo}: blob PUT answered {response.status}")
+
+    def push_manifest(self, repo: str, tag: str, manifest: bytes) -> None:
+        headers = {"Content-Type": MANIFEST_TYPE}
+        response = self._request("PUT", f"/v2/{repo}/manifests/{tag}", manifest, headers)
+        if response.status != 201:
+            raise StepFailed(f"seeding {repo}: manifest PUT answered {response.status}")
+
+    def push_artifact(self, repo: str, tag: str, layers: Sequence[Blob]) -> None:
+        config_digest = "sha256:" + hashlib.sha256(EMPTY_CONFIG).hexdigest()
+        self.push_blob(repo, None, config_digest, EMPTY_CONFIG)
+        for blob in layers:
+            self.push_blob(repo, blob.path, blob.digest)
+        self.push_manifest(repo, tag, manifest_bytes(layers))
+
+    def has_manifest(self, repo: str, tag: str) -> bool:
+        response = self._request(
+            "HEAD", f"/v2/{repo}/manifests/{tag}", headers={"Accept": MANIFEST_TYPE}
+        )
+        return response.status == 200
+
+
+# -- configuration and payloads --------------------------------------------------------------
+
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
+
+
+def parse_size(text: str) -> int:
+    """`4096`, `4K`, `1M`, `1GiB`, `4g` -> bytes (binary units)."""
+    match = _SIZE_RE.match(text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r}")
+    number, unit = match.groups()
+    return int(float(number) * 1024 ** "_kmgt".index(unit.lower() or "_"))
+
+
+def human_size(size: int) -> str:
+    for unit, scale in (("GiB", GiB), ("MiB", MiB), ("KiB", KiB)):
+        if size >= scale and size % scale == 0:
+            return f"{size // scale} {unit}"
+    return f"{size} B" if size < KiB else f"{size / MiB:.1f} MiB"
+
+
+@dataclasses.dataclass
+class Sizes:
+    big: int = GiB
+    layers: int = 100
+    layer_size: int = MiB
+    small_files: int = 1000
+    small_size: int = 4 * KiB
+    sparse: int = 4 * GiB
+
+
+QUICK = Sizes(
+    big=2 * MiB, layers=5, layer_size=64 * KiB, small_files=20, small_size=4 * KiB, sparse=16 * MiB
+)
+
+
+@dataclasses.dataclass
+class Payload:
+    """What a workload moves: files named relative to `root`, or one directory in it."""
+
+    key: str
+    root: Path
+    names: list[str]
+    #: Layer blobs as pulled (for a directory: the seed's tar+gzip).
+    blobs: list[Blob]
+    directory: bool = False
+    sparse: bool = False
+
+
+def write_random(path: Path, size: int) -> None:
+    with open(path, "wb") as fh:
+        left = size
+        while left > 0:
+            piece = min(left, 4 * MiB)
+            fh.write(os.urandom(piece))
+            left -= piece
+
+
+def make_payloads(sizes: Sizes, data_dir: Path, wanted: set[str]) -> dict[str, Payload]:
+    payloads: dict[str, Payload] = {}
+    if "big" in wanted:
+        root = data_dir / "big"
+        root.mkdir()
+        write_random(root / "big.bin", sizes.big)
+        payloads["big"] = Payload("big", root, ["big.bin"], [describe(root / "big.bin", "big.bin")])
+    if "layers" in wanted:
+        root = data_dir / "layers"
+        root.mkdir()
+        names = [f"layer-{i:03d}.bin" for i in range(sizes.layers)]
+        for name in names:
+            write_random(root / name, sizes.layer_size)
+        blobs = [describe(root / name, name) for name in names]
+        payloads["layers"] = Payload("layers", root, names, blobs)
+    if "dir" in wanted:
+        root = data_dir / "dir"
+        tree = root / "smallfiles"
+        tree.mkdir(parents=True)
+        for i in range(sizes.small_files):
+            write_random(tree / f"file-{i:04d}.dat", sizes.small_size)
+        tarball = data_dir / "smallfiles.tar.gz"
+        subprocess.run(["tar", "-czf", str(tarball), "-C", str(root), "smallfiles"], check=True)
+        seed = describe(tarball, "smallfiles", media_type=DIR_LAYER_TYPE, unpack=True)
+        payloads["dir"] = Payload("dir", root, ["smallfiles"], [seed], directory=True)
+    if "sparse" in wanted:
+        root = data_dir / "sparse"
+        root.mkdir()
+        with open(root / "sparse.bin", "wb") as fh:
+            fh.truncate(sizes.sparse)
+        blobs = [describe(root / "sparse.bin", "sparse.bin")]
+        payloads["sparse"] = Payload("sparse", root, ["sparse.bin"], blobs, sparse=True)
+    return payloads
+
+
+# -- tools -----------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Context:
+    """Everything a tool needs: the registry, the programs, a scratch area."""
+
+    registry: RegistryServer
+    client: RegistryClient
+    python: str
+    oras_cli: list[str]
+    curl: str
+    scratch: Path
+    rss_prefix: list[str]
+    counter: int = 0
+
+    def fresh_repo(self, label: str) -> str:
+        self.counter += 1
+        return f"bench/{label}-{self.counter:04d}"
+
+    def child_env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k.lower() not in _PROXY_VARIABLES}
+        env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+        return env
+
+
+_PROXY_VARIABLES = {"http_proxy", "https_proxy", "all_proxy"}
+SEED_TAG = "v1"
+
+
+def _curl_config(entries: Sequence[dict[str, object]]) -> str:
+    """A curl `-K` config running `entries` one after another on one reused connection."""
+    blocks = []
+    for entry in entries:
+        lines = ["silent", "show-error", 'write-out = "%{http_code}\\n"']
+        for key, value in entry.items():
+            if value is True:  # a switch without an argument
+                lines.append(key)
+                continue
+            for item in value if isinstance(value, list) else [value]:
+                lines.append(f"{key} = {json.dumps(str(item))}")
+        blocks.append("\n".join(lines))
+    return "\nnext\n".join(blocks) + "\n"
+
+
+def _check_codes(stdout: str, expected: Sequence[int], what: str) -> None:
+    codes = [int(code) for code in stdout.split()]
+    if codes != list(expected):
+        raise StepFailed(f"{what}: HTTP codes {codes}, expected {list(expected)}")
+
+
+def _location_from(header_file: Path) -> str:
+    for line in header_file.read_text(errors="replace").splitlines():
+        name, _, value = line.partition(":")
+        if name.strip().lower() == "location":
+            return value.strip()
+    raise StepFailed(f"no Location in {header_file.name}")
+
+
+def curl_push(ctx: Context, payload: Payload, trial: Trial, work: Path) -> str:
+    """Raw push: (tar+gzip and sha256sum for a directory), POSTs, then PUTs and the manifest."""
+    repo = ctx.fresh_repo(f"{payload.key}-curl")
+    base = f"{ctx.registry.url}/v2/{repo}"
+    if payload.directory:
+        tarball = work / "smallfiles.tar.gz"
+        trial.run(["tar", "-czf", str(tarball), "-C", str(payload.root), payload.names[0]])
+        digest = "sha256:" + trial.run(["sha256sum", str(tarball)]).split()[0]
+        size = tarball.stat().st_size
+        layers = [Blob(tarball, digest, size, "smallfiles", DIR_LAYER_TYPE, unpack=True)]
+    else:
+        layers = payload.blobs
+    config = work / "config.json"
+    config.write_bytes(EMPTY_CONFIG)
+    uploads = [Blob(config, "sha256:" + hashlib.sha256(EMPTY_CONFIG).hexdigest(), 2, "")]
+    uploads += layers
+    posts = [
+        {
+            "url": f"{base}/blobs/uploads/",
+            "request": "POST",
+            "output": "/dev/null",
+            "dump-header": work / f"h{i}",
+        }
+        for i in range(len(uploads))
+    ]
+    (work / "posts.cfg").write_text(_curl_config(posts))
+    _check_codes(trial.run([ctx.curl, "-K", str(work / "posts.cfg")]), [202] * len(uploads), "POST")
+    manifest = work / "manifest.json"
+    manifest.write_bytes(manifest_bytes(layers))
+    puts: list[dict[str, object]] = []
+    for i, blob in enumerate(uploads):
+        location = _location_from(work / f"h{i}")
+        separator = "&" if "?" in location else "?"
+        puts.append(
+            {
+                "url": f"{location}{separator}digest={blob.digest}",
+                "upload-file": blob.path,
+                "header": ["Content-Type: application/octet-stream", "Expect:"],
+                "output": "/dev/null",
+            }
+        )
+    puts.append(
+        {
+            "url": f"{base}/manifests/{SEED_TAG}",
+            "upload-file": manifest,
+            "header": [f"Content-Type: {MANIFEST_TYPE}", "Expect:"],
+            "output": "/dev/null",
+        }
+    )
+    (work / "puts.cfg").write_text(_curl_config(puts))
+    _check_codes(trial.run([ctx.curl, "-K", str(work / "puts.cfg")]), [201] * len(puts), "PUT")
+    return repo
+
+
+def oras_cli_push(ctx: Context, payload: Payload, trial: Trial, work: Path) -> str:
+    repo = ctx.fresh_repo(f"{payload.key}-cli")
+    ref = f"{ctx.registry.host}/{repo}:{SEED_TAG}"
+    command = [*ctx.oras_cli, "push", "--plain-http", ref, *payload.names]
+    trial.run(command, cwd=payload.root, env=ctx.child_env())
+    return repo
+
+
+def oras_lib_push(ctx: Context, payload: Payload, trial: Trial, work: Path) -> str:
+    repo = ctx.fresh_repo(f"{payload.key}-lib")
+    ref = f"{ctx.registry.host}/{repo}:{SEED_TAG}"
+    command = [ctx.python, "-c", LIB_PUSH, ref, *payload.names]
+    trial.run(command, cwd=payload.root, env=ctx.child_env())
+    return repo
+
+
+def curl_pull(ctx: Context, payload: Payload, trial: Trial, work: Path, repo: str) -> None:
+    """Raw pull: the manifest, then every blob to a file, on one connection (then untar)."""
+    out = work / "out"
+    out.mkdir()
+    base = f"{ctx.registry.url}/v2/{repo}"
+    entries: list[dict[str, object]] = [
+        {
+            "url": f"{base}/manifests/{SEED_TAG}",
+            "header": f"Accept: {MANIFEST_TYPE}",
+            "output": work / "manifest.json",
+        }
+    ]
+    for blob in payload.blobs:
+        target = work / "blob.tar.gz" if payload.directory else out / blob.title
+        entries.append({"url": f"{base}/blobs/{blob.digest}", "location": True, "output": target})
+    (work / "pull.cfg").write_text(_curl_config(entries))
+    _check_codes(trial.run([ctx.curl, "-K", str(work / "pull.cfg")]), [200] * len(entries), "GET")
+    if payload.directory:
+        trial.run(["tar", "-xzf", str(work / "blob.tar.gz"), "-C", str(out)])
+
+
+def verified_pull(ctx: Context, payload: Payload, trial: Trial, work: Path, repo: str) -> None:
+    command = [ctx.python, "-c", VERIFIED_PULL, ctx.registry.host, repo, SEED_TAG]
+    trial.run([*command, str(work / "out")], env=ctx.child_env())
+
+
+def oras_cli_pull(ctx: Context, payload: Payload, trial: Trial, work: Path, repo: str) -> None:
+    ref = f"{ctx.registry.host}/{repo}:{SEED_TAG}"
+    command = [*ctx.oras_cli, "pull", "--plain-http", ref, "-o", str(work / "out")]
+    trial.run(command, cwd=work, env=ctx.child_env())
+
+
+def oras_lib_pull(ctx: Context, payload: Payload, trial: Trial, work: Path, repo: str) -> None:
+    ref = f"{ctx.registry.host}/{repo}:{SEED_TAG}"
+    trial.run([ctx.python, "-c", LIB_PULL, ref, str(work / "out")], cwd=work, env=ctx.child_env())
+
+
+def check_pulled(payload: Payload, out: Path) -> None:
+    """The pulled files have the pushed sizes (and bytes, below VERIFY_LIMIT)."""
+    if payload.directory:
+        tree = out / payload.names[0]
+        source = payload.root / payload.names[0]
+        expected = sorted(p.name for p in source.iterdir())
+        got = sorted(p.name for p in tree.iterdir()) if tree.is_dir() else []
+        if got != expected:
+            raise StepFailed(f"pulled directory has {len(got)} files, expected {len(expected)}")
+        for name in expected:
+            if (tree / name).read_bytes() != (source / name).read_bytes():
+                raise StepFailed(f"pulled {name} differs")
+        return
+    for blob in payload.blobs:
+        path = out / blob.title
+        if not path.is_file() or path.stat().st_size != blob.size:
+            raise StepFailed(f"pulled {blob.title} missing or of the wrong size")
+        if blob.size <= VERIFY_LIMIT and not payload.sparse and sha256_file(path) != blob.digest:
+            raise StepFailed(f"pulled {blob.title} has the wrong digest")
+
+
+# -- workloads -------------------------------------------------------------------------------
+
+PushTool = Callable[[Context, Payload, Trial, Path], str]
+PullTool = Callable[[Context, Payload, Trial, Path, str], None]
+
+
+@dataclasses.dataclass
+class Tool:
+    """One way of doing a workload; `raw` marks the baseline that ratios are taken against."""
+
+    name: str
+    measure: Callable[[Context, Trial, Path], None]
+    raw: bool = False
+    samples: list[Sample] = dataclasses.field(default_factory=list)
+    error: str = ""
+
+    def median(self, field: str) -> float:
+        return statistics.median(getattr(s, field) for s in self.samples)
+
+    @property
+    def peak_rss_mib(self) -> float:
+        return max(s.max_rss_kib for s in self.samples) / 1024
+
+
+@dataclasses.dataclass
+class Workload:
+    key: str
+    title: str
+    tools: list[Tool]
+
+    def tool(self, name: str) -> Optional[Tool]:
+        return next((t for t in self.tools if t.name == name and t.samples), None)
+
+    @property
+    def raw(self) -> Optional[Tool]:
+        return next((t for t in self.tools if t.raw and t.samples), None)
+
+
+CURL, VERIFIED, CLI, LIB = "curl", "python verified loop", "oras-py CLI", "oras library"
+
+
+def push_workload(key: str, title: str, payload: Payload) -> Workload:
+    def wrap(tool: PushTool) -> Callable[[Context, Trial, Path], None]:
+        def measure(ctx: Context, trial: Trial, work: Path) -> None:
+            repo = tool(ctx, payload, trial, work)
+            if not ctx.client.has_manifest(repo, SEED_TAG):
+                raise StepFailed(f"{repo}:{SEED_TAG} not in the registry after the push")
+
+        return measure
+
+    tools = [
+        Tool("tar + sha256sum + curl" if payload.directory else CURL, wrap(curl_push), raw=True),
+        Tool(CLI, wrap(oras_cli_push)),
+        Tool(LIB, wrap(oras_lib_push)),
+    ]
+    return Workload(key, title, tools)
+
+
+def pull_workload(key: str, title: str, payload: Payload, repo: str) -> Workload:
+    def wrap(tool: PullTool) -> Callable[[Context, Trial, Path], None]:
+        def measure(ctx: Context, trial: Trial, work: Path) -> None:
+            tool(ctx, payload, trial, work, repo)
+            check_pulled(payload, work / "out")
+
+        return measure
+
+    tools = [Tool("curl + tar" if payload.directory else CURL, wrap(curl_pull), raw=True)]
+    if not payload.directory:
+        tools.append(Tool(VERIFIED, wrap(verified_pull)))
+    tools += [Tool(CLI, wrap(oras_cli_pull)), Tool(LIB, wrap(oras_lib_pull))]
+    return Workload(key, title, tools)
+
+
+def startup_workload(ctx_python: str, oras_cli: list[str]) -> Workload:
+    def command(argv: list[str]) -> Callable[[Context, Trial, Path], None]:
+        def measure(ctx: Context, trial: Trial, work: Path) -> None:
+            trial.run(argv, cwd=work, env=ctx.child_env())
+
+        return measure
+
+    tools = [
+        Tool("python -c pass", command([ctx_python, "-c", "pass"]), raw=True),
+        Tool("oras-py --help", command([*oras_cli, "--help"])),
+        Tool("python -c 'import oras.client'", command([ctx_python, "-c", LIB_IMPORT])),
+    ]
+    return Workload("startup", "start-up", tools)
+
+
+def run_workload(ctx: Context, workload: Workload, runs: int, log: Callable[[str], None]) -> None:
+    """Measure every tool `runs` times, interleaved, each in a fresh scratch directory."""
+    for run in range(1, runs + 1):
+        for tool in workload.tools:
+            if tool.error:
+                continue
+            work = Path(tempfile.mkdtemp(prefix="trial-", dir=ctx.scratch))
+            trial = Trial(ctx.rss_prefix)
+            try:
+                tool.measure(ctx, trial, work)
+            except StepFailed as err:
+                tool.error = str(err)
+                log(f"  {workload.title} / {tool.name}: FAILED: {err}")
+            else:
+                tool.samples.append(trial.sample)
+                log(
+                    f"  {workload.title} / {tool.name} run {run}: {trial.sample.wall:.3f} s wall,"
+                    f" {trial.sample.cpu:.3f} s CPU, {trial.sample.max_rss_kib / 1024:.1f} MiB"
+                )
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+                os.sync()  # written-back pulls must not slow down the next measurement
+
+
+# -- report ----------------------------------------------------------------------------------
+
+
+def _cell(tool: Tool, raw: Optional[Tool]) -> list[str]:
+    if not tool.samples:
+        return ["failed", "", "", f"`{tool.error[:160]}`"]
+    wall, cpu = tool.median("wall"), tool.median("cpu")
+    ratio = "1.00 (raw)" if tool is raw else (f"{wall / raw.median('wall'):.2f}" if raw else "")
+    return [f"{wall:.3f}", f"{cpu:.3f}", f"{tool.peak_rss_mib:.1f}", ratio]
+
+
+def results_table(workloads: Sequence[Workload]) -> str:
+    rows = [
+        "| Workload | Tool | Wall median (s) | CPU median (s) | Peak RSS (MiB) | × raw wall |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for workload in workloads:
+        raw = workload.raw
+        for tool in workload.tools:
+            rows.append("| " + " | ".join([workload.title, tool.name, *_cell(tool, raw)]) + " |")
+    return "\n".join(rows)
+
+
+@dataclasses.dataclass
+class TargetResult:
+    target: str
+    measured: str
+    passed: Optional[bool]  # None: not measured
+
+    @property
+    def verdict(self) -> str:
+        return {True: "PASS", False: "FAIL", None: "not measured"}[self.passed]
+
+
+def _ratio_target(
+    workload: Optional[Workload], baseline: str, limit: float, target: str
+) -> TargetResult:
+    if workload is None:
+        return TargetResult(target, "", None)
+    base = workload.tool(baseline)
+    parts, verdicts = [], []
+    for name in (CLI, LIB):
+        tool = workload.tool(name)
+        if base is None or tool is None:
+            parts.append(f"{name}: failed")
+            verdicts.append(False)
+            continue
+        ratio = tool.median("wall") / base.median("wall")
+        parts.append(f"{name} {ratio:.2f}×")
+        verdicts.append(ratio <= limit)
+    return TargetResult(target, ", ".join(parts), all(verdicts))
+
+
+def evaluate_targets(by_key: dict[str, Workload], sizes: Sizes) -> list[TargetResult]:
+    big, layers = human_size(sizes.big), f"{sizes.layers} layers of {human_size(sizes.layer_size)}"
+    results = [
+        _ratio_target(
+            by_key.get("push-big"),
+            CURL,
+            PUSH_RATIO_TARGET,
+            f"push of {big}: ≤ {PUSH_RATIO_TARGET:.2f} × curl monolithic upload",
+        ),
+        _ratio_target(
+            by_key.get("pull-big"),
+            VERIFIED,
+            PULL_RATIO_TARGET,
+            f"pull of {big}, verified: ≤ {PULL_RATIO_TARGET:.2f} × the Python verified loop",
+        ),
+        _ratio_target(
+            by_key.get("push-layers"),
+            CURL,
+            LAYERS_RATIO_TARGET,
+            f"push of {layers}: ≤ {LAYERS_RATIO_TARGET:.2f} × curl one after another",
+        ),
+        _ratio_target(
+            by_key.get("pull-layers"),
+            CURL,
+            LAYERS_RATIO_TARGET,
+            f"pull of {layers}: ≤ {LAYERS_RATIO_TARGET:.2f} × curl one after another",
+        ),
+    ]
+    sparse = human_size(sizes.sparse)
+    memory_parts, memory_ok = [], []
+    measured_memory = False
+    for key in ("push-sparse", "pull-sparse"):
+        workload = by_key.get(key)
+        if workload is None:
+            continue
+        measured_memory = True
+        for name in (CLI, LIB):
+            tool = workload.tool(name)
+            if tool is None:
+                memory_parts.append(f"{key.split('-')[0]} {name}: failed")
+                memory_ok.append(False)
+            else:
+                memory_parts.append(f"{key.split('-')[0]} {name} {tool.peak_rss_mib:.0f} MiB")
+                memory_ok.append(tool.peak_rss_mib < MEMORY_TARGET_MIB)
+    results.append(
+        TargetResult(
+            f"peak RSS of the {sparse} push and pull: < {MEMORY_TARGET_MIB:.0f} MiB",
+            ", ".join(memory_parts),
+            all(memory_ok) if measured_memory else None,
+        )
+    )
+    startup = by_key.get("startup")
+    help_tool = startup.tool("oras-py --help") if startup else None
+    base_tool = startup.tool("python -c pass") if startup else None
+    if startup is None:
+        results.append(TargetResult("`oras-py --help` start-up", "", None))
+    elif help_tool is None or base_tool is None:
+        results.append(TargetResult("`oras-py --help` start-up", "failed", False))
+    else:
+        extra = help_tool.median("wall") - base_tool.median("wall")
+        results.append(
+            TargetResult(
+                f"`oras-py --help`: ≤ `python -c pass` + {STARTUP_EXTRA_TARGET:.2f} s",
+                f"+{extra:.3f} s",
+                extra <= STARTUP_EXTRA_TARGET,
+            )
+        )
+    return results
+
+
+def _first_line(command: Sequence[str]) -> str:
+    try:
+        result = subprocess.run(list(command), capture_output=True, text=True, timeout=30)
+    except OSError as err:
+        return f"unknown ({err})"
+    text = (result.stdout or result.stderr).strip()
+    return text.splitlines()[0] if text else "unknown"
+
+
+def machine_facts(ctx: Context, workdir: Path) -> list[tuple[str, str]]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        first = Path("/proc/meminfo").read_text().split("\n", 1)[0]  # MemTotal: N kB
+        memory = f"{int(first.split()[1]) / MiB:.1f} GiB"
+    except OSError:
+        memory = "unknown"
+    commit = _first_line(["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"])
+    dirty = _first_line(["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--", "oras"])
+    if dirty not in ("unknown", ""):
+        commit += " (oras/ has uncommitted changes)"
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    filesystem = _first_line(["findmnt", "-no", "SOURCE,FSTYPE", "-T", str(workdir)])
+    return [
+        ("date (UTC)", datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")),
+        ("CPUs (nproc)", f"{usable} × {cpu}"),
+        ("memory", memory),
+        ("kernel", f"{platform.system()} {platform.release()}"),
+        ("Python", _first_line([ctx.python, "-c", "import sys; print(sys.version)"])),
+        (
+            "oras",
+            _first_line([ctx.python, "-c", "import oras.version as v; print(v.__version__)"])
+            + f", commit {commit}",
+        ),
+        ("registry", _first_line([REGISTRY_BINARY, "--version"])),
+        ("curl", " ".join(_first_line([ctx.curl, "--version"]).split()[:2])),
+        ("work directory", f"{workdir} ({filesystem})"),
+    ]
+
+
+def render_report(
+    command: str,
+    facts: Sequence[tuple[str, str]],
+    sizes: Sizes,
+    runs: int,
+    quick: bool,
+    workloads: Sequence[Workload],
+) -> str:
+    by_key = {w.key: w for w in workloads}
+    targets = evaluate_targets(by_key, sizes)
+    lines = [
+        "# Benchmarks",
+        "",
+        "Produced by `bench/run.py` (see `bench/README.md` for what each row measures):",
+        "",
+        "```",
+        command,
+        "```",
+        "",
+    ]
+    if quick:
+        lines += [
+            "**Quick run**: tiny sizes for a smoke test; the figures say nothing about the"
+            " targets.",
+            "",
+        ]
+    lines += ["## Machine", "", "| | |", "|---|---|"]
+    lines += [f"| {name} | {value} |" for name, value in facts]
+    lines += [
+        "",
+        "## Results",
+        "",
+        f"Medians of {runs} run(s); CPU is user + sys; peak RSS is the largest of the runs"
+        " (for a row made of several commands, of its largest command). Sizes: one file of"
+        f" {human_size(sizes.big)}; {sizes.layers} files of {human_size(sizes.layer_size)} as"
+        f" {sizes.layers} layers; a directory of {sizes.small_files} files of"
+        f" {human_size(sizes.small_size)} (one tar+gzip layer); a sparse file of"
+        f" {human_size(sizes.sparse)}.",
+        "",
+        results_table(workloads),
+        "",
+        "## Targets (issue 4)",
+        "",
+        "| Target | Measured | Result |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {t.target} | {t.measured} | {t.verdict} |" for t in targets]
+    return "\n".join(lines) + "\n"
+
+
+# -- main ------------------------------------------------------------------------------------
+
+WORKLOADS = ("startup", "big", "layers", "dir", "sparse")
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    defaults = Sizes()
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=3, help="runs per tool (median; default 3)")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke test")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=REPO_ROOT / "docs" / "benchmarks.md",
+        help="Markdown report to write (default docs/benchmarks.md)",
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=WORKLOADS,
+        help="run only these workloads (repeatable; default all)",
+    )
+    parser.add_argument("--big-size", type=parse_size, help=f"default {human_size(defaults.big)}")
+    parser.add_argument("--layers", type=int, help=f"default {defaults.layers}")
+    parser.add_argument(
+        "--layer-size", type=parse_size, help=f"default {human_size(defaults.layer_size)}"
+    )
+    parser.add_argument("--small-files", type=int, help=f"default {defaults.small_files}")
+    parser.add_argument(
+        "--small-size", type=parse_size, help=f"default {human_size(defaults.small_size)}"
+    )
+    parser.add_argument(
+        "--sparse-size", type=parse_size, help=f"default {human_size(defaults.sparse)}"
+    )
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        help="where data, registry storage and pulls go (default: a temp dir under $TMPDIR)",
+    )
+    parser.add_argument(
+        "--python", default=sys.executable, help="interpreter with oras installed (default: this)"
+    )
+    parser.add_argument(
+        "--oras-cli", help="the oras-py executable (default: next to --python, else on PATH)"
+    )
+    parser.add_argument("--curl", default="curl", help="curl executable (default: curl)")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    return parser.parse_args(argv)
+
+
+def resolve_sizes(args: argparse.Namespace) -> Sizes:
+    sizes = dataclasses.replace(QUICK) if args.quick else Sizes()
+    overrides = {
+        "big": args.big_size,
+        "layers": args.layers,
+        "layer_size": args.layer_size,
+        "small_files": args.small_files,
+        "small_size": args.small_size,
+        "sparse": args.sparse_size,
+    }
+    return dataclasses.replace(sizes, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def find_oras_cli(python: str, explicit: Optional[str]) -> list[str]:
+    if explicit:
+        return [explicit]
+    beside = Path(python).parent / "oras-py"
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return [str(beside)]
+    on_path = shutil.which("oras-py")
+    return [on_path] if on_path else [python, "-m", "oras.cli"]
+
+
+def disk_needed(sizes: Sizes, wanted: set[str]) -> int:
+    """A generous estimate: sources, the registry's copies and uploads, one pull at a time."""
+    need = 64 * MiB
+    if "big" in wanted:
+        need += 4 * sizes.big
+    if "layers" in wanted:
+        need += 4 * sizes.layers * sizes.layer_size
+    if "dir" in wanted:
+        need += 4 * sizes.small_files * max(sizes.small_size, 4 * KiB)
+    if "sparse" in wanted:
+        need += 3 * sizes.sparse
+    return need
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = parse_args(argv)
+    sizes = resolve_sizes(args)
+    wanted = set(args.only or WORKLOADS)
+    curl = shutil.which(args.curl)
+    if curl is None:
+        print(f"error: {args.curl} not found (Debian: apt-get install curl)", file=sys.stderr)
+        return 2
+    oras_cli = find_oras_cli(args.python, args.oras_cli)
+
+    if args.workdir:
+        args.workdir.mkdir(parents=True, exist_ok=True)
+        workdir = Path(tempfile.mkdtemp(prefix="oras-bench-", dir=args.workdir))
+    else:
+        workdir = Path(tempfile.mkdtemp(prefix="oras-bench-"))
+    free = shutil.disk_usage(workdir).free
+    need = disk_needed(sizes, wanted)
+    if free < need:
+        print(f"error: {workdir} has {free / GiB:.1f} GiB free, needs ~{need / GiB:.1f} GiB")
+        shutil.rmtree(workdir, ignore_errors=True)
+        return 2
+
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    registry = RegistryServer("plain", workdir=workdir / "registry", log_level="error")
+    try:
+        log(f"work directory {workdir}; preparing data ({need / GiB:.1f} GiB at most)")
+        data_dir = workdir / "data"
+        data_dir.mkdir()
+        payloads = make_payloads(sizes, data_dir, wanted)
+        registry.start()
+        scratch = workdir / "scratch"
+        scratch.mkdir()
+        client = RegistryClient(registry.host)
+        load_at_start = os.getloadavg()[0]
+        rss_prefix, rss_method = rss_wrapper(args.python)
+        ctx = Context(registry, client, args.python, oras_cli, curl, scratch, rss_prefix)
+
+        workloads: list[Workload] = []
+        if "startup" in wanted:
+            workloads.append(startup_workload(args.python, oras_cli))
+        titles = {
+            "big": f"1 file of {human_size(sizes.big)}",
+            "layers": f"{sizes.layers} × {human_size(sizes.layer_size)} layers",
+            "dir": f"dir of {sizes.small_files} × {human_size(sizes.small_size)}",
+            "sparse": f"sparse {human_size(sizes.sparse)}",
+        }
+        for key, payload in payloads.items():
+            seed = f"bench/seed-{key}"
+            client.push_artifact(seed, SEED_TAG, payload.blobs)
+            workloads.append(push_workload(f"push-{key}", f"push {titles[key]}", payload))
+            workloads.append(pull_workload(f"pull-{key}", f"pull {titles[key]}", payload, seed))
+
+        for workload in workloads:
+            log(f"{workload.title}:")
+            run_workload(ctx, workload, args.runs, log)
+
+        command = shlex.join(getattr(sys, "orig_argv", [sys.executable, *sys.argv]))
+        report = render_report(
+            command,
+            [
+                *machine_facts(ctx, workdir),
+                ("peak RSS measured by", rss_method),
+                (
+                    "load average (1 min)",
+                    f"{load_at_start:.2f} at the start, {os.getloadavg()[0]:.2f} at the end"
+                    " (other work on the machine skews the figures)",
+                ),
+            ],
+            sizes,
+            args.runs,
+            args.quick,
+            workloads,
+        )
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(report)
+        print(report)
+        log(f"written to {args.output}")
+        return 0 if all(tool.samples for w in workloads for tool in w.tools) else 1
+    finally:
+        registry.stop()
+        if args.keep:
+            log(f"kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Documentation tests: the site builds without warnings and its code samples run."""

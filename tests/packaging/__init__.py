@@ -1,0 +1,1 @@
+"""Packaging tests: built distributions, installs into fresh venvs, the container image."""
