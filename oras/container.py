@@ -6,7 +6,7 @@ from typing import Optional
 
 import oras.defaults
 from oras.errors import InvalidReferenceError
-from oras.reference import REFERENCE_REGEX, Reference, parse_reference, registry_api_host
+from oras.reference import REFERENCE_REGEX, Reference, parse_reference, redact, registry_api_host
 
 # Kept public for oras-py compatibility: groups registry, namespace, repository, tag, digest.
 # Unlike upstream it matches only whole, valid references.
@@ -37,7 +37,7 @@ class Container:
             ref = parse_reference(name, default_registry=self.registry)
         except InvalidReferenceError as exc:
             raise InvalidReferenceError(
-                f"{name} does not match a recognized registry unique resource identifier. "
+                f"{redact(name)} does not match a recognized registry unique resource identifier. "
                 "Try <registry>/<namespace>/<repository>:<tag|digest>",
                 hint=str(exc),
             ) from exc

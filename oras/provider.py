@@ -517,6 +517,7 @@ class Registry:
     ) -> tuple[bytes, str, str]:
         """The manifest's exact bytes, media type and digest (checked when fetched by digest)."""
         container = self.get_container(container)
+        self.auth.load_configs(container)
         accept = list(accept or ACCEPTED_MANIFEST_TYPES)
         headers = {"Accept": ", ".join(accept)}
         response = self.do_request(

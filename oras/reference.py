@@ -63,9 +63,18 @@ def is_localhost(registry: str) -> bool:
     return host.lower() == "localhost" and (not port or port.isdigit())
 
 
+_USERINFO = re.compile(r"^[^/@]*@(?=[^/]*/)")
+
+
+def redact(text: str) -> str:
+    """Hide a `user:password@` prefix someone typed into a reference before it is shown."""
+    return _USERINFO.sub("***@", text)
+
+
 def _invalid(text: object, reason: str) -> InvalidReferenceError:
+    shown = redact(text) if isinstance(text, str) else text
     return InvalidReferenceError(
-        f"invalid reference {text!r}: {reason}; expected {EXPECTED_FORM}",
+        f"invalid reference {shown!r}: {reason}; expected {EXPECTED_FORM}",
         hint=f"use the form {EXPECTED_FORM}, e.g. localhost:5000/project/artifact:v1",
     )
 
