@@ -507,12 +507,18 @@ def curl_push(ctx: Context, payload: Payload, trial: Trial, work: Path) -> str:
     return repo
 
 
-def oras_cli_push(ctx: Context, payload: Payload, trial: Trial, work: Path) -> str:
+def oras_cli_push(
+    ctx: Context, payload: Payload, trial: Trial, work: Path, options: Sequence[str] = ()
+) -> str:
     repo = ctx.fresh_repo(f"{payload.key}-cli")
     ref = f"{ctx.registry.host}/{repo}:{SEED_TAG}"
-    command = [*ctx.oras_cli, "push", "--plain-http", ref, *payload.names]
+    command = [*ctx.oras_cli, "push", "--plain-http", *options, ref, *payload.names]
     trial.run(command, cwd=payload.root, env=ctx.child_env())
     return repo
+
+
+def oras_cli_push_serial(ctx: Context, payload: Payload, trial: Trial, work: Path) -> str:
+    return oras_cli_push(ctx, payload, trial, work, SERIAL_OPTIONS)
 
 
 def oras_lib_push(ctx: Context, payload: Payload, trial: Trial, work: Path) -> str:
@@ -549,10 +555,23 @@ def verified_pull(ctx: Context, payload: Payload, trial: Trial, work: Path, repo
     trial.run([*command, str(work / "out")], env=ctx.child_env())
 
 
-def oras_cli_pull(ctx: Context, payload: Payload, trial: Trial, work: Path, repo: str) -> None:
+def oras_cli_pull(
+    ctx: Context,
+    payload: Payload,
+    trial: Trial,
+    work: Path,
+    repo: str,
+    options: Sequence[str] = (),
+) -> None:
     ref = f"{ctx.registry.host}/{repo}:{SEED_TAG}"
-    command = [*ctx.oras_cli, "pull", "--plain-http", ref, "-o", str(work / "out")]
+    command = [*ctx.oras_cli, "pull", "--plain-http", *options, ref, "-o", str(work / "out")]
     trial.run(command, cwd=work, env=ctx.child_env())
+
+
+def oras_cli_pull_serial(
+    ctx: Context, payload: Payload, trial: Trial, work: Path, repo: str
+) -> None:
+    oras_cli_pull(ctx, payload, trial, work, repo, SERIAL_OPTIONS)
 
 
 def oras_lib_pull(ctx: Context, payload: Payload, trial: Trial, work: Path, repo: str) -> None:
@@ -620,6 +639,9 @@ class Workload:
 
 
 CURL, VERIFIED, CLI, LIB = "curl", "python verified loop", "oras-py CLI", "oras library"
+#: For information on the many-layer workloads: what the engine's parallelism itself buys.
+SERIAL_OPTIONS = ("--concurrency", "1")
+CLI_SERIAL = "oras-py CLI --concurrency 1"
 
 
 def push_workload(key: str, title: str, payload: Payload) -> Workload:
@@ -636,6 +658,8 @@ def push_workload(key: str, title: str, payload: Payload) -> Workload:
         Tool(CLI, wrap(oras_cli_push)),
         Tool(LIB, wrap(oras_lib_push)),
     ]
+    if len(payload.blobs) > 1:
+        tools.append(Tool(CLI_SERIAL, wrap(oras_cli_push_serial)))
     return Workload(key, title, tools)
 
 
@@ -651,6 +675,8 @@ def pull_workload(key: str, title: str, payload: Payload, repo: str) -> Workload
     if not payload.directory:
         tools.append(Tool(VERIFIED, wrap(verified_pull)))
     tools += [Tool(CLI, wrap(oras_cli_pull)), Tool(LIB, wrap(oras_lib_pull))]
+    if len(payload.blobs) > 1:
+        tools.append(Tool(CLI_SERIAL, wrap(oras_cli_pull_serial)))
     return Workload(key, title, tools)
 
 
@@ -743,7 +769,15 @@ def _ratio_target(
         ratio = tool.median("wall") / base.median("wall")
         parts.append(f"{name} {ratio:.2f}×")
         verdicts.append(ratio <= limit)
-    return TargetResult(target, ", ".join(parts), all(verdicts))
+    measured = ", ".join(parts)
+    serial, parallel = workload.tool(CLI_SERIAL), workload.tool(CLI)
+    if serial is not None and parallel is not None and base is not None:
+        measured += (
+            f" (for information, CLI `--concurrency 1`:"
+            f" {serial.median('wall') / base.median('wall'):.2f}×; the default concurrency"
+            f" takes {parallel.median('wall') / serial.median('wall'):.2f}× its time)"
+        )
+    return TargetResult(target, measured, all(verdicts))
 
 
 def evaluate_targets(by_key: dict[str, Workload], sizes: Sizes) -> list[TargetResult]:

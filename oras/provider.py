@@ -17,6 +17,7 @@ import sys
 import tempfile
 import threading
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, BinaryIO, Callable, Iterator, Optional, Union
 
 import jsonschema
@@ -36,9 +37,10 @@ from oras.descriptor import (
     ACCEPTED_MANIFEST_TYPES,
     INDEX_MEDIA_TYPES,
     MAX_MANIFEST_SIZE,
+    Descriptor,
     parse_manifest,
 )
-from oras.digest import Hasher, digest_bytes, validate_digest
+from oras.digest import Hasher, digest_bytes, digest_file, validate_digest
 from oras.errors import (
     AuthenticationError,
     DigestMismatchError,
@@ -46,7 +48,14 @@ from oras.errors import (
     ProtocolError,
     RegistryError,
 )
-from oras.pack import StreamEntry, build_manifest, manifest_bytes, pack_path, resolve_entry
+from oras.pack import (
+    StreamEntry,
+    build_manifest,
+    manifest_bytes,
+    pack_path,
+    resolve_entry,
+    title_for,
+)
 from oras.progress import DONE, EXISTS, STARTED, ProgressCallback, ProgressReporter
 from oras.remote.download import DOWNLOAD_CHUNK, download_verified
 from oras.remote.response import next_link, registry_error
@@ -54,9 +63,12 @@ from oras.remote.retry import send_with_retry
 from oras.remote.upload import (
     AUTO_CHUNK_SIZE,
     CHUNKED_THRESHOLD,
+    OVERLAP_THRESHOLD,
+    ChunkedUnsupported,
     check_stored_digest,
     put_chunked,
     put_file,
+    put_file_while_hashing,
 )
 from oras.types import container_type
 from oras.version import __version__
@@ -144,6 +156,7 @@ class Registry:
         #: Called with a ProgressEvent for each step of every blob transfer; None reports nothing.
         self.progress: Optional[ProgressCallback] = progress
         self._state = threading.local()  # the blob a worker thread is transferring
+        self._no_chunked: set[str] = set()  # registries that refused a PATCH
         self.session = requests.Session()
         _reject_cookies(self.session)
         _size_pools(self.session)
@@ -823,6 +836,10 @@ class Registry:
             if isinstance(entry, StreamEntry):
                 return self.upload_stream(entry, container, chunk_size=chunk_size)
             path, media_type, annotations = entry
+            if not do_chunked and self._can_overlap(container, path):
+                layer = self._push_while_hashing(container, path, media_type, annotations)
+                if layer is not None:
+                    return layer
             item = pack_path(path, media_type, annotations)  # hashing overlaps other uploads
             try:
                 layer = item.descriptor.to_dict()
@@ -844,6 +861,67 @@ class Registry:
         if not quiet:
             log.info("Successfully pushed %s", container)
         return response
+
+    def _can_overlap(self, container: Container, path: str) -> bool:
+        """Large plain files are hashed while they upload, unless a subclass customises the
+        upload hooks (they must see every blob) or the registry refused chunked uploads."""
+        cls = type(self)
+        return (
+            os.path.isfile(path)
+            and os.path.getsize(path) >= OVERLAP_THRESHOLD
+            and cls.upload_blob is Registry.upload_blob
+            and cls.put_upload is Registry.put_upload
+            and cls.chunked_upload is Registry.chunked_upload
+            and container.registry not in self._no_chunked
+        )
+
+    def _push_while_hashing(
+        self, container: Container, path: str, media_type: str, annotations: dict
+    ) -> Optional[dict[str, Any]]:
+        """Upload one large file in the same pass that hashes it; None when the registry does
+        not take chunked uploads (the caller then hashes first and uploads in one request)."""
+        size = os.path.getsize(path)
+        layer = Descriptor(
+            media_type=media_type or defaults.default_blob_media_type,
+            digest="",
+            size=size,
+            annotations={defaults.annotation_title: title_for(path), **(annotations or {})},
+        ).to_dict()
+        reporter = ProgressReporter(self._progress(), "upload", layer)
+        reporter.emit(STARTED)
+        hashed: dict[str, int] = {}
+
+        def hash_file() -> str:
+            found, hashed["size"] = digest_file(path)
+            return found
+
+        with ThreadPoolExecutor(max_workers=1) as hasher:
+            digest = hasher.submit(hash_file)
+            try:
+                response = put_file_while_hashing(
+                    self.do_request,
+                    self._url(container.upload_blob_url()),
+                    path,
+                    size,
+                    digest,
+                    exists=lambda d: self.blob_exists({"digest": d}, container),
+                    progress=reporter,
+                )
+            except ChunkedUnsupported:
+                log.info("%s does not take chunked uploads: hashing first", container.registry)
+                self._no_chunked.add(container.registry)
+                return None
+            found = digest.result()
+        if hashed["size"] != size:
+            raise DigestMismatchError(f"{path} changed size while it was being uploaded")
+        layer["digest"] = found
+        if response is None:
+            reporter.emit(EXISTS)
+        else:
+            self._check_200_response(response)
+            check_stored_digest(response, found)
+            reporter.emit(DONE)
+        return layer
 
     def _push_config(
         self, container: Container, manifest_config: Optional[str], annotset: Any

@@ -83,7 +83,7 @@ class TerminalProgress:
         self._thread.start()
 
     def __call__(self, event: ProgressEvent) -> None:
-        key = f"{event.action}:{event.descriptor.get('digest') or id(event.descriptor)}"
+        key = f"{event.action}:{id(event.descriptor)}"
         with self._lock:
             row = self._rows.get(key)
             if row is None:

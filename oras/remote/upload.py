@@ -7,6 +7,7 @@ headers=...)`), so authentication, retries and overrides in custom clients apply
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import IO, Callable, Optional, Union
 
@@ -164,6 +165,10 @@ def _patch(
     )
 
 
+class ChunkedUnsupported(Exception):
+    """The registry refused a PATCH: it does not take chunked uploads (Google Artifact Registry)."""
+
+
 def _patch_file(
     send: Send,
     start_url: str,
@@ -172,11 +177,17 @@ def _patch_file(
     size: int,
     chunk_size: int,
     progress: Optional[ProgressReporter],
-) -> UploadSession:
+    stop: Optional[Callable[[], bool]] = None,
+    first_chunk: int = 0,
+) -> Optional[UploadSession]:
+    """PATCH the file chunk by chunk, resuming after dropped connections; returns None when
+    `stop()` says so between chunks. `first_chunk` (if set) probes with a small first PATCH."""
     offset, resumes = 0, 0
     on_read = progress.advance if progress else None
     while offset < size:
-        length = min(chunk_size, size - offset)
+        if stop is not None and stop():
+            return None
+        length = min(first_chunk if offset == 0 and first_chunk else chunk_size, size - offset)
         body = FileRangeBody(path, offset, length, replayable=False, on_read=on_read)
         try:
             response = _patch(send, session, body, offset)
@@ -201,10 +212,62 @@ def _patch_file(
             offset = max(session.offset, 0)
             continue
         if response.status_code not in (201, 202):
+            if offset == 0 and first_chunk and response.status_code in (400, 404, 405, 415, 501):
+                raise ChunkedUnsupported(response.status_code)
             raise registry_error(response, "uploading a chunk")
         session = UploadSession(resolve_location(response), offset + length, session.min_chunk)
         offset += length
     return session
+
+
+#: Files at least this large are uploaded while they are hashed (one read pass instead of two).
+OVERLAP_THRESHOLD = 128 * 1024 * 1024
+#: The first PATCH of an overlapped upload is small: a registry without chunked uploads
+#: refuses it cheaply, and the client falls back to hashing first.
+PROBE_CHUNK = 1024 * 1024
+
+
+def put_file_while_hashing(
+    send: Send,
+    start_url: str,
+    path: str,
+    size: int,
+    digest: Future[str],
+    exists: Callable[[str], bool],
+    chunk_size: int = AUTO_CHUNK_SIZE,
+    progress: Optional[ProgressReporter] = None,
+) -> Optional[requests.Response]:
+    """Upload `path` in chunks while `digest` (hashing it on another thread) resolves; once it
+    does, stop if the registry already holds the blob. Returns the final response, or None when
+    the blob existed. Raises ChunkedUnsupported (before much is sent) if PATCH is refused."""
+    session = start_upload(send, start_url, path)
+    checked = {"done": False, "exists": False}
+
+    def stop() -> bool:
+        if not checked["done"] and digest.done():
+            checked["done"] = True
+            checked["exists"] = exists(digest.result())
+        return checked["exists"]
+
+    try:
+        finished = _patch_file(
+            send,
+            start_url,
+            session,
+            path,
+            size,
+            max(chunk_size, session.min_chunk),
+            progress,
+            stop=stop,
+            first_chunk=max(PROBE_CHUNK, session.min_chunk),
+        )
+        if finished is None:
+            cancel_upload(send, session)
+            return None
+        return finish_upload(send, finished, digest.result())
+    except BaseException:
+        cancel_upload(send, session)
+        raise
 
 
 def _patch_stream(

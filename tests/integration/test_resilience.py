@@ -118,3 +118,50 @@ def test_request_too_large_switches_to_chunks(fault_proxy, payload, unique_repo,
     client.push(files=["blob.bin"], target=target)
     assert fault_proxy.log("PATCH", BLOB_UPLOAD), "the blob went up in chunks after the 413"
     assert _pull_back(client, target, tmp_path) == payload
+
+
+@pytest.fixture
+def large_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A file above the size at which hashing overlaps the upload (sparse: cheap to make)."""
+    from oras.remote.upload import OVERLAP_THRESHOLD
+
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "large.bin"
+    with open(path, "wb") as fh:
+        fh.truncate(OVERLAP_THRESHOLD + 4096)
+        fh.seek(OVERLAP_THRESHOLD // 2)
+        fh.write(os.urandom(4096))  # not all zeros
+    return path
+
+
+def test_large_file_is_uploaded_while_it_is_hashed(fault_proxy, large_file, unique_repo):
+    client = _client()
+    target = f"{fault_proxy.host}/{unique_repo}:v1"
+    client.push(files=["large.bin"], target=target)
+    patches = fault_proxy.log("PATCH", BLOB_UPLOAD)
+    assert patches, "the file went up in chunks, no separate hashing pass first"
+    assert patches[0].bytes_in == 1024 * 1024  # the small probe chunk comes first
+    manifest = client.get_manifest(target)
+    import hashlib
+
+    expected = "sha256:" + hashlib.sha256(large_file.read_bytes()).hexdigest()
+    assert manifest["layers"][0]["digest"] == expected
+    assert manifest["layers"][0]["size"] == large_file.stat().st_size
+
+    # pushing it again stops uploading once the hash shows the registry holds it
+    fault_proxy.clear()
+    client.push(files=["large.bin"], target=target)
+    sent = sum(r.bytes_in for r in fault_proxy.log("PATCH", BLOB_UPLOAD))
+    assert sent < large_file.stat().st_size
+    assert not [r for r in fault_proxy.log("PUT", BLOB_UPLOAD) if "digest=" + expected in r.query]
+
+
+def test_registry_without_chunked_uploads_gets_one_put(fault_proxy, large_file, unique_repo):
+    fault_proxy.fail("PATCH", BLOB_UPLOAD, 405, times=None)
+    client = _client()
+    target = f"{fault_proxy.host}/{unique_repo}:v1"
+    assert client.push(files=["large.bin"], target=target).status_code == 201
+    [probe] = fault_proxy.log("PATCH", BLOB_UPLOAD)
+    assert probe.status == 405
+    puts = [r for r in fault_proxy.log("PUT", BLOB_UPLOAD) if r.bytes_in > 0]
+    assert [r.bytes_in for r in puts] == [large_file.stat().st_size, 2]  # the blob, the config
