@@ -322,6 +322,25 @@ class TokenServer:
         with self._lock:
             self._log.append(entry)
 
+    def refresh_token_for(self, username: str = "myuser", password: str = "mypass") -> str:
+        """A refresh (identity) token, asked for over HTTP as a client would (password grant)."""
+        import requests
+
+        response = requests.post(
+            self.realm,
+            data={
+                "grant_type": "password",
+                "username": username,
+                "password": password,
+                "service": self.service,
+                "client_id": "test",
+                "access_type": "offline",
+            },
+            timeout=10,
+        )
+        response.raise_for_status()
+        return str(response.json()["refresh_token"])
+
     def issue_token(
         self,
         username: Optional[str],

@@ -260,22 +260,10 @@ def test_debug_output_has_no_tokens(
     tmp_path: Path,
     unique_repo: str,
 ) -> None:
-    import requests
 
     (tmp_path / "a.txt").write_text("a\n")
     host = f"localhost:{token_registry.port}"
-    offline = requests.post(
-        token_server.realm,
-        data={
-            "grant_type": "password",
-            "username": "myuser",
-            "password": PASSWORD,
-            "service": token_server.service,
-            "client_id": "test",
-            "access_type": "offline",
-        },
-        timeout=10,
-    ).json()["refresh_token"]
+    offline = token_server.refresh_token_for("myuser", PASSWORD)
     runs = [
         oras_cli("login", "--debug", "-u", "myuser", "--password-stdin", host, input=PASSWORD),
         oras_cli("push", "--debug", f"{host}/{unique_repo}:v1", "a.txt"),

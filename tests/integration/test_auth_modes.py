@@ -120,18 +120,7 @@ def test_token_auth_wrong_password_fails_once(token_registry, token_server, arti
 def test_identity_token_from_docker_config(
     token_registry, token_server, artifact, unique_repo, docker_config_dir
 ):
-    r = requests.post(
-        token_server.realm,
-        data={
-            "grant_type": "password",
-            "username": "myuser",
-            "password": "mypass",
-            "service": token_server.service,
-            "client_id": "test",
-            "access_type": "offline",
-        },
-    )
-    refresh = r.json()["refresh_token"]
+    refresh = token_server.refresh_token_for()
     _write_config(docker_config_dir, {"auths": {token_registry.host: {"identitytoken": refresh}}})
     client = oras.client.OrasClient(insecure=True)
     target = f"{token_registry.host}/{unique_repo}:v1"

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 import oras.client
 import oras.provider
@@ -41,19 +40,7 @@ def short_tokens(token_server: TokenServer) -> TokenServer:
 
 
 def _refresh_token(token_server: TokenServer) -> str:
-    response = requests.post(
-        token_server.realm,
-        data={
-            "grant_type": "password",
-            "username": "myuser",
-            "password": PASSWORD,
-            "service": token_server.service,
-            "client_id": "test",
-            "access_type": "offline",
-        },
-        timeout=10,
-    )
-    return response.json()["refresh_token"]
+    return token_server.refresh_token_for("myuser", PASSWORD)
 
 
 def _token_requests(token_server: TokenServer) -> list[Any]:
