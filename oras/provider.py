@@ -20,14 +20,11 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, BinaryIO, Callable, Iterator, Optional, Union
 
-import jsonschema
 import requests
 import requests.adapters
 
 import oras.auth
 import oras.defaults as defaults
-import oras.oci
-import oras.schemas
 import oras.utils
 from oras.concurrency import PULL_CONCURRENCY, PUSH_CONCURRENCY, map_concurrently
 from oras.container import Container
@@ -57,7 +54,7 @@ from oras.pack import (
     title_for,
 )
 from oras.progress import DONE, EXISTS, STARTED, ProgressCallback, ProgressReporter
-from oras.remote.download import DOWNLOAD_CHUNK, download_verified
+from oras.remote.download import download_verified, raw_chunks
 from oras.remote.response import next_link, registry_error
 from oras.remote.retry import send_with_retry
 from oras.remote.upload import (
@@ -582,7 +579,7 @@ class Registry:
                 f"manifest {container} says mediaType {declared} but was served as {media_type}"
             )
         if validation_schema:
-            jsonschema.validate(manifest, schema=validation_schema)
+            _validate(manifest, validation_schema)
         return manifest
 
     def upload_manifest(
@@ -599,7 +596,9 @@ class Registry:
             if media_type is None:
                 media_type = parse_manifest(body, str(container)).get("mediaType")
         else:
-            jsonschema.validate(manifest, schema=oras.schemas.manifest)
+            import oras.schemas
+
+            _validate(manifest, oras.schemas.manifest)
             body = manifest_bytes(manifest)
             media_type = media_type or manifest.get("mediaType")
         media_type = media_type or defaults.default_manifest_media_type
@@ -681,7 +680,7 @@ class Registry:
         try:
             self._check_200_response(response)
             hasher = Hasher.for_digest(digest)
-            for chunk in response.raw.stream(DOWNLOAD_CHUNK, decode_content=False):
+            for chunk in raw_chunks(response):
                 hasher.update(chunk)
                 sink.write(chunk)
         finally:
@@ -822,6 +821,8 @@ class Registry:
         container = self.get_container(target)
         self.auth.load_configs(container, configs=[config_path] if config_path else None)
         self.auth.want_scope(container.registry, container.api_prefix, ["pull", "push"])
+        import oras.oci
+
         annotset = oras.oci.Annotations(annotation_file)
         # Check every path before anything is sent: a typo fails fast.
         entries: list[Any] = []
@@ -929,6 +930,8 @@ class Registry:
         path, media_type = None, None
         if manifest_config:
             path, media_type = self._parse_manifest_ref(manifest_config)
+        import oras.oci
+
         config, config_file = oras.oci.ManifestConfig(path=path, media_type=media_type)
         config_annots = annotset.get_annotations("$config")
         if config_annots:
@@ -1088,6 +1091,12 @@ class Registry:
     def _upload_blob(self, *args: Any, **kwargs: Any) -> requests.Response:
         _deprecated("upload_blob")
         return self.upload_blob(*args, **kwargs)
+
+
+def _validate(document: dict, schema: dict) -> None:
+    import jsonschema  # imported on use: it costs start-up time for every command
+
+    jsonschema.validate(document, schema=schema)
 
 
 def _replayable(data: Any) -> bool:

@@ -31,6 +31,9 @@ def normalize_bool_flags(argv: list[str]) -> list[str]:
 def add_common(parser: argparse.ArgumentParser, config_long: bool = False) -> None:
     """`-d/--debug` and `-c/--registry-config` (also `--config` where it means that)."""
     parser.add_argument("-d", "--debug", action="store_true", help="print debug logs (HTTP trace)")
+    parser.add_argument(
+        "--quiet", action="store_true", default=argparse.SUPPRESS, help="suppress info messages"
+    )
     names = ["-c", "--registry-config"] + (["--config"] if config_long else [])
     parser.add_argument(
         *names,
@@ -117,8 +120,8 @@ def transport_for(args: argparse.Namespace, host: str) -> tuple[bool, Any]:
         if not is_loopback(host):
             warn(f"{host} does not speak TLS: using plain HTTP because of --insecure")
         return True, verify
-    if is_loopback(host):
-        return not speaks_tls(host), verify
+    if is_loopback(host):  # nothing listening: plain HTTP, so the error says just that
+        return not speaks_tls(host, unreachable=False), verify
     return False, verify
 
 

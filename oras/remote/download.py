@@ -4,10 +4,11 @@ connection, verified against digest and size, renamed into place only when they 
 from __future__ import annotations
 
 import contextlib
+import http.client
 import logging
 import os
 import tempfile
-from typing import BinaryIO, Callable, Optional
+from typing import BinaryIO, Callable, Iterator, Optional
 
 import requests
 import urllib3.exceptions
@@ -32,6 +33,8 @@ _DROPPED = (
     requests.exceptions.Timeout,
     urllib3.exceptions.ProtocolError,
     urllib3.exceptions.ReadTimeoutError,
+    http.client.IncompleteRead,
+    ConnectionError,
 )
 
 
@@ -66,6 +69,21 @@ def download_verified(
         raise
 
 
+def raw_chunks(response: requests.Response) -> Iterator[memoryview]:
+    """The body's bytes as they came off the wire (no Content-Encoding undone), read into one
+    reused buffer: each chunk is only valid until the next is asked for."""
+    buffer = memoryview(bytearray(DOWNLOAD_CHUNK))
+    wire = getattr(response.raw, "_fp", None)  # http.client's response under urllib3's
+    if wire is not None and hasattr(wire, "readinto"):
+        while True:
+            n = wire.readinto(buffer)
+            if not n:
+                return
+            yield buffer[:n]
+    for chunk in response.raw.stream(DOWNLOAD_CHUNK, decode_content=False):
+        yield memoryview(chunk)
+
+
 def _stream(
     fetch: Fetch,
     hasher: Hasher,
@@ -90,7 +108,7 @@ def _stream(
                 offset = 0
                 if progress is not None:
                     progress.rewind(0)
-            for chunk in response.raw.stream(DOWNLOAD_CHUNK, decode_content=False):
+            for chunk in raw_chunks(response):
                 hasher.update(chunk)
                 fh.write(chunk)
                 offset += len(chunk)

@@ -24,9 +24,10 @@ def split_host_port(host: str, default_port: int = 443) -> tuple[str, int]:
     return host, default_port
 
 
-def speaks_tls(host: str, timeout: float = PROBE_TIMEOUT) -> bool:
+def speaks_tls(host: str, timeout: float = PROBE_TIMEOUT, unreachable: bool = True) -> bool:
     """True when `host` answers a TLS handshake (certificate not checked), False when it
-    answers in plain text. Unreachable hosts count as TLS, so the real request reports why.
+    answers in plain text. Unreachable hosts count as `unreachable`, so the real request
+    reports why.
 
     A server that speaks TLS but refuses us during the handshake (it wants a client
     certificate, or no protocol version matches) sends a TLS alert: that still counts as TLS.
@@ -38,7 +39,7 @@ def speaks_tls(host: str, timeout: float = PROBE_TIMEOUT) -> bool:
     try:
         sock = socket.create_connection((name, port), timeout=timeout)
     except OSError:
-        return True
+        return unreachable
     with sock:
         try:
             with context.wrap_socket(sock, server_hostname=name):
