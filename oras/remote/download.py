@@ -7,7 +7,9 @@ import contextlib
 import http.client
 import logging
 import os
+import queue
 import tempfile
+import threading
 from typing import BinaryIO, Callable, Iterator, Optional
 
 import requests
@@ -69,24 +71,85 @@ def download_verified(
         raise
 
 
-def raw_chunks(response: requests.Response) -> Iterator[memoryview]:
-    """The body's bytes as they came off the wire (no Content-Encoding undone), read into one
-    reused buffer: each chunk is only valid until the next is asked for."""
-    buffer = memoryview(bytearray(DOWNLOAD_CHUNK))
+#: Buffers a download cycles through: one being read into, the rest queued for hashing.
+RING = 4
+
+
+def raw_chunks(response: requests.Response, ring: int = 1) -> Iterator[memoryview]:
+    """The body's bytes as they came off the wire (no Content-Encoding undone), read into
+    `ring` reused buffers in turn: a chunk stays valid until `ring - 1` more were asked for."""
+    buffers = [memoryview(bytearray(DOWNLOAD_CHUNK)) for _ in range(ring)]
     wire = getattr(response.raw, "_fp", None)  # http.client's response under urllib3's
     if wire is not None and hasattr(wire, "readinto"):
+        turn = 0
         while True:
+            buffer = buffers[turn % ring]
             n = wire.readinto(buffer)
             if not n:
                 return
+            turn += 1
             yield buffer[:n]
     for chunk in response.raw.stream(DOWNLOAD_CHUNK, decode_content=False):
         yield memoryview(chunk)
 
 
+class _HashingThread:
+    """Feeds a Hasher on a second thread (hashlib releases the GIL), so hashing a download
+    overlaps reading and writing it. At most RING - 2 chunks wait, so the ring is never
+    overwritten while a chunk is still queued or being hashed."""
+
+    def __init__(self, hasher: Hasher):
+        self.hasher = hasher
+        self._queue: queue.Queue[Optional[memoryview]] = queue.Queue(maxsize=RING - 2)
+        self._error: Optional[BaseException] = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            chunk = self._queue.get()
+            if chunk is None:
+                return
+            try:
+                self.hasher.update(chunk)
+            except BaseException as e:  # reported by sync()
+                self._error = e
+
+    def update(self, chunk: memoryview) -> None:
+        self._queue.put(chunk)
+
+    def sync(self) -> None:
+        """Wait until every queued chunk is hashed (then the ring may be reused freely)."""
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+
+
 def _stream(
     fetch: Fetch,
     hasher: Hasher,
+    fh: BinaryIO,
+    size: Optional[int],
+    progress: Optional[ProgressReporter],
+    check: Optional[Callable[[requests.Response], None]],
+) -> None:
+    background = _HashingThread(hasher)
+    try:
+        _receive(fetch, background, fh, size, progress, check)
+    finally:
+        background.close()
+
+
+def _receive(
+    fetch: Fetch,
+    background: _HashingThread,
     fh: BinaryIO,
     size: Optional[int],
     progress: Optional[ProgressReporter],
@@ -104,12 +167,13 @@ def _stream(
                 log.info("registry does not resume downloads: starting over")
                 fh.seek(0)
                 fh.truncate()
-                hasher.reset()
+                background.sync()
+                background.hasher.reset()
                 offset = 0
                 if progress is not None:
                     progress.rewind(0)
-            for chunk in raw_chunks(response):
-                hasher.update(chunk)
+            for chunk in raw_chunks(response, RING):
+                background.update(chunk)
                 fh.write(chunk)
                 offset += len(chunk)
                 if progress is not None:
@@ -125,6 +189,7 @@ def _stream(
                 raise requests.exceptions.ChunkedEncodingError("body shorter than Content-Length")
             if size is not None and offset < size:
                 raise requests.exceptions.ChunkedEncodingError("body shorter than the blob")
+            background.sync()
             return
         except _DROPPED as e:
             resumes += 1
