@@ -10,6 +10,7 @@ with medians, ratios to the raw baseline and the targets of issue 4. See bench/R
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import datetime
 import hashlib
@@ -164,11 +165,10 @@ class Trial:
         self, command: Sequence[str], *, cwd: Optional[Path] = None, env: Optional[dict] = None
     ) -> str:
         """Run `command` to completion and return its stdout; StepFailed if it fails."""
-        with (
-            tempfile.TemporaryFile() as out,
-            tempfile.TemporaryFile() as err,
-            tempfile.NamedTemporaryFile("r", suffix=".rss") as rss,
-        ):
+        with contextlib.ExitStack() as files:
+            out = files.enter_context(tempfile.TemporaryFile())
+            err = files.enter_context(tempfile.TemporaryFile())
+            rss = files.enter_context(tempfile.NamedTemporaryFile("r", suffix=".rss"))
             started = time.perf_counter()
             process = subprocess.Popen(
                 [*self.rss_prefix, rss.name, *command],
@@ -223,6 +223,7 @@ class Blob:
 
 
 def sha256_file(path: Path) -> str:
+    """The `sha256:` digest of a file, read in 4 MiB pieces."""
     hasher = hashlib.sha256()
     with open(path, "rb") as fh:
         while chunk := fh.read(4 * MiB):
@@ -231,6 +232,7 @@ def sha256_file(path: Path) -> str:
 
 
 def describe(path: Path, title: str, **kwargs: object) -> Blob:
+    """A `Blob` for `path` with its digest and size computed."""
     return Blob(path, sha256_file(path), path.stat().st_size, title, **kwargs)  # type: ignore[arg-type]
 
 
@@ -316,6 +318,7 @@ def parse_size(text: str) -> int:
 
 
 def human_size(size: int) -> str:
+    """`1073741824` -> `1 GiB`; sizes that are not whole units get one decimal in MiB."""
     for unit, scale in (("GiB", GiB), ("MiB", MiB), ("KiB", KiB)):
         if size >= scale and size % scale == 0:
             return f"{size // scale} {unit}"
@@ -324,6 +327,8 @@ def human_size(size: int) -> str:
 
 @dataclasses.dataclass
 class Sizes:
+    """The workload sizes; the defaults are issue 4's."""
+
     big: int = GiB
     layers: int = 100
     layer_size: int = MiB
@@ -351,6 +356,7 @@ class Payload:
 
 
 def write_random(path: Path, size: int) -> None:
+    """Fill `path` with `size` incompressible bytes."""
     with open(path, "wb") as fh:
         left = size
         while left > 0:
@@ -359,39 +365,33 @@ def write_random(path: Path, size: int) -> None:
             left -= piece
 
 
-def make_payloads(sizes: Sizes, data_dir: Path, wanted: set[str]) -> dict[str, Payload]:
-    payloads: dict[str, Payload] = {}
-    if "big" in wanted:
-        root = data_dir / "big"
-        root.mkdir()
+def make_payload(key: str, sizes: Sizes, data_dir: Path) -> Payload:
+    """Generate one workload's data under `data_dir / key` (not timed)."""
+    root = data_dir / key
+    root.mkdir(parents=True)
+    if key == "big":
         write_random(root / "big.bin", sizes.big)
-        payloads["big"] = Payload("big", root, ["big.bin"], [describe(root / "big.bin", "big.bin")])
-    if "layers" in wanted:
-        root = data_dir / "layers"
-        root.mkdir()
+        return Payload(key, root, ["big.bin"], [describe(root / "big.bin", "big.bin")])
+    if key == "layers":
         names = [f"layer-{i:03d}.bin" for i in range(sizes.layers)]
         for name in names:
             write_random(root / name, sizes.layer_size)
-        blobs = [describe(root / name, name) for name in names]
-        payloads["layers"] = Payload("layers", root, names, blobs)
-    if "dir" in wanted:
-        root = data_dir / "dir"
+        return Payload(key, root, names, [describe(root / name, name) for name in names])
+    if key == "dir":
         tree = root / "smallfiles"
-        tree.mkdir(parents=True)
+        tree.mkdir()
         for i in range(sizes.small_files):
             write_random(tree / f"file-{i:04d}.dat", sizes.small_size)
         tarball = data_dir / "smallfiles.tar.gz"
         subprocess.run(["tar", "-czf", str(tarball), "-C", str(root), "smallfiles"], check=True)
         seed = describe(tarball, "smallfiles", media_type=DIR_LAYER_TYPE, unpack=True)
-        payloads["dir"] = Payload("dir", root, ["smallfiles"], [seed], directory=True)
-    if "sparse" in wanted:
-        root = data_dir / "sparse"
-        root.mkdir()
+        return Payload(key, root, ["smallfiles"], [seed], directory=True)
+    if key == "sparse":
         with open(root / "sparse.bin", "wb") as fh:
             fh.truncate(sizes.sparse)
         blobs = [describe(root / "sparse.bin", "sparse.bin")]
-        payloads["sparse"] = Payload("sparse", root, ["sparse.bin"], blobs, sparse=True)
-    return payloads
+        return Payload(key, root, ["sparse.bin"], blobs, sparse=True)
+    raise ValueError(f"unknown workload {key!r}")
 
 
 # -- tools -----------------------------------------------------------------------------------
@@ -510,6 +510,7 @@ def curl_push(ctx: Context, payload: Payload, trial: Trial, work: Path) -> str:
 def oras_cli_push(
     ctx: Context, payload: Payload, trial: Trial, work: Path, options: Sequence[str] = ()
 ) -> str:
+    """`oras-py push --plain-http [options] REF FILES...` from the payload's directory."""
     repo = ctx.fresh_repo(f"{payload.key}-cli")
     ref = f"{ctx.registry.host}/{repo}:{SEED_TAG}"
     command = [*ctx.oras_cli, "push", "--plain-http", *options, ref, *payload.names]
@@ -522,6 +523,7 @@ def oras_cli_push_serial(ctx: Context, payload: Payload, trial: Trial, work: Pat
 
 
 def oras_lib_push(ctx: Context, payload: Payload, trial: Trial, work: Path) -> str:
+    """`OrasClient(insecure=True).push(...)` in a fresh interpreter."""
     repo = ctx.fresh_repo(f"{payload.key}-lib")
     ref = f"{ctx.registry.host}/{repo}:{SEED_TAG}"
     command = [ctx.python, "-c", LIB_PUSH, ref, *payload.names]
@@ -551,6 +553,7 @@ def curl_pull(ctx: Context, payload: Payload, trial: Trial, work: Path, repo: st
 
 
 def verified_pull(ctx: Context, payload: Payload, trial: Trial, work: Path, repo: str) -> None:
+    """The minimal single-threaded verified pull (`VERIFIED_PULL`)."""
     command = [ctx.python, "-c", VERIFIED_PULL, ctx.registry.host, repo, SEED_TAG]
     trial.run([*command, str(work / "out")], env=ctx.child_env())
 
@@ -563,6 +566,7 @@ def oras_cli_pull(
     repo: str,
     options: Sequence[str] = (),
 ) -> None:
+    """`oras-py pull --plain-http [options] REF -o DIR`."""
     ref = f"{ctx.registry.host}/{repo}:{SEED_TAG}"
     command = [*ctx.oras_cli, "pull", "--plain-http", *options, ref, "-o", str(work / "out")]
     trial.run(command, cwd=work, env=ctx.child_env())
@@ -575,6 +579,7 @@ def oras_cli_pull_serial(
 
 
 def oras_lib_pull(ctx: Context, payload: Payload, trial: Trial, work: Path, repo: str) -> None:
+    """`OrasClient(insecure=True).pull(...)` in a fresh interpreter."""
     ref = f"{ctx.registry.host}/{repo}:{SEED_TAG}"
     trial.run([ctx.python, "-c", LIB_PULL, ref, str(work / "out")], cwd=work, env=ctx.child_env())
 
@@ -626,6 +631,8 @@ class Tool:
 
 @dataclasses.dataclass
 class Workload:
+    """One row group of the table: a transfer (or start-up) and the tools that do it."""
+
     key: str
     title: str
     tools: list[Tool]
@@ -645,6 +652,8 @@ CLI_SERIAL = "oras-py CLI --concurrency 1"
 
 
 def push_workload(key: str, title: str, payload: Payload) -> Workload:
+    """Raw curl push, the CLI and the library, each to a fresh repository, checked after."""
+
     def wrap(tool: PushTool) -> Callable[[Context, Trial, Path], None]:
         def measure(ctx: Context, trial: Trial, work: Path) -> None:
             repo = tool(ctx, payload, trial, work)
@@ -664,6 +673,8 @@ def push_workload(key: str, title: str, payload: Payload) -> Workload:
 
 
 def pull_workload(key: str, title: str, payload: Payload, repo: str) -> Workload:
+    """Raw curl pull, the verified loop (files), the CLI and the library, each checked after."""
+
     def wrap(tool: PullTool) -> Callable[[Context, Trial, Path], None]:
         def measure(ctx: Context, trial: Trial, work: Path) -> None:
             tool(ctx, payload, trial, work, repo)
@@ -681,6 +692,8 @@ def pull_workload(key: str, title: str, payload: Payload, repo: str) -> Workload
 
 
 def startup_workload(ctx_python: str, oras_cli: list[str]) -> Workload:
+    """`python -c pass` (raw), `oras-py --help`, and `import oras.client` for information."""
+
     def command(argv: list[str]) -> Callable[[Context, Trial, Path], None]:
         def measure(ctx: Context, trial: Trial, work: Path) -> None:
             trial.run(argv, cwd=work, env=ctx.child_env())
@@ -731,6 +744,7 @@ def _cell(tool: Tool, raw: Optional[Tool]) -> list[str]:
 
 
 def results_table(workloads: Sequence[Workload]) -> str:
+    """The Markdown results table, one row per workload and tool."""
     rows = [
         "| Workload | Tool | Wall median (s) | CPU median (s) | Peak RSS (MiB) | × raw wall |",
         "|---|---|---:|---:|---:|---:|",
@@ -781,6 +795,7 @@ def _ratio_target(
 
 
 def evaluate_targets(by_key: dict[str, Workload], sizes: Sizes) -> list[TargetResult]:
+    """Issue 4's targets, each PASS only when both the CLI and the library meet it."""
     big, layers = human_size(sizes.big), f"{sizes.layers} layers of {human_size(sizes.layer_size)}"
     results = [
         _ratio_target(
@@ -860,6 +875,7 @@ def _first_line(command: Sequence[str]) -> str:
 
 
 def machine_facts(ctx: Context, workdir: Path) -> list[tuple[str, str]]:
+    """What the figures depend on: CPUs, memory, versions, the disk."""
     cpu = "unknown"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -1009,6 +1025,7 @@ def resolve_sizes(args: argparse.Namespace) -> Sizes:
 
 
 def find_oras_cli(python: str, explicit: Optional[str]) -> list[str]:
+    """`--oras-cli`, else `oras-py` next to the interpreter, on PATH, or `python -m oras.cli`."""
     if explicit:
         return [explicit]
     beside = Path(python).parent / "oras-py"
@@ -1033,6 +1050,7 @@ def disk_needed(sizes: Sizes, wanted: set[str]) -> int:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the benchmark; 0 when every measurement succeeded, 1 when one failed, 2 on set-up."""
     args = parse_args(argv)
     sizes = resolve_sizes(args)
     wanted = set(args.only or WORKLOADS)
@@ -1059,10 +1077,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     registry = RegistryServer("plain", workdir=workdir / "registry", log_level="error")
     try:
-        log(f"work directory {workdir}; preparing data ({need / GiB:.1f} GiB at most)")
+        log(f"work directory {workdir} (needs {need / GiB:.1f} GiB at most)")
         data_dir = workdir / "data"
         data_dir.mkdir()
-        payloads = make_payloads(sizes, data_dir, wanted)
         registry.start()
         scratch = workdir / "scratch"
         scratch.mkdir()
@@ -1074,21 +1091,30 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         workloads: list[Workload] = []
         if "startup" in wanted:
             workloads.append(startup_workload(args.python, oras_cli))
+            log(f"{workloads[-1].title}:")
+            run_workload(ctx, workloads[-1], args.runs, log)
         titles = {
             "big": f"1 file of {human_size(sizes.big)}",
             "layers": f"{sizes.layers} × {human_size(sizes.layer_size)} layers",
             "dir": f"dir of {sizes.small_files} × {human_size(sizes.small_size)}",
             "sparse": f"sparse {human_size(sizes.sparse)}",
         }
-        for key, payload in payloads.items():
+        # One payload at a time, generated just before its workloads and deleted after, so
+        # that writing back one workload's data never slows down another's measurements.
+        for key in (k for k in WORKLOADS if k in wanted and k != "startup"):
+            payload = make_payload(key, sizes, data_dir)
             seed = f"bench/seed-{key}"
             client.push_artifact(seed, SEED_TAG, payload.blobs)
-            workloads.append(push_workload(f"push-{key}", f"push {titles[key]}", payload))
-            workloads.append(pull_workload(f"pull-{key}", f"pull {titles[key]}", payload, seed))
-
-        for workload in workloads:
-            log(f"{workload.title}:")
-            run_workload(ctx, workload, args.runs, log)
+            os.sync()
+            pair = [
+                push_workload(f"push-{key}", f"push {titles[key]}", payload),
+                pull_workload(f"pull-{key}", f"pull {titles[key]}", payload, seed),
+            ]
+            for workload in pair:
+                log(f"{workload.title}:")
+                run_workload(ctx, workload, args.runs, log)
+            workloads += pair
+            shutil.rmtree(payload.root, ignore_errors=True)
 
         command = shlex.join(getattr(sys, "orig_argv", [sys.executable, *sys.argv]))
         report = render_report(
