@@ -10,7 +10,7 @@ import os
 import queue
 import tempfile
 import threading
-from typing import BinaryIO, Callable, Iterator, Optional
+from typing import BinaryIO, Callable, Iterator, Optional, Union
 
 import requests
 import urllib3.exceptions
@@ -93,10 +93,31 @@ def raw_chunks(response: requests.Response, ring: int = 1) -> Iterator[memoryvie
         yield memoryview(chunk)
 
 
+#: Blobs from this size on are hashed on a second thread while they download.
+THREADED_HASH_SIZE = 32 * 1024 * 1024
+
+
+class _InlineHashing:
+    """The `_HashingThread` interface, hashing on the calling thread (one buffer suffices)."""
+
+    ring = 1
+
+    def __init__(self, hasher: Hasher):
+        self.hasher = hasher
+
+    def update(self, chunk: memoryview) -> None:
+        self.hasher.update(chunk)
+
+    def sync(self) -> None:
+        pass
+
+
 class _HashingThread:
     """Feeds a Hasher on a second thread (hashlib releases the GIL), so hashing a download
     overlaps reading and writing it. At most RING - 2 chunks wait, so the ring is never
     overwritten while a chunk is still queued or being hashed."""
+
+    ring = RING
 
     def __init__(self, hasher: Hasher):
         self.hasher = hasher
@@ -140,16 +161,18 @@ def _stream(
     progress: Optional[ProgressReporter],
     check: Optional[Callable[[requests.Response], None]],
 ) -> None:
-    background = _HashingThread(hasher)
+    # A second thread pays off for large blobs only; small ones are hashed inline.
+    background = _HashingThread(hasher) if size is None or size >= THREADED_HASH_SIZE else None
     try:
-        _receive(fetch, background, fh, size, progress, check)
+        _receive(fetch, background or _InlineHashing(hasher), fh, size, progress, check)
     finally:
-        background.close()
+        if background is not None:
+            background.close()
 
 
 def _receive(
     fetch: Fetch,
-    background: _HashingThread,
+    background: Union[_HashingThread, _InlineHashing],
     fh: BinaryIO,
     size: Optional[int],
     progress: Optional[ProgressReporter],
@@ -172,7 +195,7 @@ def _receive(
                 offset = 0
                 if progress is not None:
                     progress.rewind(0)
-            for chunk in raw_chunks(response, RING):
+            for chunk in raw_chunks(response, background.ring):
                 background.update(chunk)
                 fh.write(chunk)
                 offset += len(chunk)
