@@ -43,6 +43,7 @@ from typing import Any, Optional, Union
 import pytest
 from markdown_it import MarkdownIt
 
+from tests.harness.process import run_checked
 from tests.harness.registry import RegistryServer
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -293,20 +294,13 @@ class PageRun:
                 )
 
     def run_script(self, sample: Sample) -> None:
-        result = subprocess.run(
+        run_checked(
             ["bash", "-e", "-o", "pipefail", "-c", self.real(sample.text)],
+            f"{sample.where}: the script",
             cwd=self.workdir,
             stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
             timeout=COMMAND_TIMEOUT,
-            check=False,
         )
-        if result.returncode != 0:
-            pytest.fail(
-                f"{sample.where}: the script exited {result.returncode}\n"
-                f"--- output ---\n{result.stdout}{result.stderr}"
-            )
 
     def run_pycon(self, sample: Sample) -> None:
         test = doctest.DocTestParser().get_doctest(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,6 +19,7 @@ import pytest
 
 from oras.version import __version__
 from tests.conftest import CliRunner
+from tests.harness.process import run_checked
 from tests.harness.registry import RegistryServer
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -39,20 +39,9 @@ HOST_ENV = dict(os.environ)
 
 def podman(*args: str, input: str | None = None, timeout: float = RUN_TIMEOUT) -> str:
     """Run podman; its stdout, or fail the test with its output."""
-    result = subprocess.run(
-        [*PODMAN, *args],
-        input=input,
-        env=HOST_ENV,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
+    result = run_checked(
+        [*PODMAN, *args], f"podman {' '.join(args)}", input=input, env=HOST_ENV, timeout=timeout
     )
-    if result.returncode != 0:
-        pytest.fail(
-            f"podman {' '.join(args)} exited {result.returncode}\n"
-            f"--- stdout ---\n{result.stdout[-3000:]}\n--- stderr ---\n{result.stderr[-3000:]}"
-        )
     return result.stdout
 
 
@@ -74,20 +63,13 @@ def image() -> str:
     if shutil.which("podman") is None:
         pytest.fail("podman is not installed (scripts/setup-deps.sh --tests installs it)")
     started = time.monotonic()
-    result = subprocess.run(
-        [str(PROJECT_ROOT / "scripts" / "build-image.sh"), IMAGE],
+    run_checked(
+        [PROJECT_ROOT / "scripts" / "build-image.sh", IMAGE],
+        "scripts/build-image.sh",
         cwd=PROJECT_ROOT,
         env=HOST_ENV,
-        capture_output=True,
-        text=True,
         timeout=BUILD_TIMEOUT,
-        check=False,
     )
-    if result.returncode != 0:
-        pytest.fail(
-            f"scripts/build-image.sh exited {result.returncode}\n"
-            f"--- stdout ---\n{result.stdout[-4000:]}\n--- stderr ---\n{result.stderr[-4000:]}"
-        )
     print(f"image {IMAGE} built in {time.monotonic() - started:.1f} s")
     return IMAGE
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import sys
 import tarfile
 import zipfile
@@ -20,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from oras.version import __version__
+from tests.harness.process import run_checked
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 300
@@ -51,21 +51,7 @@ def run(*args: str | Path, cwd: Path) -> str:
     """Run a command with the checkout kept off `sys.path`; its stdout, or fail with its output."""
     env = dict(os.environ, PIP_CACHE_DIR=PIP_CACHE_DIR, PIP_DISABLE_PIP_VERSION_CHECK="1")
     env.pop("PYTHONPATH", None)
-    result = subprocess.run(
-        [str(a) for a in args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
-    )
-    if result.returncode != 0:
-        pytest.fail(
-            f"{' '.join(map(str, args))} exited {result.returncode}\n"
-            f"--- stdout ---\n{result.stdout[-4000:]}\n--- stderr ---\n{result.stderr[-4000:]}"
-        )
-    return result.stdout
+    return run_checked(args, cwd=cwd, env=env, timeout=TIMEOUT).stdout
 
 
 def make_venv(path: Path) -> Path:
