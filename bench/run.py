@@ -27,12 +27,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Callable, Iterator, Optional, Sequence
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from tests.harness.proxy import FaultProxy  # noqa: E402
 from tests.harness.registry import REGISTRY_BINARY, RegistryServer  # noqa: E402
 
 KiB, MiB, GiB = 1024, 1024**2, 1024**3
@@ -54,6 +55,10 @@ ERROR_TAIL = 300
 PUSH_RATIO_TARGET = 1.10
 PULL_RATIO_TARGET = 1.00
 LAYERS_RATIO_TARGET = 0.50
+#: The same many-layer target, over a link where every request waits a round trip.
+LATENCY_RATIO_TARGET = 0.50
+#: The simulated round trip of the "latency" workload (`--latency-ms`).
+LATENCY_MS = 20.0
 MEMORY_TARGET_MIB = 100.0
 STARTUP_EXTRA_TARGET = 0.15
 
@@ -372,7 +377,7 @@ def make_payload(key: str, sizes: Sizes, data_dir: Path) -> Payload:
     if key == "big":
         write_random(root / "big.bin", sizes.big)
         return Payload(key, root, ["big.bin"], [describe(root / "big.bin", "big.bin")])
-    if key == "layers":
+    if key in ("layers", "latency"):
         names = [f"layer-{i:03d}.bin" for i in range(sizes.layers)]
         for name in names:
             write_random(root / name, sizes.layer_size)
@@ -399,7 +404,12 @@ def make_payload(key: str, sizes: Sizes, data_dir: Path) -> Payload:
 
 @dataclasses.dataclass
 class Context:
-    """Everything a tool needs: the registry, the programs, a scratch area."""
+    """Everything a tool needs: the registry, the programs, a scratch area.
+
+    Tools address `host` and `url`: the registry's own, or a delaying proxy's in front of it
+    while a workload with `via` runs (see `run_workload`). `client` always talks to the
+    registry directly: seeding and checking are not measured.
+    """
 
     registry: RegistryServer
     client: RegistryClient
@@ -408,7 +418,13 @@ class Context:
     curl: str
     scratch: Path
     rss_prefix: list[str]
+    host: str = ""
+    url: str = ""
     counter: int = 0
+
+    def __post_init__(self) -> None:
+        self.host = self.host or self.registry.host
+        self.url = self.url or self.registry.url
 
     def fresh_repo(self, label: str) -> str:
         self.counter += 1
@@ -456,7 +472,7 @@ def _location_from(header_file: Path) -> str:
 def curl_push(ctx: Context, payload: Payload, trial: Trial, work: Path) -> str:
     """Raw push: (tar+gzip and sha256sum for a directory), POSTs, then PUTs and the manifest."""
     repo = ctx.fresh_repo(f"{payload.key}-curl")
-    base = f"{ctx.registry.url}/v2/{repo}"
+    base = f"{ctx.url}/v2/{repo}"
     if payload.directory:
         tarball = work / "smallfiles.tar.gz"
         trial.run(["tar", "-czf", str(tarball), "-C", str(payload.root), payload.names[0]])
@@ -512,7 +528,7 @@ def oras_cli_push(
 ) -> str:
     """`oras-py push --plain-http [options] REF FILES...` from the payload's directory."""
     repo = ctx.fresh_repo(f"{payload.key}-cli")
-    ref = f"{ctx.registry.host}/{repo}:{SEED_TAG}"
+    ref = f"{ctx.host}/{repo}:{SEED_TAG}"
     command = [*ctx.oras_cli, "push", "--plain-http", *options, ref, *payload.names]
     trial.run(command, cwd=payload.root, env=ctx.child_env())
     return repo
@@ -525,7 +541,7 @@ def oras_cli_push_serial(ctx: Context, payload: Payload, trial: Trial, work: Pat
 def oras_lib_push(ctx: Context, payload: Payload, trial: Trial, work: Path) -> str:
     """`OrasClient(insecure=True).push(...)` in a fresh interpreter."""
     repo = ctx.fresh_repo(f"{payload.key}-lib")
-    ref = f"{ctx.registry.host}/{repo}:{SEED_TAG}"
+    ref = f"{ctx.host}/{repo}:{SEED_TAG}"
     command = [ctx.python, "-c", LIB_PUSH, ref, *payload.names]
     trial.run(command, cwd=payload.root, env=ctx.child_env())
     return repo
@@ -535,7 +551,7 @@ def curl_pull(ctx: Context, payload: Payload, trial: Trial, work: Path, repo: st
     """Raw pull: the manifest, then every blob to a file, on one connection (then untar)."""
     out = work / "out"
     out.mkdir()
-    base = f"{ctx.registry.url}/v2/{repo}"
+    base = f"{ctx.url}/v2/{repo}"
     entries: list[dict[str, object]] = [
         {
             "url": f"{base}/manifests/{SEED_TAG}",
@@ -554,7 +570,7 @@ def curl_pull(ctx: Context, payload: Payload, trial: Trial, work: Path, repo: st
 
 def verified_pull(ctx: Context, payload: Payload, trial: Trial, work: Path, repo: str) -> None:
     """The minimal single-threaded verified pull (`VERIFIED_PULL`)."""
-    command = [ctx.python, "-c", VERIFIED_PULL, ctx.registry.host, repo, SEED_TAG]
+    command = [ctx.python, "-c", VERIFIED_PULL, ctx.host, repo, SEED_TAG]
     trial.run([*command, str(work / "out")], env=ctx.child_env())
 
 
@@ -567,7 +583,7 @@ def oras_cli_pull(
     options: Sequence[str] = (),
 ) -> None:
     """`oras-py pull --plain-http [options] REF -o DIR`."""
-    ref = f"{ctx.registry.host}/{repo}:{SEED_TAG}"
+    ref = f"{ctx.host}/{repo}:{SEED_TAG}"
     command = [*ctx.oras_cli, "pull", "--plain-http", *options, ref, "-o", str(work / "out")]
     trial.run(command, cwd=work, env=ctx.child_env())
 
@@ -580,7 +596,7 @@ def oras_cli_pull_serial(
 
 def oras_lib_pull(ctx: Context, payload: Payload, trial: Trial, work: Path, repo: str) -> None:
     """`OrasClient(insecure=True).pull(...)` in a fresh interpreter."""
-    ref = f"{ctx.registry.host}/{repo}:{SEED_TAG}"
+    ref = f"{ctx.host}/{repo}:{SEED_TAG}"
     trial.run([ctx.python, "-c", LIB_PULL, ref, str(work / "out")], cwd=work, env=ctx.child_env())
 
 
@@ -636,6 +652,8 @@ class Workload:
     key: str
     title: str
     tools: list[Tool]
+    #: A proxy every tool goes through instead of talking to the registry directly.
+    via: Optional[FaultProxy] = None
 
     def tool(self, name: str) -> Optional[Tool]:
         return next((t for t in self.tools if t.name == name and t.samples), None)
@@ -708,6 +726,17 @@ def startup_workload(ctx_python: str, oras_cli: list[str]) -> Workload:
     return Workload("startup", "start-up", tools)
 
 
+@contextlib.contextmanager
+def via_proxy(ctx: Context, proxy: FaultProxy) -> Iterator[None]:
+    """Point the tools at `proxy` (which forwards the client's Host, so Location URLs too)."""
+    host, url = ctx.host, ctx.url
+    ctx.host, ctx.url = proxy.host, proxy.url
+    try:
+        yield
+    finally:
+        ctx.host, ctx.url = host, url
+
+
 def run_workload(ctx: Context, workload: Workload, runs: int, log: Callable[[str], None]) -> None:
     """Measure every tool `runs` times, interleaved, each in a fresh scratch directory."""
     for run in range(1, runs + 1):
@@ -716,8 +745,15 @@ def run_workload(ctx: Context, workload: Workload, runs: int, log: Callable[[str
                 continue
             work = Path(tempfile.mkdtemp(prefix="trial-", dir=ctx.scratch))
             trial = Trial(ctx.rss_prefix)
+            seen = len(workload.via.log(settle=0)) if workload.via else 0
             try:
-                tool.measure(ctx, trial, work)
+                if workload.via is None:
+                    tool.measure(ctx, trial, work)
+                else:
+                    with via_proxy(ctx, workload.via):
+                        tool.measure(ctx, trial, work)
+                    if len(workload.via.log(settle=0)) == seen:
+                        raise StepFailed("no request went through the delaying proxy")
             except StepFailed as err:
                 tool.error = str(err)
                 log(f"  {workload.title} / {tool.name}: FAILED: {err}")

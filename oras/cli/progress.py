@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import Optional, TextIO, Union
 
 from oras.progress import DONE, EXISTS, PROGRESS, SKIPPED, STARTED, ProgressEvent
 
@@ -146,7 +147,9 @@ class TerminalProgress:
         self._draw(final=True)
 
 
-def make_renderer(no_tty: bool, quiet: bool, stream: TextIO = sys.stderr):
+def make_renderer(
+    no_tty: bool, quiet: bool, stream: TextIO = sys.stderr
+) -> Optional[Union[TerminalProgress, LineProgress]]:
     """The renderer for this run: None when quiet, live rows on a terminal, else lines."""
     if quiet:
         return None
@@ -155,7 +158,7 @@ def make_renderer(no_tty: bool, quiet: bool, stream: TextIO = sys.stderr):
     return LineProgress(stream)
 
 
-def add_transfer_flags(parser, concurrency: int) -> None:  # type: ignore[no-untyped-def]
+def add_transfer_flags(parser: argparse.ArgumentParser, concurrency: int) -> None:
     """`--concurrency` and `--no-tty`, shared by the commands that move blobs."""
     parser.add_argument(
         "--concurrency",

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from oras.cli import options
 from oras.cli.console import UsageError
 from oras.cli.progress import add_transfer_flags, make_renderer
 from oras.concurrency import PULL_CONCURRENCY
+
+if TYPE_CHECKING:  # the CLI imports the library only when a command runs
+    from oras.provider import Registry
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -59,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _pull_to_stdout(client, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+def _pull_to_stdout(client: Registry, args: argparse.Namespace) -> int:
     """`-o -`: write the artifact's single file to standard output, verified as it streams."""
     from oras.defaults import empty_media_type
 
