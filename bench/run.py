@@ -830,7 +830,9 @@ def _ratio_target(
     return TargetResult(target, measured, all(verdicts))
 
 
-def evaluate_targets(by_key: dict[str, Workload], sizes: Sizes) -> list[TargetResult]:
+def evaluate_targets(
+    by_key: dict[str, Workload], sizes: Sizes, latency_ms: float = LATENCY_MS
+) -> list[TargetResult]:
     """Issue 4's targets, each PASS only when both the CLI and the library meet it."""
     big, layers = human_size(sizes.big), f"{sizes.layers} layers of {human_size(sizes.layer_size)}"
     results = [
@@ -859,6 +861,17 @@ def evaluate_targets(by_key: dict[str, Workload], sizes: Sizes) -> list[TargetRe
             f"pull of {layers}: ≤ {LAYERS_RATIO_TARGET:.2f} × curl one after another",
         ),
     ]
+    link = f"over a {latency_ms:g} ms link"
+    for direction in ("push", "pull"):
+        results.append(
+            _ratio_target(
+                by_key.get(f"{direction}-latency"),
+                CURL,
+                LATENCY_RATIO_TARGET,
+                f"{direction} of {layers} {link}:"
+                f" ≤ {LATENCY_RATIO_TARGET:.2f} × curl one after another",
+            )
+        )
     sparse = human_size(sizes.sparse)
     memory_parts, memory_ok = [], []
     measured_memory = False
@@ -952,9 +965,10 @@ def render_report(
     runs: int,
     quick: bool,
     workloads: Sequence[Workload],
+    latency_ms: float = LATENCY_MS,
 ) -> str:
     by_key = {w.key: w for w in workloads}
-    targets = evaluate_targets(by_key, sizes)
+    targets = evaluate_targets(by_key, sizes, latency_ms)
     lines = [
         "# Benchmarks",
         "",
@@ -982,7 +996,14 @@ def render_report(
         f" {human_size(sizes.big)}; {sizes.layers} files of {human_size(sizes.layer_size)} as"
         f" {sizes.layers} layers; a directory of {sizes.small_files} files of"
         f" {human_size(sizes.small_size)} (one tar+gzip layer); a sparse file of"
-        f" {human_size(sizes.sparse)}.",
+        f" {human_size(sizes.sparse)}."
+        + (
+            f' The "over {latency_ms:g} ms" rows move the same layers through a loopback'
+            f" proxy that holds every request {latency_ms:g} ms before forwarding it (one"
+            " simulated round trip per request), for every tool."
+            if any(w.via is not None for w in workloads)
+            else ""
+        ),
         "",
         results_table(workloads),
         "",
@@ -997,7 +1018,9 @@ def render_report(
 
 # -- main ------------------------------------------------------------------------------------
 
-WORKLOADS = ("startup", "big", "layers", "dir", "sparse")
+WORKLOADS = ("startup", "big", "layers", "latency", "dir", "sparse")
+#: `--quick` without `--only`: everything but the simulated link (select it with `--only`).
+QUICK_WORKLOADS = tuple(k for k in WORKLOADS if k != "latency")
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -1017,7 +1040,13 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         "--only",
         action="append",
         choices=WORKLOADS,
-        help="run only these workloads (repeatable; default all)",
+        help="run only these workloads (repeatable; default all, with --quick all but latency)",
+    )
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=LATENCY_MS,
+        help=f"round trip simulated by the latency workload's proxy (default {LATENCY_MS:g})",
     )
     parser.add_argument("--big-size", type=parse_size, help=f"default {human_size(defaults.big)}")
     parser.add_argument("--layers", type=int, help=f"default {defaults.layers}")
@@ -1076,8 +1105,9 @@ def disk_needed(sizes: Sizes, wanted: set[str]) -> int:
     need = 64 * MiB
     if "big" in wanted:
         need += 4 * sizes.big
-    if "layers" in wanted:
-        need += 4 * sizes.layers * sizes.layer_size
+    for key in ("layers", "latency"):
+        if key in wanted:
+            need += 4 * sizes.layers * sizes.layer_size
     if "dir" in wanted:
         need += 4 * sizes.small_files * max(sizes.small_size, 4 * KiB)
     if "sparse" in wanted:
@@ -1089,7 +1119,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the benchmark; 0 when every measurement succeeded, 1 when one failed, 2 on set-up."""
     args = parse_args(argv)
     sizes = resolve_sizes(args)
-    wanted = set(args.only or WORKLOADS)
+    wanted = set(args.only or (QUICK_WORKLOADS if args.quick else WORKLOADS))
+    if args.latency_ms < 0:
+        print("error: --latency-ms must not be negative", file=sys.stderr)
+        return 2
     curl = shutil.which(args.curl)
     if curl is None:
         print(f"error: {args.curl} not found (Debian: apt-get install curl)", file=sys.stderr)
@@ -1112,6 +1145,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(message, file=sys.stderr, flush=True)
 
     registry = RegistryServer("plain", workdir=workdir / "registry", log_level="error")
+    proxy: Optional[FaultProxy] = None
     try:
         log(f"work directory {workdir} (needs {need / GiB:.1f} GiB at most)")
         data_dir = workdir / "data"
@@ -1120,6 +1154,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         scratch = workdir / "scratch"
         scratch.mkdir()
         client = RegistryClient(registry.host)
+        if "latency" in wanted:
+            proxy = FaultProxy(registry.url).start()
+            proxy.delay("*", "", args.latency_ms / 1000, times=None)
         load_at_start = os.getloadavg()[0]
         rss_prefix, rss_method = rss_wrapper(args.python)
         ctx = Context(registry, client, args.python, oras_cli, curl, scratch, rss_prefix)
@@ -1132,6 +1169,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         titles = {
             "big": f"1 file of {human_size(sizes.big)}",
             "layers": f"{sizes.layers} × {human_size(sizes.layer_size)} layers",
+            "latency": f"{sizes.layers} × {human_size(sizes.layer_size)} layers"
+            f" over {args.latency_ms:g} ms",
             "dir": f"dir of {sizes.small_files} × {human_size(sizes.small_size)}",
             "sparse": f"sparse {human_size(sizes.sparse)}",
         }
@@ -1147,6 +1186,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 pull_workload(f"pull-{key}", f"pull {titles[key]}", payload, seed),
             ]
             for workload in pair:
+                workload.via = proxy if key == "latency" else None
                 log(f"{workload.title}:")
                 run_workload(ctx, workload, args.runs, log)
             workloads += pair
@@ -1168,6 +1208,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             args.runs,
             args.quick,
             workloads,
+            args.latency_ms,
         )
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(report)
@@ -1175,6 +1216,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         log(f"written to {args.output}")
         return 0 if all(tool.samples for w in workloads for tool in w.tools) else 1
     finally:
+        if proxy is not None:
+            proxy.stop()
         registry.stop()
         if args.keep:
             log(f"kept {workdir}")
