@@ -91,14 +91,19 @@ def empty_descriptor(media_type: str = defaults.empty_media_type) -> Descriptor:
     return Descriptor(media_type=media_type, digest=defaults.blank_config_hash, size=2)
 
 
-def parse_manifest(raw: bytes, what: str) -> dict[str, Any]:
-    """A manifest or index's JSON object; ProtocolError (a ValueError) naming `what` otherwise."""
+def parse_json_object(raw: bytes, what: str) -> dict[str, Any]:
+    """`raw` as a JSON object; ProtocolError (a ValueError) naming `what` otherwise."""
     from oras.errors import ProtocolError
 
     try:
         document = json.loads(raw)
     except ValueError:
-        raise ProtocolError(f"manifest {what} is not valid JSON") from None
+        raise ProtocolError(f"{what} is not valid JSON (not JSON at all)") from None
     if not isinstance(document, dict):
-        raise ProtocolError(f"manifest {what} is not a JSON object")
+        raise ProtocolError(f"{what} is not a JSON object")
     return document
+
+
+def parse_manifest(raw: bytes, what: str) -> dict[str, Any]:
+    """A manifest or index's JSON object (`what` names it in errors)."""
+    return parse_json_object(raw, f"manifest {what}")

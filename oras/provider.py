@@ -55,7 +55,7 @@ from oras.pack import (
 )
 from oras.progress import DONE, EXISTS, STARTED, ProgressCallback, ProgressReporter
 from oras.remote.download import download_verified, raw_chunks
-from oras.remote.response import next_link, registry_error
+from oras.remote.response import next_link, read_limited, registry_error
 from oras.remote.retry import send_with_retry
 from oras.remote.upload import (
     AUTO_CHUNK_SIZE,
@@ -535,16 +535,9 @@ class Registry:
         )
         try:
             self._check_200_response(response)
-            declared = response.headers.get("Content-Length")
-            if declared and declared.isdigit() and int(declared) > MAX_MANIFEST_SIZE:
-                raise ProtocolError(
-                    f"manifest {container} is {declared} bytes, over the {MAX_MANIFEST_SIZE} limit"
-                )
-            body = response.raw.read(MAX_MANIFEST_SIZE + 1, decode_content=False)
+            body = read_limited(response, MAX_MANIFEST_SIZE, f"manifest {container}", raw=True)
         finally:
             response.close()
-        if len(body) > MAX_MANIFEST_SIZE:
-            raise ProtocolError(f"manifest {container} is over the {MAX_MANIFEST_SIZE} byte limit")
         media_type = (response.headers.get("Content-Type") or "").split(";")[0].strip()
         if container.digest:
             actual = digest_bytes(body)

@@ -16,7 +16,6 @@ How a request gets its `Authorization` header:
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -28,6 +27,7 @@ import requests
 
 from oras.auth.base import AuthBackend
 from oras.credentials import Credential
+from oras.descriptor import parse_json_object
 from oras.errors import AuthenticationError, ProtocolError
 from oras.reference import registry_api_host
 from oras.remote.challenge import (
@@ -38,6 +38,7 @@ from oras.remote.challenge import (
     scope_for_request,
     split_scope,
 )
+from oras.remote.response import read_limited
 from oras.utils import iter_localhosts
 
 log = logging.getLogger(__name__)
@@ -90,18 +91,6 @@ def _mount_source_scope(method: str, url: str) -> Optional[str]:
     query = parse_qs(urlsplit(url).query)
     source = (query.get("from") or [""])[0]
     return f"repository:{source}:pull" if source and query.get("mount") else None
-
-
-def _read_limited(response: requests.Response, limit: int, origin: str) -> bytes:
-    declared = response.headers.get("Content-Length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise ProtocolError(f"token response from {origin} is larger than {limit} bytes")
-    body = bytearray()
-    for chunk in response.iter_content(16 * 1024):
-        body.extend(chunk)
-        if len(body) > limit:
-            raise ProtocolError(f"token response from {origin} is larger than {limit} bytes")
-    return bytes(body)
 
 
 class TokenAuth(AuthBackend):
@@ -457,13 +446,8 @@ class TokenAuth(AuthBackend):
                 f"token server {origin} answered HTTP {response.status_code}",
                 status=response.status_code,
             )
-        body = _read_limited(response, MAX_TOKEN_RESPONSE, origin)
-        try:
-            data = json.loads(body)
-        except ValueError:
-            raise ProtocolError(f"token response from {origin} is not JSON") from None
-        if not isinstance(data, dict):
-            raise ProtocolError(f"token response from {origin} is not a JSON object")
+        what = f"token response from {origin}"
+        data = parse_json_object(read_limited(response, MAX_TOKEN_RESPONSE, what), what)
         value = data.get("access_token") or data.get("token")
         if not value or not isinstance(value, str):
             raise ProtocolError(f"token response from {origin} holds no token")

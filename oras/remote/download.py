@@ -129,24 +129,24 @@ class _HashingThread:
     def _run(self) -> None:
         while True:
             chunk = self._queue.get()
-            if chunk is None:
-                return
             try:
-                self.hasher.update(chunk)
+                if chunk is None:
+                    return
+                if self._error is None:
+                    self.hasher.update(chunk)
             except BaseException as e:  # reported by sync()
                 self._error = e
+            finally:
+                self._queue.task_done()
 
     def update(self, chunk: memoryview) -> None:
         self._queue.put(chunk)
 
     def sync(self) -> None:
         """Wait until every queued chunk is hashed (then the ring may be reused freely)."""
-        self._queue.put(None)
-        self._thread.join()
+        self._queue.join()
         if self._error is not None:
             raise self._error
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
 
     def close(self) -> None:
         self._queue.put(None)

@@ -56,6 +56,24 @@ def registry_error(response: requests.Response, action: str = "") -> RegistryErr
     )
 
 
+def read_limited(response: requests.Response, limit: int, what: str, raw: bool = False) -> bytes:
+    """The body, refused with ProtocolError when it is over `limit` bytes (declared or read).
+    `raw` keeps any Content-Encoding: the bytes of a manifest are what its digest covers."""
+    declared = response.headers.get("Content-Length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise ProtocolError(f"{what} is larger than {limit} bytes")
+    if raw:
+        chunks = response.raw.stream(64 * 1024, decode_content=False)
+    else:
+        chunks = response.iter_content(64 * 1024)
+    body = bytearray()
+    for chunk in chunks:
+        body.extend(chunk)
+        if len(body) > limit:
+            raise ProtocolError(f"{what} is larger than {limit} bytes")
+    return bytes(body)
+
+
 def resolve_location(response: requests.Response) -> str:
     """The upload `Location`, used verbatim; a relative one is resolved against the request URL."""
     location = response.headers.get("Location")

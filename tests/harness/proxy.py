@@ -20,6 +20,8 @@ import time
 import urllib.parse
 from typing import BinaryIO, Iterator, Mapping, Optional, Union
 
+from tests.harness.service import LoopbackService
+
 __all__ = ["Fault", "FaultProxy", "ProxyRequest"]
 
 #: Size of one read or write when relaying a body.
@@ -235,7 +237,7 @@ def _close_gracefully(sock: socket.socket) -> None:
     sock.close()
 
 
-class FaultProxy:
+class FaultProxy(LoopbackService):
     """Reverse proxy on 127.0.0.1:<free port> in front of `upstream_url` (plain HTTP).
 
     After `start()`: `host` ("127.0.0.1:PORT"), `port`, `url`. Faults are armed with `fail`,
@@ -264,14 +266,6 @@ class FaultProxy:
         self._stopping = threading.Event()
 
     # -- lifecycle ------------------------------------------------------------------------------
-    @property
-    def host(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}"
-
     def start(self) -> FaultProxy:
         """Listen on a free loopback port and serve in background threads."""
         if self._listener is not None:
@@ -308,12 +302,6 @@ class FaultProxy:
                 pass
         for thread in threads:
             thread.join(timeout=5)
-
-    def __enter__(self) -> FaultProxy:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- faults ---------------------------------------------------------------------------------
     def _arm(self, kind: str, method: str, path_regex: PathPattern, **settings: object) -> Fault:

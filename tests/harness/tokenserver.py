@@ -18,6 +18,8 @@ from urllib.parse import parse_qs, urlsplit
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from tests.harness.service import LoopbackService
+
 DEFAULT_USERS: Mapping[str, str] = {"myuser": "mypass"}
 DEFAULT_SERVICE = "test-registry"
 DEFAULT_ISSUER = "test-issuer"
@@ -223,7 +225,7 @@ def _first(values: Mapping[str, list[str]], key: str) -> Optional[str]:
     return found[0] if found else None
 
 
-class TokenServer:
+class TokenServer(LoopbackService):
     """Threaded token server on 127.0.0.1; `realm` is the URL to put in the registry config.
 
     Attributes tests may change at runtime: `token_lifetime` (seconds), `users`, `policy`,
@@ -262,14 +264,6 @@ class TokenServer:
         self.port = 0
 
     @property
-    def host(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}"
-
-    @property
     def realm(self) -> str:
         return f"{self.url}{self.path}"
 
@@ -301,12 +295,6 @@ class TokenServer:
             self._thread.join(timeout=5)
         self._httpd = None
         self._thread = None
-
-    def __enter__(self) -> TokenServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     @property
     def requests(self) -> list[TokenRequest]:

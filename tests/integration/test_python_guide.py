@@ -32,14 +32,10 @@ MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json"
 @pytest.fixture(scope="module")
 def guide_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServer]:
     """An htpasswd registry where `myuser`'s password is `myuser`, as the guide's login assumes."""
-    server = RegistryServer(
+    with RegistryServer(
         "basic", users={"myuser": "myuser"}, workdir=tmp_path_factory.mktemp("registry-guide")
-    )
-    server.start()
-    try:
+    ) as server:  # start() raises with the registry log: an error, never a skip
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
