@@ -77,7 +77,8 @@ RING = 4
 
 def raw_chunks(response: requests.Response, ring: int = 1) -> Iterator[memoryview]:
     """The body's bytes as they came off the wire (no Content-Encoding undone), read into
-    `ring` reused buffers in turn: a chunk stays valid until `ring - 1` more were asked for."""
+    `ring` reused buffers in turn: a chunk stays valid until `ring - 1` more were asked for.
+    A body read to its end hands its connection back to the pool for the next request."""
     buffers = [memoryview(bytearray(DOWNLOAD_CHUNK)) for _ in range(ring)]
     wire = getattr(response.raw, "_fp", None)  # http.client's response under urllib3's
     if wire is not None and hasattr(wire, "readinto"):
@@ -86,6 +87,8 @@ def raw_chunks(response: requests.Response, ring: int = 1) -> Iterator[memoryvie
             buffer = buffers[turn % ring]
             n = wire.readinto(buffer)
             if not n:
+                if wire.isclosed():  # the whole body was read: the connection is reusable
+                    response.raw.release_conn()
                 return
             turn += 1
             yield buffer[:n]

@@ -65,6 +65,19 @@ def test_layers_move_in_parallel(registry, files, unique_repo, tmp_path):
         assert (tmp_path / "out" / name).read_bytes() == (tmp_path / name).read_bytes()
 
 
+def test_blob_downloads_reuse_one_connection(fault_proxy, files, unique_repo, tmp_path):
+    """A fully read blob hands its connection back: a sequential pull opens no new ones."""
+    target = f"{fault_proxy.host}/{unique_repo}:v1"
+    oras.provider.Registry(insecure=True).push(files=files, target=target)
+    fault_proxy.clear()
+    oras.provider.Registry(insecure=True).pull(
+        target=target, outdir=str(tmp_path / "out"), concurrency=1
+    )
+    requests_seen = fault_proxy.log()
+    assert len([r for r in requests_seen if "/blobs/" in r.path]) == len(files)
+    assert len({r.connection_id for r in requests_seen}) == 1
+
+
 def test_concurrency_one_is_sequential(registry, files, unique_repo, tmp_path):
     client = CountingRegistry(insecure=True)
     target = f"{registry.host}/{unique_repo}:v1"
