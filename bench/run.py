@@ -129,6 +129,18 @@ class Sample:
     wall: float = 0.0
     cpu: float = 0.0
     max_rss_kib: int = 0
+    #: CPU seconds (user + sys) the registry process spent while the commands ran.
+    registry_cpu: float = 0.0
+
+
+def process_cpu(pid: int) -> float:
+    """User + sys CPU seconds of a live process, from /proc (0.0 where it cannot be read)."""
+    try:
+        # Fields after the parenthesised command name; utime and stime are 14th and 15th.
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 #: Measures a child's peak RSS from a small process: a child forked by the (large) driver
@@ -162,9 +174,13 @@ class Trial:
     does between them (writing a curl config, reading a header) costs microseconds.
     """
 
-    def __init__(self, rss_prefix: Sequence[str]) -> None:
+    def __init__(self, rss_prefix: Sequence[str], registry_pid: Optional[int] = None) -> None:
         self.rss_prefix = list(rss_prefix)
+        self.registry_pid = registry_pid
         self.sample = Sample()
+
+    def _registry_cpu(self) -> float:
+        return process_cpu(self.registry_pid) if self.registry_pid else 0.0
 
     def run(
         self, command: Sequence[str], *, cwd: Optional[Path] = None, env: Optional[dict] = None
@@ -174,6 +190,7 @@ class Trial:
             out = files.enter_context(tempfile.TemporaryFile())
             err = files.enter_context(tempfile.TemporaryFile())
             rss = files.enter_context(tempfile.NamedTemporaryFile("r", suffix=".rss"))
+            registry_before = self._registry_cpu()
             started = time.perf_counter()
             process = subprocess.Popen(
                 [*self.rss_prefix, rss.name, *command],
@@ -185,6 +202,7 @@ class Trial:
             )
             _, status, usage = os.wait4(process.pid, 0)
             wall = time.perf_counter() - started
+            self.sample.registry_cpu += self._registry_cpu() - registry_before
             process.returncode = os.waitstatus_to_exitcode(status)
             self.sample.wall += wall
             self.sample.cpu += usage.ru_utime + usage.ru_stime
@@ -744,7 +762,7 @@ def run_workload(ctx: Context, workload: Workload, runs: int, log: Callable[[str
             if tool.error:
                 continue
             work = Path(tempfile.mkdtemp(prefix="trial-", dir=ctx.scratch))
-            trial = Trial(ctx.rss_prefix)
+            trial = Trial(ctx.rss_prefix, ctx.registry.pid)
             seen = len(workload.via.log(settle=0)) if workload.via else 0
             try:
                 if workload.via is None:
@@ -773,17 +791,19 @@ def run_workload(ctx: Context, workload: Workload, runs: int, log: Callable[[str
 
 def _cell(tool: Tool, raw: Optional[Tool]) -> list[str]:
     if not tool.samples:
-        return ["failed", "", "", f"`{tool.error[:160]}`"]
+        return ["failed", "", "", "", f"`{tool.error[:160]}`"]
     wall, cpu = tool.median("wall"), tool.median("cpu")
     ratio = "1.00 (raw)" if tool is raw else (f"{wall / raw.median('wall'):.2f}" if raw else "")
-    return [f"{wall:.3f}", f"{cpu:.3f}", f"{tool.peak_rss_mib:.1f}", ratio]
+    registry_cpu = f"{tool.median('registry_cpu'):.3f}"
+    return [f"{wall:.3f}", f"{cpu:.3f}", registry_cpu, f"{tool.peak_rss_mib:.1f}", ratio]
 
 
 def results_table(workloads: Sequence[Workload]) -> str:
     """The Markdown results table, one row per workload and tool."""
     rows = [
-        "| Workload | Tool | Wall median (s) | CPU median (s) | Peak RSS (MiB) | × raw wall |",
-        "|---|---|---:|---:|---:|---:|",
+        "| Workload | Tool | Wall median (s) | CPU median (s) | Registry CPU median (s)"
+        " | Peak RSS (MiB) | × raw wall |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
     for workload in workloads:
         raw = workload.raw
@@ -797,15 +817,39 @@ class TargetResult:
     target: str
     measured: str
     passed: Optional[bool]  # None: not measured
+    #: False when no client as lean as the baseline could meet it here (see `cpu_floor`).
+    reachable: bool = True
 
     @property
     def verdict(self) -> str:
+        if self.passed is False and not self.reachable:
+            return "FAIL (out of reach on this machine)"
         return {True: "PASS", False: "FAIL", None: "not measured"}[self.passed]
 
 
+def usable_cpus() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def cpu_floor(base: Tool, cpus: int) -> float:
+    """The least wall time in which a client as lean as the baseline could make its requests.
+
+    The registry shares the machine's cores with the client: however the client schedules
+    its requests, the registry spends the CPU time it spent serving the baseline and the
+    client at least the baseline's own; at best both are spread evenly over every core.
+    """
+    return (base.median("registry_cpu") + base.median("cpu")) / cpus
+
+
 def _ratio_target(
-    workload: Optional[Workload], baseline: str, limit: float, target: str
+    workload: Optional[Workload],
+    baseline: str,
+    limit: float,
+    target: str,
+    cpus: Optional[int] = None,
 ) -> TargetResult:
+    """`target` met when the CLI's and the library's wall medians are at most `limit` × the
+    baseline's; with `cpus`, also whether the registry's own CPU time leaves it in reach."""
     if workload is None:
         return TargetResult(target, "", None)
     base = workload.tool(baseline)
@@ -827,7 +871,18 @@ def _ratio_target(
             f" {serial.median('wall') / base.median('wall'):.2f}×; the default concurrency"
             f" takes {parallel.median('wall') / serial.median('wall'):.2f}× its time)"
         )
-    return TargetResult(target, measured, all(verdicts))
+    reachable = True
+    if cpus and base is not None and base.median("registry_cpu") > 0:
+        floor = cpu_floor(base, cpus)
+        goal = limit * base.median("wall")
+        reachable = floor <= goal
+        measured += (
+            f"; CPU-bound floor {floor / base.median('wall'):.2f}×: the registry's"
+            f" {base.median('registry_cpu'):.3f} s and {baseline}'s own"
+            f" {base.median('cpu'):.3f} s of CPU, spread evenly over {cpus} cores, take at"
+            f" least {floor:.3f} s against a target of {goal:.3f} s"
+        )
+    return TargetResult(target, measured, all(verdicts), reachable)
 
 
 def evaluate_targets(
@@ -835,6 +890,7 @@ def evaluate_targets(
 ) -> list[TargetResult]:
     """Issue 4's targets, each PASS only when both the CLI and the library meet it."""
     big, layers = human_size(sizes.big), f"{sizes.layers} layers of {human_size(sizes.layer_size)}"
+    cpus = usable_cpus()
     results = [
         _ratio_target(
             by_key.get("push-big"),
@@ -853,12 +909,14 @@ def evaluate_targets(
             CURL,
             LAYERS_RATIO_TARGET,
             f"push of {layers}: ≤ {LAYERS_RATIO_TARGET:.2f} × curl one after another",
+            cpus,
         ),
         _ratio_target(
             by_key.get("pull-layers"),
             CURL,
             LAYERS_RATIO_TARGET,
             f"pull of {layers}: ≤ {LAYERS_RATIO_TARGET:.2f} × curl one after another",
+            cpus,
         ),
     ]
     link = f"over a {latency_ms:g} ms link"
@@ -939,7 +997,7 @@ def machine_facts(ctx: Context, workdir: Path) -> list[tuple[str, str]]:
     dirty = _first_line(["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--", "oras"])
     if dirty not in ("unknown", ""):
         commit += " (oras/ has uncommitted changes)"
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    usable = usable_cpus()
     filesystem = _first_line(["findmnt", "-no", "SOURCE,FSTYPE", "-T", str(workdir)])
     return [
         ("date (UTC)", datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")),
@@ -991,7 +1049,9 @@ def render_report(
         "",
         "## Results",
         "",
-        f"Medians of {runs} run(s); CPU is user + sys; peak RSS is the largest of the runs"
+        f"Medians of {runs} run(s); CPU is user + sys of the tool, registry CPU that of the"
+        " registry process while the tool ran (it shares the machine's cores with the tool);"
+        " peak RSS is the largest of the runs"
         " (for a row made of several commands, of its largest command). Sizes: one file of"
         f" {human_size(sizes.big)}; {sizes.layers} files of {human_size(sizes.layer_size)} as"
         f" {sizes.layers} layers; a directory of {sizes.small_files} files of"

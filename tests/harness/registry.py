@@ -277,6 +277,11 @@ class RegistryServer:
                 conn.close()
         return f"GET /v2/ got no answer within {START_TIMEOUT:.0f} s"
 
+    @property
+    def pid(self) -> Optional[int]:
+        """The registry's process id while it runs (setpriv execs it, keeping the pid)."""
+        return self._process.pid if self._process is not None else None
+
     def log_tail(self, lines: int = _LOG_TAIL_LINES) -> str:
         """The last lines of the registry log, for failure messages."""
         try:
