@@ -487,9 +487,14 @@ def _location_from(header_file: Path) -> str:
     raise StepFailed(f"no Location in {header_file.name}")
 
 
-def curl_push(ctx: Context, payload: Payload, trial: Trial, work: Path) -> str:
-    """Raw push: (tar+gzip and sha256sum for a directory), POSTs, then PUTs and the manifest."""
-    repo = ctx.fresh_repo(f"{payload.key}-curl")
+def curl_push(ctx: Context, payload: Payload, trial: Trial, work: Path, parallel: int = 0) -> str:
+    """Raw push: (tar+gzip and sha256sum for a directory), POSTs, then PUTs and the manifest.
+
+    With `parallel`, curl runs that many POSTs (then PUTs) at a time, and the manifest once
+    every blob is in: the leanest concurrent client, to show what concurrency can buy here.
+    """
+    repo = ctx.fresh_repo(f"{payload.key}-curl{'-parallel' if parallel else ''}")
+    curl = [ctx.curl, *_parallel_options(parallel)]
     base = f"{ctx.url}/v2/{repo}"
     if payload.directory:
         tarball = work / "smallfiles.tar.gz"
@@ -513,7 +518,7 @@ def curl_push(ctx: Context, payload: Payload, trial: Trial, work: Path) -> str:
         for i in range(len(uploads))
     ]
     (work / "posts.cfg").write_text(_curl_config(posts))
-    _check_codes(trial.run([ctx.curl, "-K", str(work / "posts.cfg")]), [202] * len(uploads), "POST")
+    _check_codes(trial.run([*curl, "-K", str(work / "posts.cfg")]), [202] * len(uploads), "POST")
     manifest = work / "manifest.json"
     manifest.write_bytes(manifest_bytes(layers))
     puts: list[dict[str, object]] = []
@@ -528,17 +533,27 @@ def curl_push(ctx: Context, payload: Payload, trial: Trial, work: Path) -> str:
                 "output": "/dev/null",
             }
         )
-    puts.append(
-        {
-            "url": f"{base}/manifests/{SEED_TAG}",
-            "upload-file": manifest,
-            "header": [f"Content-Type: {MANIFEST_TYPE}", "Expect:"],
-            "output": "/dev/null",
-        }
-    )
-    (work / "puts.cfg").write_text(_curl_config(puts))
-    _check_codes(trial.run([ctx.curl, "-K", str(work / "puts.cfg")]), [201] * len(puts), "PUT")
+    manifest_put = {
+        "url": f"{base}/manifests/{SEED_TAG}",
+        "upload-file": manifest,
+        "header": [f"Content-Type: {MANIFEST_TYPE}", "Expect:"],
+        "output": "/dev/null",
+    }
+    # In parallel the manifest must wait for its blobs: the registry checks they exist.
+    batches = [puts, [manifest_put]] if parallel else [[*puts, manifest_put]]
+    for n, batch in enumerate(batches):
+        config_file = work / f"puts{n}.cfg"
+        config_file.write_text(_curl_config(batch))
+        _check_codes(trial.run([*curl, "-K", str(config_file)]), [201] * len(batch), "PUT")
     return repo
+
+
+def _parallel_options(parallel: int) -> list[str]:
+    return ["--parallel", "--parallel-max", str(parallel)] if parallel else []
+
+
+def curl_push_parallel(ctx: Context, payload: Payload, trial: Trial, work: Path) -> str:
+    return curl_push(ctx, payload, trial, work, PUSH_PARALLEL)
 
 
 def oras_cli_push(
@@ -565,8 +580,11 @@ def oras_lib_push(ctx: Context, payload: Payload, trial: Trial, work: Path) -> s
     return repo
 
 
-def curl_pull(ctx: Context, payload: Payload, trial: Trial, work: Path, repo: str) -> None:
-    """Raw pull: the manifest, then every blob to a file, on one connection (then untar)."""
+def curl_pull(
+    ctx: Context, payload: Payload, trial: Trial, work: Path, repo: str, parallel: int = 0
+) -> None:
+    """Raw pull: the manifest, then every blob to a file, on one connection (then untar);
+    with `parallel`, that many requests at a time."""
     out = work / "out"
     out.mkdir()
     base = f"{ctx.url}/v2/{repo}"
@@ -581,9 +599,14 @@ def curl_pull(ctx: Context, payload: Payload, trial: Trial, work: Path, repo: st
         target = work / "blob.tar.gz" if payload.directory else out / blob.title
         entries.append({"url": f"{base}/blobs/{blob.digest}", "location": True, "output": target})
     (work / "pull.cfg").write_text(_curl_config(entries))
-    _check_codes(trial.run([ctx.curl, "-K", str(work / "pull.cfg")]), [200] * len(entries), "GET")
+    command = [ctx.curl, *_parallel_options(parallel), "-K", str(work / "pull.cfg")]
+    _check_codes(trial.run(command), [200] * len(entries), "GET")
     if payload.directory:
         trial.run(["tar", "-xzf", str(work / "blob.tar.gz"), "-C", str(out)])
+
+
+def curl_pull_parallel(ctx: Context, payload: Payload, trial: Trial, work: Path, repo: str) -> None:
+    curl_pull(ctx, payload, trial, work, repo, PULL_PARALLEL)
 
 
 def verified_pull(ctx: Context, payload: Payload, trial: Trial, work: Path, repo: str) -> None:
@@ -682,6 +705,10 @@ class Workload:
 
 
 CURL, VERIFIED, CLI, LIB = "curl", "python verified loop", "oras-py CLI", "oras library"
+#: For information on the many-layer workloads: curl itself with oras' default concurrency.
+PUSH_PARALLEL, PULL_PARALLEL = 5, 3
+CURL_PUSH_PARALLEL = f"curl --parallel-max {PUSH_PARALLEL}"
+CURL_PULL_PARALLEL = f"curl --parallel-max {PULL_PARALLEL}"
 #: For information on the many-layer workloads: what the engine's parallelism itself buys.
 SERIAL_OPTIONS = ("--concurrency", "1")
 CLI_SERIAL = "oras-py CLI --concurrency 1"
@@ -705,6 +732,7 @@ def push_workload(key: str, title: str, payload: Payload) -> Workload:
     ]
     if len(payload.blobs) > 1:
         tools.append(Tool(CLI_SERIAL, wrap(oras_cli_push_serial)))
+        tools.append(Tool(CURL_PUSH_PARALLEL, wrap(curl_push_parallel)))
     return Workload(key, title, tools)
 
 
@@ -724,6 +752,7 @@ def pull_workload(key: str, title: str, payload: Payload, repo: str) -> Workload
     tools += [Tool(CLI, wrap(oras_cli_pull)), Tool(LIB, wrap(oras_lib_pull))]
     if len(payload.blobs) > 1:
         tools.append(Tool(CLI_SERIAL, wrap(oras_cli_pull_serial)))
+        tools.append(Tool(CURL_PULL_PARALLEL, wrap(curl_pull_parallel)))
     return Workload(key, title, tools)
 
 
@@ -871,6 +900,11 @@ def _ratio_target(
             f" {serial.median('wall') / base.median('wall'):.2f}×; the default concurrency"
             f" takes {parallel.median('wall') / serial.median('wall'):.2f}× its time)"
         )
+    for name in (CURL_PUSH_PARALLEL, CURL_PULL_PARALLEL):
+        lean = workload.tool(name)
+        if lean is not None and base is not None:
+            measured += f"; curl itself, `--parallel-max {name.split()[-1]}`:"
+            measured += f" {lean.median('wall') / base.median('wall'):.2f}×"
     reachable = True
     if cpus and base is not None and base.median("registry_cpu") > 0:
         floor = cpu_floor(base, cpus)
