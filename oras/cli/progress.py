@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Optional, TextIO, Union
+from typing import Callable, Optional, TextIO, Union
 
 from oras.progress import DONE, EXISTS, PROGRESS, SKIPPED, STARTED, ProgressEvent
 
@@ -62,6 +64,25 @@ class LineProgress:
         pass
 
 
+def _clock(seconds: float) -> str:
+    seconds = max(0, int(seconds + 0.5))
+    if seconds >= 3600:
+        return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def _fit(text: str, width: int) -> str:
+    """`text` cut to `width` characters (no escape sequences in it), marked when cut."""
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
+_FINISHED = (DONE, EXISTS, SKIPPED)
+_NAME_WIDTH = 20
+#: The narrowest progress bar worth drawing; a narrower terminal shows the row without one.
+_MIN_BAR = 8
+_BAR_COLOUR, _DONE_COLOUR, _SPIN_COLOUR, _RESET = "\033[104m", "\033[92m", "\033[93m", "\033[0m"
+
+
 @dataclass
 class _Row:
     event: ProgressEvent
@@ -69,82 +90,194 @@ class _Row:
     samples: list[tuple[float, int]] = field(default_factory=list)
     finished: float = 0.0
 
+    def speed(self) -> float:
+        """Bytes a second over the last few seconds."""
+        if len(self.samples) >= 2 and self.samples[-1][0] > self.samples[0][0]:
+            (t0, b0), (t1, b1) = self.samples[0], self.samples[-1]
+            return (b1 - b0) / (t1 - t0)
+        return 0.0
+
 
 class TerminalProgress:
-    """Live rows (spinner, bar, speed, done/total, percent, elapsed) redrawn 5 times a second."""
+    """Live progress on a terminal (stderr), redrawn 5 times a second.
 
-    def __init__(self, stream: TextIO = sys.stderr):
+    Each blob in flight has a row: spinner, bar, name, bytes done of total, percent, ETA and
+    speed. A finished blob's row is printed once for good above the live rows, and a summary line
+    (blobs done, bytes, speed, time) stays below them; at the end only the summary remains.
+    Rows are cut to the terminal's width and only as many as fit are live, so that a redraw
+    never wraps or scrolls (which would leave copies of the rows behind).
+    """
+
+    def __init__(
+        self,
+        stream: TextIO = sys.stderr,
+        size: Optional[Callable[[], os.terminal_size]] = None,
+        interval: float = 0.2,
+    ):
         self.stream = stream
-        self._rows: dict[str, _Row] = {}
+        self._size = size or self._terminal_size
+        self._interval = interval
+        self._active: dict[int, _Row] = {}
+        self._above: list[str] = []  # lines printed for good above the live rows, next redraw
+        self._counts = {DONE: 0, EXISTS: 0, SKIPPED: 0}
+        self._bytes = 0  # of the blobs transferred (not of those that existed or were skipped)
+        self._action = ""
+        self._started = time.monotonic()
         self._lock = threading.Lock()
         self._drawn = 0
         self._tick = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._restore_logs = _route_logs_above(self)
         self._thread.start()
 
-    def __call__(self, event: ProgressEvent) -> None:
-        key = f"{event.action}:{id(event.descriptor)}"
+    def print_above(self, line: str) -> None:
+        """Print `line` for good above the live rows (at the next redraw), not through them."""
         with self._lock:
-            row = self._rows.get(key)
+            self._above.append(line)
+
+    def _terminal_size(self) -> os.terminal_size:
+        try:
+            return os.get_terminal_size(self.stream.fileno())
+        except (OSError, ValueError, AttributeError):
+            return os.terminal_size((80, 24))
+
+    def __call__(self, event: ProgressEvent) -> None:
+        key = id(event.descriptor)
+        now = time.monotonic()
+        with self._lock:
+            self._action = self._action or event.action
+            row = self._active.get(key)
             if row is None:
-                row = self._rows[key] = _Row(event)
+                row = self._active[key] = _Row(event)
             row.event = event
-            now = time.monotonic()
             row.samples.append((now, event.done))
             row.samples = [s for s in row.samples if now - s[0] <= 3.0]
-            if event.status in (DONE, EXISTS, SKIPPED):
+            if event.status in _FINISHED:
                 row.finished = now
+                del self._active[key]
+                self._counts[event.status] += 1
+                if event.status == DONE:
+                    self._bytes += event.total if event.total >= 0 else event.done
+                mark = f"{_DONE_COLOUR}✓{_RESET} "
+                self._above.append(mark + _fit(self._finished_line(row), self._width() - 2))
 
     def _loop(self) -> None:
-        while not self._stop.wait(0.2):
+        while not self._stop.wait(self._interval):
             self._draw()
 
-    def _line(self, row: _Row) -> str:
-        event, width = row.event, 24
-        prompt = (
-            _PROMPTS.get(event.action, {})
-            .get(event.status if event.status != PROGRESS else STARTED, "")
-            .strip()
-        )
-        name = event.name if len(event.name) <= width else event.name[: width - 1] + "."
-        total = event.total
-        elapsed = (row.finished or time.monotonic()) - row.started
-        if row.finished:
-            mark = "\033[92m✓\033[0m"
-            size = human(total) if total >= 0 else human(event.done)
-            return f"{mark} {prompt:<11} {name:<{width}} {size:>10}  {elapsed:6.1f}s"
-        mark = f"\033[93m{_SPINNER[self._tick % len(_SPINNER)]}\033[0m"
-        fraction = event.done / total if total > 0 else 0.0
-        filled = int(fraction * _BAR)
-        bar = "\033[104m" + " " * filled + "\033[0m" + "." * (_BAR - filled)
-        speed = 0.0
-        if len(row.samples) >= 2 and row.samples[-1][0] > row.samples[0][0]:
-            (t0, b0), (t1, b1) = row.samples[0], row.samples[-1]
-            speed = (b1 - b0) / (t1 - t0)
+    @staticmethod
+    def _prompt(event: ProgressEvent) -> str:
+        status = event.status if event.status != PROGRESS else STARTED
+        return _PROMPTS.get(event.action, {}).get(status, "").strip()
+
+    def _finished_line(self, row: _Row) -> str:
+        event = row.event
+        size = human(event.total) if event.total >= 0 else human(event.done)
+        name = _fit(event.name, _NAME_WIDTH)
+        took = _clock(row.finished - row.started)
+        return f"{self._prompt(event):<11} {name:<{_NAME_WIDTH}} {size:>10}  {took}"
+
+    def _active_line(self, row: _Row, width: int) -> str:
+        event, total = row.event, row.event.total
+        spinner = f"{_SPIN_COLOUR}{_SPINNER[self._tick % len(_SPINNER)]}{_RESET} "
+        fraction = min(1.0, event.done / total) if total > 0 else 0.0
+        speed = row.speed()
         amount = f"{human(event.done)}/{human(total) if total >= 0 else '-'}"
-        percent = f"{fraction * 100:6.2f}%" if total > 0 else "      -"
-        return (
-            f"{mark} [{bar}] ({human(speed):>9}/s) {prompt:<11} {name:<{width}} "
-            f"{amount:>21} {percent} {elapsed:6.1f}s"
+        percent = f"{fraction * 100:5.1f}%" if total > 0 else "    -"
+        eta = _clock((total - event.done) / speed) if speed > 0 and total > 0 else "-:--"
+        name = _fit(event.name, _NAME_WIDTH)
+        text = (
+            f"{self._prompt(event):<11} {name:<{_NAME_WIDTH}} {amount:>19} {percent}"
+            f"  ETA {eta} {human(speed):>9}/s"
         )
+        bar_width = min(_BAR, width - 2 - len(text) - 3)
+        if bar_width >= _MIN_BAR:
+            filled = int(fraction * bar_width)
+            bar = f"[{_BAR_COLOUR}{' ' * filled}{_RESET}{'.' * (bar_width - filled)}] "
+            return spinner + bar + text
+        return spinner + _fit(text, width - 2)
+
+    def _summary(self, final: bool) -> str:
+        elapsed = time.monotonic() - self._started
+        verb = {"upload": "Uploaded", "download": "Downloaded"}.get(self._action, "Transferred")
+        done = self._counts[DONE]
+        parts = [f"{verb} {done} blob{'s' if done != 1 else ''}"]
+        if self._counts[EXISTS]:
+            parts.append(f"{self._counts[EXISTS]} existed")
+        if self._counts[SKIPPED]:
+            parts.append(f"{self._counts[SKIPPED]} skipped")
+        if self._active and not final:
+            parts.append(f"{len(self._active)} in progress")
+        rate = self._bytes / elapsed if elapsed > 0 else 0.0
+        return f"{', '.join(parts)}: {human(self._bytes)} in {_clock(elapsed)} ({human(rate)}/s)"
 
     def _draw(self, final: bool = False) -> None:
         with self._lock:
             self._tick += 1
-            lines = [self._line(row) for row in self._rows.values()]
-            out = []
-            if self._drawn:
-                out.append(f"\033[{self._drawn}F")
-            out.extend(f"\033[2K{line}\n" for line in lines)
-            self._drawn = len(lines)
+            lines, width = self._size().lines, self._width()
+            out = [f"\033[{self._drawn}F"] if self._drawn else []
+            out += [f"\033[2K{line}\n" for line in self._above]
+            self._above.clear()
+            live: list[str] = []
+            if not final:
+                rows = list(self._active.values())
+                room = max(1, lines - 2)  # the summary and the cursor's own line
+                shown = rows if len(rows) <= room else rows[: room - 1]
+                live = [self._active_line(row, width) for row in shown]
+                if len(shown) < len(rows):
+                    live.append(f"… and {len(rows) - len(shown)} more")
+            if self._action:  # nothing to sum up before the first event
+                live.append(_fit(self._summary(final), width))
+            out += [f"\033[2K{line}\n" for line in live]
+            out.append("\033[J")  # clear what is left of a taller previous redraw
+            self._drawn = 0 if final else len(live)
             self.stream.write("".join(out))
             self.stream.flush()
+
+    def _width(self) -> int:
+        """Characters a live row may take: one less than the terminal's width, so it never wraps."""
+        return max(20, self._size().columns - 1)
 
     def close(self) -> None:
         self._stop.set()
         self._thread.join(timeout=1)
+        self._restore_logs()
         self._draw(final=True)
+
+
+class _AboveLiveRows(logging.Handler):
+    """Hands log records to a `TerminalProgress`, which prints them above its live rows."""
+
+    def __init__(self, progress: TerminalProgress, like: logging.Handler):
+        super().__init__(like.level)
+        self.progress = progress
+        self.setFormatter(like.formatter)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.progress.print_above(self.format(record))
+        except Exception:
+            self.handleError(record)
+
+
+def _route_logs_above(progress: TerminalProgress) -> Callable[[], None]:
+    """While `progress` is live, log lines bound for its stream go above its rows instead of
+    through them; returns what puts the handlers back."""
+    swapped: list[tuple[logging.Handler, logging.Handler, logging.Logger]] = []
+    for name in ("oras", "urllib3"):
+        logger = logging.getLogger(name)
+        for i, handler in enumerate(logger.handlers):
+            if isinstance(handler, logging.StreamHandler) and handler.stream is progress.stream:
+                replacement = _AboveLiveRows(progress, handler)
+                logger.handlers[i] = replacement
+                swapped.append((handler, replacement, logger))
+
+    def restore() -> None:
+        for original, replacement, logger in swapped:
+            logger.handlers = [original if h is replacement else h for h in logger.handlers]
+
+    return restore
 
 
 def make_renderer(

@@ -1,0 +1,130 @@
+"""The CLI's progress renderers: what a terminal and a log file are shown."""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import re
+
+import pytest
+
+from oras.cli.progress import LineProgress, TerminalProgress, make_renderer
+from oras.progress import DONE, EXISTS, PROGRESS, STARTED, ProgressEvent
+
+ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+UP = re.compile(r"\x1b\[(\d+)F")
+MiB = 1024 * 1024
+
+
+def blob(i: int, size: int = MiB) -> dict:
+    return {
+        "digest": f"sha256:{i:064x}",
+        "size": size,
+        "annotations": {"org.opencontainers.image.title": f"file-{i}.bin"},
+    }
+
+
+def visible_lines(output: str) -> list[str]:
+    return ESCAPE.sub("", output).split("\n")
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.fixture
+def terminal():
+    stream = FakeTerminal()
+    size = os.terminal_size((60, 8))
+    progress = TerminalProgress(stream, size=lambda: size, interval=3600)
+    yield stream, progress
+    progress.close()
+
+
+def test_rows_never_outgrow_the_terminal_and_finished_blobs_print_once(terminal):
+    stream, progress = terminal
+    descriptors = [blob(i) for i in range(30)]
+    for d in descriptors:  # more blobs in flight than the terminal has lines
+        progress(ProgressEvent("upload", STARTED, d, 0, MiB))
+        progress(ProgressEvent("upload", PROGRESS, d, MiB // 2, MiB))
+    progress._draw()
+    for d in descriptors[:20]:
+        progress(ProgressEvent("upload", DONE, d, MiB, MiB))
+        progress._draw()
+    for d in descriptors[20:]:
+        progress(ProgressEvent("upload", EXISTS, d, 0, MiB))
+    progress.close()
+    output = stream.getvalue()
+
+    # A redraw moves up over the live rows only, and they fit on the screen, so nothing scrolls.
+    assert max(int(n) for n in UP.findall(output)) <= 8 - 1
+    assert all(len(line) <= 60 - 1 for line in visible_lines(output))
+    assert "… and" in output  # the rows that did not fit are counted instead
+    text = ESCAPE.sub("", output)
+    for i in range(20):
+        assert len(re.findall(rf"✓ Uploaded +file-{i}\.bin ", text)) == 1
+    for i in range(20, 30):
+        assert len(re.findall(rf"✓ Exists +file-{i}\.bin ", text)) == 1
+    # At the end only the summary is left below the finished rows.
+    assert visible_lines(output)[-2].startswith("Uploaded 20 blobs, 10 existed: 20.97 MB in")
+
+
+def test_a_live_row_shows_bytes_percent_speed_and_eta(terminal):
+    stream, progress = terminal
+    d = blob(1, 10 * MiB)
+    progress(ProgressEvent("download", STARTED, d, 0, 10 * MiB))
+    progress._active[id(d)].samples = [(0.0, 0), (1.0, 2 * MiB)]  # 2 MiB/s so far
+    progress._active[id(d)].event = ProgressEvent("download", PROGRESS, d, 2 * MiB, 10 * MiB)
+    size = os.terminal_size((120, 8))
+    progress._size = lambda: size
+    progress._draw()
+    row = next(line for line in visible_lines(stream.getvalue()) if "file-1.bin" in line)
+    assert "Downloading" in row and "[" in row  # a bar on a wide terminal
+    assert "2.10 MB/10.49 MB" in row and "20.0%" in row
+    assert "ETA 0:04" in row and "2.10 MB/s" in row
+
+
+def test_log_lines_go_above_the_live_rows_and_handlers_come_back(terminal):
+    stream, progress = terminal
+    logger = logging.getLogger("oras")
+    original = logging.StreamHandler(stream)
+    saved = logger.handlers[:]
+    logger.handlers[:] = [original]
+    try:
+        # The renderer was made before this handler: route logs the way the CLI sets them up.
+        again = TerminalProgress(stream, size=lambda: os.terminal_size((60, 8)), interval=3600)
+        d = blob(2)
+        again(ProgressEvent("download", STARTED, d, 0, MiB))
+        again._draw()
+        logger.warning("Successfully pulled /tmp/file-2.bin.")
+        assert "Successfully pulled" not in stream.getvalue()  # not written through the rows
+        again._draw()
+        assert stream.getvalue().count("Successfully pulled /tmp/file-2.bin.") == 1
+        again.close()
+        assert logger.handlers == [original]
+    finally:
+        logger.handlers[:] = saved
+
+
+def test_nothing_is_summed_up_when_nothing_happened(terminal):
+    stream, progress = terminal
+    progress.close()
+    assert "blobs" not in stream.getvalue()
+
+
+def test_without_a_terminal_one_line_per_event():
+    stream = io.StringIO()
+    renderer = make_renderer(no_tty=False, quiet=False, stream=stream)
+    assert isinstance(renderer, LineProgress)
+    d = blob(3)
+    renderer(ProgressEvent("upload", STARTED, d, 0, MiB))
+    renderer(ProgressEvent("upload", PROGRESS, d, MiB // 2, MiB))
+    renderer(ProgressEvent("upload", DONE, d, MiB, MiB))
+    short = f"{3:064x}"[:12]
+    assert stream.getvalue().splitlines() == [
+        f"Uploading {short} file-3.bin",
+        f"Uploaded  {short} file-3.bin",
+    ]
+    assert make_renderer(no_tty=False, quiet=True, stream=stream) is None
