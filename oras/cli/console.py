@@ -6,6 +6,7 @@ import getpass
 import logging
 import os
 import sys
+import warnings
 
 
 class UsageError(Exception):
@@ -29,7 +30,15 @@ class _Formatter(logging.Formatter):
 
 
 def setup_logging(quiet: bool = False, debug: bool = False) -> None:
-    """Library logs go to stderr as bare messages; --quiet hides info, --debug adds detail."""
+    """Library logs go to stderr as bare messages; --quiet hides info, --debug adds detail.
+
+    urllib3's warning about unverified HTTPS, repeated on every request, is silenced: on the
+    command line certificates go unchecked only when a flag (`--insecure`, `--skip-tls-verify`)
+    asked for it.
+    """
+    # By message, so that urllib3 need not be imported for this; put before urllib3's own
+    # "always" filter, which it appends when imported.
+    warnings.filterwarnings("ignore", message="Unverified HTTPS request")
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_Formatter())
     root = logging.getLogger("oras")

@@ -50,6 +50,8 @@ def test_insecure_means_https_without_verification_or_plain_http(
     assert strict.returncode == 1 and "TLS failure" in strict.stderr
     insecure = oras_cli("push", "--insecure", *creds, f"{tls_registry.host}/t/tls:v1", "a.txt")
     assert insecure.returncode == 0, insecure.stderr
+    # The flag asked for it: no urllib3 warning on every request.
+    assert "InsecureRequestWarning" not in insecure.stderr
     with_ca = oras_cli(
         "pull", "--ca-file", tls_registry.ca_path, *creds, f"{tls_registry.host}/t/tls:v1"
     )
