@@ -101,10 +101,12 @@ def _reject_cookies(session: requests.Session) -> None:
 
 #: Connections kept per registry host: enough for concurrent transfers plus token requests.
 POOL_SIZE = 32
+#: Connections beyond a transfer's concurrency: the token service, a second registry host.
+POOL_HEADROOM = 4
 
 
-def _size_pools(session: requests.Session) -> None:
-    adapter = requests.adapters.HTTPAdapter(pool_connections=8, pool_maxsize=POOL_SIZE)
+def _size_pools(session: requests.Session, size: int = POOL_SIZE) -> None:
+    adapter = requests.adapters.HTTPAdapter(pool_connections=8, pool_maxsize=size)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
 
@@ -157,6 +159,7 @@ class Registry:
         self.session = requests.Session()
         _reject_cookies(self.session)
         _size_pools(self.session)
+        self._pool_size = POOL_SIZE
         self.session.headers["User-Agent"] = f"oras-py/{__version__}"
         self.prefix = "http" if insecure else "https"
         self._insecure = bool(insecure)
@@ -235,6 +238,13 @@ class Registry:
             yield
         finally:
             self.progress = previous
+
+    def _fit_pool(self, concurrency: int) -> None:
+        """Keep a pooled connection for each of `concurrency` workers (a larger `--concurrency`
+        than the pool would otherwise open and throw away a connection per request)."""
+        if concurrency + POOL_HEADROOM > self._pool_size:
+            self._pool_size = concurrency + POOL_HEADROOM
+            _size_pools(self.session, self._pool_size)
 
     def set_header(self, name: str, value: str) -> None:
         self.headers.update({name: value})
@@ -845,6 +855,7 @@ class Registry:
             finally:
                 item.cleanup()
 
+        self._fit_pool(concurrency)
         with self._progress_scope(progress):
             layers = map_concurrently(push_one, entries, concurrency)
             config = self._push_config(container, manifest_config, annotset)
@@ -1000,6 +1011,7 @@ class Registry:
 
         if len({outfile for _, outfile in plan}) < len(plan):
             concurrency = 1  # two layers write the same name: keep manifest order
+        self._fit_pool(concurrency)
         with self._progress_scope(progress):
             return map_concurrently(pull_one, plan, concurrency)
 

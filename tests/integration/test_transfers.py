@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import threading
 import time
@@ -76,6 +77,24 @@ def test_blob_downloads_reuse_one_connection(fault_proxy, files, unique_repo, tm
     requests_seen = fault_proxy.log()
     assert len([r for r in requests_seen if "/blobs/" in r.path]) == len(files)
     assert len({r.connection_id for r in requests_seen}) == 1
+
+
+def test_pool_grows_with_concurrency(fault_proxy, unique_repo, tmp_path, monkeypatch, caplog):
+    """More workers than the default pool: each keeps a pooled connection, none is thrown away."""
+    monkeypatch.chdir(tmp_path)
+    names = []
+    for i in range(40):
+        (tmp_path / f"g{i}.bin").write_bytes(os.urandom(1000 + i))
+        names.append(f"g{i}.bin")
+    fault_proxy.delay("*", "/blobs/", 0.05, times=None)  # keep the workers busy at once
+    client = oras.provider.Registry(insecure=True)
+    target = f"{fault_proxy.host}/{unique_repo}:v1"
+    with caplog.at_level(logging.WARNING, logger="urllib3"):
+        client.push(files=names, target=target, concurrency=40)
+        client.pull(target=target, outdir=str(tmp_path / "out"), concurrency=40)
+    assert not [r for r in caplog.records if "pool is full" in r.getMessage()]
+    assert fault_proxy.max_concurrent() > 32  # the pool did not cap the workers
+    assert len({r.connection_id for r in fault_proxy.log()}) <= 40 + 4
 
 
 def test_concurrency_one_is_sequential(registry, files, unique_repo, tmp_path):
