@@ -79,6 +79,18 @@ def test_blob_downloads_reuse_one_connection(fault_proxy, files, unique_repo, tm
     assert len({r.connection_id for r in requests_seen}) == 1
 
 
+def test_config_goes_up_alongside_a_single_file(fault_proxy, unique_repo, tmp_path, monkeypatch):
+    """A one-file push waits for one blob's round trips, not for the file's and then the config's."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "one.bin").write_bytes(os.urandom(10_000))
+    fault_proxy.delay("*", "/blobs/", 0.1, times=None)
+    target = f"{fault_proxy.host}/{unique_repo}:v1"
+    oras.provider.Registry(insecure=True).push(files=["one.bin"], target=target)
+    assert fault_proxy.max_concurrent("*", "/blobs/") == 2
+    [manifest_put] = fault_proxy.log("PUT", "/manifests/")
+    assert all(r.end <= manifest_put.start for r in fault_proxy.log("*", "/blobs/"))
+
+
 def test_pool_grows_with_concurrency(fault_proxy, unique_repo, tmp_path, monkeypatch, caplog):
     """More workers than the default pool: each keeps a pooled connection, none is thrown away."""
     monkeypatch.chdir(tmp_path)
