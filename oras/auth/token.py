@@ -16,6 +16,7 @@ How a request gets its `Authorization` header:
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 import time
@@ -102,6 +103,8 @@ class TokenAuth(AuthBackend):
         # (realm, service, identity) -> {requested scope set -> token}
         self._tokens: dict[_CacheKey, dict[tuple[str, ...], _Token]] = {}
         self._fetching: dict[tuple[_CacheKey, tuple[str, ...]], threading.Lock] = {}
+        #: When a fetch per key was last refused, and how: shared with the requests waiting.
+        self._refused: dict[tuple[_CacheKey, tuple[str, ...]], tuple[float, Exception]] = {}
         self._challenges: dict[str, Challenge] = {}
         # (host, repository) -> scopes to add to every token for requests to that repository
         self._wanted: dict[tuple[str, str], set[str]] = {}
@@ -221,18 +224,27 @@ class TokenAuth(AuthBackend):
     def _token_for(
         self, challenge: Challenge, scopes: tuple[str, ...], cred: Credential, url: str
     ) -> _Token:
-        """A fresh cached token covering `scopes`, else a new one (one fetch at a time per
-        key, so concurrent requests share it)."""
+        """A fresh cached token covering `scopes`, else a new one: one fetch at a time per key,
+        so concurrent requests share its token, or its refusal (wrong credentials are sent
+        once, not once per worker)."""
         token = self._cached(challenge, scopes, cred)
         if token is not None:
             return token
         lock_key = (self._cache_key(challenge, cred), scopes)
         with self._lock:
             lock = self._fetching.setdefault(lock_key, threading.Lock())
+        asked = time.monotonic()
         with lock:
+            refused = self._refused.get(lock_key)
+            if refused is not None and refused[0] >= asked:
+                raise copy.copy(refused[1])  # the fetch this one waited for was refused
             token = self._cached(challenge, scopes, cred)
             if token is None:
-                token = self._fetch_token(challenge, scopes, cred, url)
+                try:
+                    token = self._fetch_token(challenge, scopes, cred, url)
+                except AuthenticationError as e:
+                    self._refused[lock_key] = (time.monotonic(), e)
+                    raise
         return token
 
     # -- core hooks ---------------------------------------------------------------------------
@@ -325,7 +337,8 @@ class TokenAuth(AuthBackend):
         ):
             # We asked for all of this and were given less: another token will not differ.
             return None
-        token = None if refresh else self._cached(challenge, scopes, cred)
+        # Workers answering their first 401s at once share one token request.
+        token = None if refresh else self._token_for(challenge, scopes, cred, url)
         if token is None or token.value == refused:
             token = self._fetch_token(challenge, scopes, cred, url)
         return f"Bearer {token.value}"

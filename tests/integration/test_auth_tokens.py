@@ -85,6 +85,28 @@ def test_one_client_many_repositories_and_registries(
     assert len(per_scope) == 4  # three repositories pushed, one pulled anonymously
 
 
+def test_concurrent_workers_share_one_token_request(
+    token_registry: RegistryServer, token_server: TokenServer, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Five workers meeting their first 401 at once ask the token server once, not five times."""
+    monkeypatch.chdir(tmp_path)
+    names = []
+    for i in range(8):
+        (tmp_path / f"w{i}.txt").write_text(f"worker {i}\n")
+        names.append(f"w{i}.txt")
+    client = oras.client.OrasClient(insecure=True)
+    client.set_basic_auth("myuser", PASSWORD)
+    token_server.clear_log()
+    target = f"{token_registry.host}/t/workers:v1"
+    assert client.push(files=names, target=target).status_code == 201
+    assert len(_token_requests(token_server)) == 1
+    token_server.clear_log()
+    fresh = oras.client.OrasClient(insecure=True)
+    fresh.set_basic_auth("myuser", PASSWORD)
+    assert len(fresh.pull(target=target, outdir=str(tmp_path / "out"))) == len(names)
+    assert len(_token_requests(token_server)) == 1
+
+
 def test_short_lived_tokens_are_renewed_before_they_expire(
     token_registry: RegistryServer, short_tokens: TokenServer, artifact: str, unique_repo: str
 ) -> None:
