@@ -58,6 +58,9 @@ CLIENT_ID = "oras-py"
 MAX_CACHED_TOKENS = 32
 
 _CacheKey = tuple[str, str, str]  # (realm, service, identity)
+#: Seconds a token service's refusal of these exact credentials is remembered and shared with
+#: every request that needs the same token, instead of each sending the credentials again.
+REFUSAL_MEMORY = 10.0
 
 
 @dataclass
@@ -225,19 +228,18 @@ class TokenAuth(AuthBackend):
         self, challenge: Challenge, scopes: tuple[str, ...], cred: Credential, url: str
     ) -> _Token:
         """A fresh cached token covering `scopes`, else a new one: one fetch at a time per key,
-        so concurrent requests share its token, or its refusal (wrong credentials are sent
-        once, not once per worker)."""
+        so concurrent requests share its token, or its refusal for `REFUSAL_MEMORY` seconds
+        (wrong credentials are sent once, not once per worker)."""
         token = self._cached(challenge, scopes, cred)
         if token is not None:
             return token
         lock_key = (self._cache_key(challenge, cred), scopes)
         with self._lock:
             lock = self._fetching.setdefault(lock_key, threading.Lock())
-        asked = time.monotonic()
         with lock:
             refused = self._refused.get(lock_key)
-            if refused is not None and refused[0] >= asked:
-                raise copy.copy(refused[1])  # the fetch this one waited for was refused
+            if refused is not None and time.monotonic() - refused[0] < REFUSAL_MEMORY:
+                raise copy.copy(refused[1])  # these credentials were just refused
             token = self._cached(challenge, scopes, cred)
             if token is None:
                 try:
