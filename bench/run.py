@@ -906,7 +906,7 @@ def _ratio_target(
         lean = workload.tool(name)
         if lean is not None and base is not None:
             lean_ratio = lean.median("wall") / base.median("wall")
-            measured += f"; curl itself, `--parallel-max {name.split()[-1]}`: {lean_ratio:.2f}×"
+            measured += f"; `{name}` itself: {lean_ratio:.2f}×"
     reachable = True
     if cpus and base is not None and base.median("registry_cpu") > 0:
         floor = cpu_floor(base, cpus)

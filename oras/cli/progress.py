@@ -215,7 +215,8 @@ class TerminalProgress:
     def _draw(self, final: bool = False) -> None:
         with self._lock:
             self._tick += 1
-            lines, width = self._size().lines, self._width()
+            size = self._size()
+            lines, width = size.lines, self._width(size)
             out = [f"\033[{self._drawn}F"] if self._drawn else []
             out += [f"\033[2K{line}\n" for line in self._above]
             self._above.clear()
@@ -235,9 +236,9 @@ class TerminalProgress:
             self.stream.write("".join(out))
             self.stream.flush()
 
-    def _width(self) -> int:
+    def _width(self, size: Optional[os.terminal_size] = None) -> int:
         """Characters a live row may take: one less than the terminal's width, so it never wraps."""
-        return max(20, self._size().columns - 1)
+        return max(20, (size or self._size()).columns - 1)
 
     def close(self) -> None:
         self._stop.set()
