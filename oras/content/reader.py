@@ -1,0 +1,146 @@
+"""Streams over content: verify bytes against a descriptor while they are read, count them for
+progress, read small content (manifests) whole under a size limit."""
+
+from __future__ import annotations
+
+import io
+from typing import Any, BinaryIO, Callable, Optional
+
+from oras.descriptor import MAX_MANIFEST_SIZE, Descriptor
+from oras.digest import Hasher
+from oras.errors import DigestMismatchError, ProtocolError
+
+#: Bytes per read when content is copied from one stream to another.
+COPY_CHUNK = 1024 * 1024
+
+
+class VerifyingReader(io.RawIOBase):
+    """Reads `stream` and hashes it; at its end, or as soon as it runs past `desc.size`,
+    raises DigestMismatchError unless the bytes are exactly those of `desc`."""
+
+    def __init__(self, stream: BinaryIO, desc: Descriptor, what: str = "") -> None:
+        super().__init__()
+        self._stream = stream
+        self._desc = desc
+        self._what = what or f"blob {desc.digest}"
+        self._hasher = Hasher.for_digest(desc.digest)
+        self._verified = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        reader = getattr(self._stream, "readinto", None)
+        if reader is not None:
+            n = reader(view) or 0
+        else:
+            data = self._stream.read(len(view))
+            n = len(data)
+            view[:n] = data
+        if n:
+            self._hasher.update(view[:n])
+            if self._hasher.size > self._desc.size:
+                raise DigestMismatchError(
+                    f"{self._what} is longer than the {self._desc.size} bytes its descriptor says"
+                )
+        elif len(view):
+            self.verify()
+        return n
+
+    def verify(self) -> None:
+        if self._verified:
+            return
+        if self._hasher.size != self._desc.size:
+            raise DigestMismatchError(
+                f"{self._what} is {self._hasher.size} bytes, but its descriptor says "
+                f"{self._desc.size}"
+            )
+        actual = self._hasher.digest()
+        if actual != self._desc.digest:
+            raise DigestMismatchError(f"{self._what} has digest {actual}, not {self._desc.digest}")
+        self._verified = True
+
+    def close(self) -> None:
+        try:
+            self._stream.close()
+        finally:
+            super().close()
+
+
+class CountingReader(io.RawIOBase):
+    """Passes `stream` through, calling `on_bytes(n)` for every `n` bytes read."""
+
+    def __init__(self, stream: BinaryIO, on_bytes: Callable[[int], None]) -> None:
+        super().__init__()
+        self._stream = stream
+        self._on_bytes = on_bytes
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        reader = getattr(self._stream, "readinto", None)
+        if reader is not None:
+            n = reader(view) or 0
+        else:
+            data = self._stream.read(len(view))
+            n = len(data)
+            view[:n] = data
+        if n:
+            self._on_bytes(n)
+        return n
+
+    def close(self) -> None:
+        try:
+            self._stream.close()
+        finally:
+            super().close()
+
+
+def read_all(stream: BinaryIO, desc: Descriptor, limit: int = MAX_MANIFEST_SIZE) -> bytes:
+    """The whole content of `stream` (closed afterwards), verified against `desc`; content
+    larger than `limit` is refused before it is read."""
+    if desc.size > limit:
+        stream.close()
+        raise ProtocolError(f"{desc.digest} is {desc.size} bytes, over the {limit} byte limit")
+    try:
+        data = stream.read(desc.size + 1)
+    finally:
+        stream.close()
+    verify_bytes(data, desc)
+    return data
+
+
+def verify_bytes(data: bytes, desc: Descriptor, what: Optional[str] = None) -> None:
+    """DigestMismatchError unless `data` is exactly the content of `desc`."""
+    what = what or f"content {desc.digest}"
+    if len(data) != desc.size:
+        raise DigestMismatchError(
+            f"{what} is {len(data)} bytes, but its descriptor says {desc.size}"
+        )
+    hasher = Hasher.for_digest(desc.digest)
+    hasher.update(data)
+    actual = hasher.digest()
+    if actual != desc.digest:
+        raise DigestMismatchError(f"{what} has digest {actual}, not {desc.digest}")
+
+
+def copy_stream(source: BinaryIO, sink: Any, chunk: int = COPY_CHUNK) -> int:
+    """Copy `source` to the writable `sink` in chunks; returns the bytes copied."""
+    buffer = bytearray(chunk)
+    view = memoryview(buffer)
+    total = 0
+    reader = getattr(source, "readinto", None)
+    while True:
+        if reader is not None:
+            n = reader(view)
+        else:
+            data = source.read(chunk)
+            n = len(data)
+            view[:n] = data
+        if not n:
+            return total
+        sink.write(view[:n])
+        total += n
