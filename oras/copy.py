@@ -147,9 +147,16 @@ class _CancellableReader(CountingReader):
         super().__init__(stream, (lambda n: on_bytes(desc, n)) if on_bytes else (lambda n: None))
         self._copier = copier
 
-    def readinto(self, buffer: Any) -> int:
+    def _check(self) -> None:
         if self._copier.error is not None:
             raise CopyCancelled("copy cancelled: another transfer failed")
+
+    def count(self, n: int) -> None:
+        self._check()
+        super().count(n)
+
+    def readinto(self, buffer: Any) -> int:
+        self._check()
         return super().readinto(buffer)
 
 
@@ -286,13 +293,15 @@ class _GraphCopy:
 
     def _send_blob(self, node: _Node) -> None:
         desc = node.desc
+        if self._mount(desc):  # a mounted blob is reported by on_mounted alone
+            self._complete(node)
+            return
         if not self._pre_copy(desc):
             self._complete(node)
             return
-        if not self._mount(desc):
-            stream = _CancellableReader(self.src.fetch(desc), self, desc)
-            with stream:
-                self.dst.push(desc, stream)  # type: ignore[arg-type]
+        stream = _CancellableReader(self.src.fetch(desc), self, desc)
+        with stream:
+            self.dst.push(desc, stream)  # type: ignore[arg-type]
         if self.options.post_copy:
             self.options.post_copy(desc)
         self._complete(node)

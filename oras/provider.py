@@ -1086,6 +1086,23 @@ class Registry:
         digest = chosen[0]["digest"]
         return Container(f"{container.registry}/{container.api_prefix}@{digest}")
 
+    # -- the core store ---------------------------------------------------------------------------
+    def repository(
+        self, target: container_type, push: bool = False, mount_from: Optional[str] = None
+    ) -> Any:
+        """The repository `target` names, as a content store (`oras.remote.repository`) whose
+        requests go through this client's `do_request` (auth, retries, overrides). `push`
+        asks for push rights up front; `mount_from` for pull rights on a mount's source."""
+        from oras.remote.repository import Repository
+
+        container = self.get_container(target)
+        self.auth.load_configs(container)
+        if mount_from:
+            self.auth.want_mount(container.registry, container.api_prefix, mount_from)
+        elif push:
+            self.auth.want_scope(container.registry, container.api_prefix, ["pull", "push"])
+        return Repository(self.do_request, container.to_reference(), scheme=self.prefix)
+
     # -- deprecated aliases ----------------------------------------------------------------------
     def _download_blob(self, *args: Any, **kwargs: Any) -> str:
         _deprecated("download_blob")

@@ -69,3 +69,13 @@ def prompt(label: str, secret: bool = False) -> str:
     sys.stderr.flush()
     line = sys.stdin.readline()
     return line.rstrip("\r\n").strip()
+
+
+def printable(text: str) -> str:
+    """`text` with control characters shown as escapes, so a name from a registry cannot move
+    the cursor, retitle the terminal or fake a line of output."""
+    if text.isprintable():
+        return text
+    return "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text
+    )

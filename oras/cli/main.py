@@ -11,7 +11,18 @@ from urllib.parse import urlsplit
 from oras.cli.console import UsageError, error_line
 
 #: Command name -> module under oras.cli; each has `add_parser(subparsers)` and `run(args)`.
-COMMANDS = ("version", "login", "logout", "push", "pull")
+COMMANDS = (
+    "version",
+    "login",
+    "logout",
+    "push",
+    "pull",
+    "tag",
+    "resolve",
+    "cp",
+    "backup",
+    "restore",
+)
 
 
 class _Parser(argparse.ArgumentParser):

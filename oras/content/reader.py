@@ -68,13 +68,33 @@ class VerifyingReader(io.RawIOBase):
             super().close()
 
 
+class FileContent(io.BufferedReader):
+    """A whole local file as content. `path` lets a pusher send it straight from disk (and
+    read it again after a dropped connection) instead of through the stream."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(io.FileIO(path, "rb"), buffer_size=COPY_CHUNK)
+        self.path = path
+
+
+def open_file(path: str) -> FileContent:
+    """`path` opened as content (see FileContent)."""
+    return FileContent(path)
+
+
 class CountingReader(io.RawIOBase):
-    """Passes `stream` through, calling `on_bytes(n)` for every `n` bytes read."""
+    """Passes `stream` through, calling `on_bytes(n)` for every `n` bytes read. When the
+    stream is a FileContent, `path` names its file and `count(n)` reports bytes a pusher
+    sent from that file directly."""
 
     def __init__(self, stream: BinaryIO, on_bytes: Callable[[int], None]) -> None:
         super().__init__()
         self._stream = stream
         self._on_bytes = on_bytes
+        self.path: Optional[str] = getattr(stream, "path", None)
+
+    def count(self, n: int) -> None:
+        self._on_bytes(n)
 
     def readable(self) -> bool:
         return True

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import io
 import logging
 import os
 import queue
 import tempfile
 import threading
-from typing import BinaryIO, Callable, Iterator, Optional, Union
+from typing import Any, BinaryIO, Callable, Iterator, Optional, Union
 
 import requests
 import urllib3.exceptions
@@ -224,3 +225,100 @@ def _receive(
             log.info("download interrupted at byte %d (%s): resuming", offset, type(e).__name__)
         finally:
             response.close()
+
+
+class BlobStream(io.RawIOBase):
+    """A blob's bytes as a readable stream, resumed with `Range` after a dropped connection
+    (at most MAX_RESUMES times). The bytes are not verified here: the reader does that."""
+
+    def __init__(
+        self,
+        fetch: Fetch,
+        digest: str,
+        check: Optional[Callable[[requests.Response], None]] = None,
+    ) -> None:
+        super().__init__()
+        self._fetch = fetch
+        self._digest = digest
+        self._check = check
+        self._offset = 0
+        self._resumes = 0
+        self._response: Optional[requests.Response] = None
+        self._eof = False
+        self._open(0)
+
+    def _open(self, offset: int) -> None:
+        response = self._fetch(offset)
+        if self._check is not None:
+            try:
+                self._check(response)
+            except BaseException:
+                response.close()
+                raise
+        if offset and response.status_code != 206:
+            response.close()
+            raise requests.exceptions.ChunkedEncodingError(
+                f"the registry does not resume downloads of {self._digest}"
+            )
+        self._response = response
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        if self._eof or self._response is None or not len(view):
+            return 0
+        while True:
+            try:
+                n = self._read_some(view)
+            except _DROPPED as e:
+                self._resumes += 1
+                if self._resumes > MAX_RESUMES or not self._offset:
+                    raise
+                log.info(
+                    "download of %s interrupted at byte %d (%s): resuming",
+                    self._digest,
+                    self._offset,
+                    type(e).__name__,
+                )
+                self._response.close()
+                self._open(self._offset)
+                continue
+            if n:
+                self._offset += n
+                return n
+            self._finish()
+            return 0
+
+    def _read_some(self, view: memoryview) -> int:
+        response = self._response
+        assert response is not None
+        wire = getattr(response.raw, "_fp", None)
+        if wire is not None and hasattr(wire, "readinto"):
+            n = wire.readinto(view) or 0
+        else:
+            data = response.raw.read(len(view), decode_content=False)
+            n = len(data)
+            view[:n] = data
+        if not n:
+            declared = response.headers.get("Content-Length")
+            if declared and declared.isdigit() and response.status_code == 200:
+                if self._offset < int(declared):
+                    raise requests.exceptions.ChunkedEncodingError("body shorter than declared")
+        return n
+
+    def _finish(self) -> None:
+        self._eof = True
+        if self._response is not None:
+            raw = self._response.raw
+            if getattr(raw, "_fp", None) is not None and raw._fp.isclosed():
+                raw.release_conn()  # read to its end: the connection goes back to the pool
+            self._response.close()
+            self._response = None
+
+    def close(self) -> None:
+        if self._response is not None:
+            self._response.close()
+            self._response = None
+        super().close()

@@ -1,0 +1,60 @@
+"""`oras-py backup`: copy tags of a registry repository into an OCI layout (dir or .tar)."""
+
+from __future__ import annotations
+
+import argparse
+
+from oras.cli import options
+from oras.cli.console import UsageError
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "backup", help="[Experimental] back up a repository's tags into an OCI layout"
+    )
+    parser.add_argument("target", help="<registry>/<repository>[:<tag>[,<tag>...]] (no tag: all)")
+    parser.add_argument(
+        "-o", "--output", required=True, metavar="PATH", help="layout directory or .tar file"
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=3, help="nodes copied at once (default: 3)"
+    )
+    options.add_remote(parser)
+    options.add_common(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from oras.cli.events import BACKUP, EventPrinter
+    from oras.content.layout import open_layout
+    from oras.copy import CopyOptions, copy
+    from oras.reference import split_tags
+
+    if args.concurrency < 1:
+        raise UsageError("--concurrency must be at least 1")
+    text, tags = split_tags(args.target)
+    if "@" in text:
+        raise UsageError("backup takes tags, not a digest: <registry>/<repository>[:<tags>]")
+    client = options.make_client(args, text)
+    container = client.get_container(text)
+    ref = container.to_reference()
+    repository = client.repository(container)
+    if not tags:
+        tags = list(repository.tags())
+        if not tags:
+            raise ValueError(f"{ref.registry}/{ref.repository} has no tags to back up")
+    printer = EventPrinter(BACKUP, quiet=args.quiet)
+    with open_layout(args.output, write=True) as layout:
+        for tag in tags:
+            desc = copy(
+                repository,
+                tag,
+                layout,
+                tag,
+                CopyOptions(concurrency=args.concurrency, **printer.hooks()),
+            )
+            print(
+                f"Backed up [registry] {ref.registry}/{ref.repository}:{tag} {desc.digest}",
+                flush=True,
+            )
+    print(f"Saved {len(tags)} tag(s) to [oci-layout] {args.output}")
+    return 0

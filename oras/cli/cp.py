@@ -1,0 +1,92 @@
+"""`oras-py cp` (`copy`): copy an artifact between registries and OCI layouts."""
+
+from __future__ import annotations
+
+import argparse
+
+from oras.cli import options, target
+from oras.cli.console import UsageError
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "cp", aliases=["copy"], help="copy an artifact between registries and OCI layouts"
+    )
+    parser.set_defaults(command="cp")
+    parser.add_argument("source", help="<registry>/<repository>[:<tag>|@<digest>]")
+    parser.add_argument("destination", help="<registry>/<repository>[:<tag>[,<tag>...]|@<digest>]")
+    parser.add_argument(
+        "-r",
+        "--recursive",
+        action="store_true",
+        help="[Preview] also copy the referrers (not available yet: refused)",
+    )
+    parser.add_argument("--platform", help="os/arch[/variant]: copy only this entry of an index")
+    parser.add_argument(
+        "--force", action="store_true", help="copy every node, even those the destination has"
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=3, help="nodes copied at once (default: 3)"
+    )
+    for prefix in ("from", "to"):
+        target.add_target(parser, prefix)
+        target.add_prefixed(parser, prefix, options.add_remote)
+        target.add_prefixed(parser, prefix, _registry_config)
+    options.add_common(parser)
+
+
+def _registry_config(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--registry-config", action="append", default=[], metavar="PATH", help="auth config file"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from oras.cli.events import COPY, EventPrinter
+    from oras.copy import CopyOptions, copy
+    from oras.manifest import Platform
+    from oras.reference import split_tags
+
+    if args.recursive:
+        raise UsageError("-r/--recursive needs referrers support, which is not available yet")
+    if args.concurrency < 1:
+        raise UsageError("--concurrency must be at least 1")
+    platform = Platform.parse(args.platform) if args.platform else None
+    src_args, dst_args = target.side(args, "from"), target.side(args, "to")
+    dst_text, extra_tags = args.destination, []
+    if not (dst_args.oci_layout or dst_args.oci_layout_path) and "," in dst_text:
+        dst_text, tags = split_tags(dst_text)
+        extra_tags = tags[1:]
+    src = target.open_target(src_args, args.source)
+    mount_from = None
+    try:
+        if src.kind == target.REGISTRY and not (dst_args.oci_layout or dst_args.oci_layout_path):
+            dst_host = options.registry_host(dst_text)
+            if dst_host == src.extra["registry"]:
+                mount_from = src.extra["repository"]
+        dst = target.open_target(dst_args, dst_text, write=True, mount_from=mount_from)
+        try:
+            same = (
+                mount_from is not None
+                and dst.extra.get("scheme") == src.extra.get("scheme")
+                and dst.extra.get("repository") != mount_from
+            )
+            printer = EventPrinter(COPY, quiet=args.quiet)
+            copy_options = CopyOptions(
+                concurrency=args.concurrency,
+                platform=platform,
+                extra_tags=extra_tags,
+                skip_existing=not args.force,
+                mount_from=(lambda _d: [mount_from]) if same else None,
+                **printer.hooks(),
+            )
+            desc = copy(src.store, src.reference, dst.store, dst.reference, copy_options)
+        finally:
+            dst.close()
+    finally:
+        src.close()
+    print(f"Copied {src.label} => {dst.label}")
+    for tag in extra_tags:
+        print(f"Tagged {tag}")
+    print(f"Digest: {desc.digest}")
+    return 0

@@ -1,0 +1,43 @@
+"""`oras-py resolve` (`digest`): print the digest a reference names."""
+
+from __future__ import annotations
+
+import argparse
+
+from oras.cli import options, target
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "resolve", aliases=["digest"], help="[Preview] print the digest of a reference"
+    )
+    parser.set_defaults(command="resolve")
+    parser.add_argument("target", help="<registry>/<repository>[:<tag>|@<digest>]")
+    parser.add_argument(
+        "-l",
+        "--full-reference",
+        action="store_true",
+        help="print the full reference <name>@<digest>",
+    )
+    parser.add_argument("--platform", help="os/arch[/variant]: pick this entry of an index")
+    target.add_target(parser)
+    options.add_remote(parser)
+    options.add_common(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from oras.copy import resolve_root
+    from oras.manifest import Platform
+
+    platform = Platform.parse(args.platform) if args.platform else None
+    opened = target.open_target(args, args.target)
+    try:
+        desc = resolve_root(opened.store, opened.reference or "latest", platform)
+    finally:
+        opened.close()
+    if args.full_reference:
+        name = opened.name if opened.kind == target.REGISTRY else opened.name
+        print(f"{name}@{desc.digest}")
+    else:
+        print(desc.digest)
+    return 0

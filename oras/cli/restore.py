@@ -1,0 +1,67 @@
+"""`oras-py restore`: copy tags of an OCI layout (dir or .tar) into a registry repository."""
+
+from __future__ import annotations
+
+import argparse
+
+from oras.cli import options
+from oras.cli.console import UsageError
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "restore", help="[Experimental] restore an OCI layout's tags into a repository"
+    )
+    parser.add_argument("target", help="<registry>/<repository>[:<tag>[,<tag>...]] (no tag: all)")
+    parser.add_argument(
+        "--input", required=True, metavar="PATH", help="layout directory or .tar file"
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="list what would be restored, send nothing"
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=5, help="nodes copied at once (default: 5)"
+    )
+    options.add_remote(parser)
+    options.add_common(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from oras.cli.events import RESTORE, EventPrinter
+    from oras.content.layout import open_layout
+    from oras.copy import CopyOptions, copy
+    from oras.reference import split_tags
+
+    if args.concurrency < 1:
+        raise UsageError("--concurrency must be at least 1")
+    text, tags = split_tags(args.target)
+    if "@" in text:
+        raise UsageError("restore takes tags, not a digest: <registry>/<repository>[:<tags>]")
+    with open_layout(args.input, write=False) as layout:
+        tags = tags or list(layout.tags())
+        if not tags:
+            raise ValueError(f"the OCI layout {args.input} has no tags to restore")
+        if args.dry_run:
+            for tag in tags:
+                desc = layout.resolve(tag)
+                print(f"Would restore {tag} {desc.digest}")
+            return 0
+        client = options.make_client(args, text)
+        container = client.get_container(text)
+        ref = container.to_reference()
+        repository = client.repository(container, push=True)
+        printer = EventPrinter(RESTORE, quiet=args.quiet)
+        for tag in tags:
+            desc = copy(
+                layout,
+                tag,
+                repository,
+                tag,
+                CopyOptions(concurrency=args.concurrency, **printer.hooks()),
+            )
+            print(
+                f"Restored [registry] {ref.registry}/{ref.repository}:{tag} {desc.digest}",
+                flush=True,
+            )
+    print(f"Restored {len(tags)} tag(s) from [oci-layout] {args.input}")
+    return 0

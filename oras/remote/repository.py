@@ -1,0 +1,374 @@
+"""Repository: one repository of a registry as a content store (a Target, Mounter, Deleter,
+TagLister and ReferencePusher), over an injected `send` (the client's request function, with
+auth and retry), so every request of a custom client still goes through its `do_request`."""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+from typing import Any, BinaryIO, Callable, Iterator, Optional
+
+import requests
+
+from oras.content.reader import read_all
+from oras.descriptor import ACCEPTED_MANIFEST_TYPES, MAX_MANIFEST_SIZE, Descriptor
+from oras.digest import digest_bytes, validate_digest
+from oras.errors import DigestMismatchError, NotFoundError, ProtocolError
+from oras.manifest import is_manifest
+from oras.reference import Reference
+from oras.remote.download import BlobStream
+from oras.remote.response import next_link, read_limited, registry_error, with_query
+from oras.remote.upload import (
+    AUTO_CHUNK_SIZE,
+    CHUNKED_THRESHOLD,
+    UploadSession,
+    cancel_upload,
+    check_stored_digest,
+    put_chunked,
+    put_file,
+)
+
+log = logging.getLogger(__name__)
+
+#: `send(url, method, data=None, headers=None, stream=False)`: one authenticated request.
+Send = Callable[..., requests.Response]
+
+#: Most pages of a tag list or catalog followed before giving up.
+MAX_PAGES = 10000
+#: Tags asked for per page of a tag list.
+TAGS_PAGE_SIZE = 1000
+
+_OCTET = "application/octet-stream"
+
+
+class _Progress:
+    """The ProgressReporter shape the upload functions take, counting into a callback."""
+
+    def __init__(self, on_bytes: Optional[Callable[[int], None]]) -> None:
+        self._on_bytes = on_bytes
+        self.done = 0
+
+    def advance(self, n: int) -> None:
+        self.done += n
+        if self._on_bytes is not None:
+            self._on_bytes(n)
+
+    def rewind(self, done: int) -> None:
+        self.done = done
+
+
+class _StreamBody:
+    """A request body of `size` bytes read from a stream (sent once: not replayable)."""
+
+    replayable = False
+
+    def __init__(self, stream: BinaryIO, size: int) -> None:
+        self._stream = stream
+        self._size = size
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __iter__(self) -> Iterator[bytes]:
+        remaining = self._size
+        while remaining > 0:
+            chunk = self._stream.read(min(1024 * 1024, remaining))
+            if not chunk:
+                raise DigestMismatchError(f"content ended {remaining} bytes short of its size")
+            remaining -= len(chunk)
+            yield chunk
+        if self._stream.read(1):
+            raise DigestMismatchError(f"content is longer than its descriptor's {self._size}")
+
+
+class Repository:
+    """`<registry>/<repository>` over HTTP(S). `scheme` is "https" or "http"."""
+
+    def __init__(self, send: Send, reference: Reference, scheme: str = "https") -> None:
+        self.send = send
+        self.reference = reference
+        self.scheme = scheme
+        self._base = f"{scheme}://{reference.api_host}/v2/{reference.repository}"
+
+    def __repr__(self) -> str:
+        return f"Repository({self.reference.registry}/{self.reference.repository})"
+
+    @property
+    def name(self) -> str:
+        return f"{self.reference.registry}/{self.reference.repository}"
+
+    def _blob_url(self, digest: str) -> str:
+        return f"{self._base}/blobs/{digest}"
+
+    def _manifest_url(self, reference: str) -> str:
+        return f"{self._base}/manifests/{reference}"
+
+    # -- reading ---------------------------------------------------------------------------------
+    def fetch(self, desc: Descriptor) -> BinaryIO:
+        validate_digest(desc.digest)
+        if is_manifest(desc):
+            return io.BytesIO(self._get_manifest(desc.digest, _accept(desc.media_type))[0])
+        url = self._blob_url(desc.digest)
+
+        def get(offset: int) -> requests.Response:
+            headers = {"Range": f"bytes={offset}-"} if offset else None
+            return self.send(url, "GET", headers=headers, stream=True)
+
+        def check(response: requests.Response) -> None:
+            if response.status_code not in (200, 206):
+                raise registry_error(response, f"fetching blob {desc.digest} from {self.name}")
+
+        return BlobStream(get, desc.digest, check)  # type: ignore[return-value]
+
+    def _get_manifest(self, reference: str, accept: str) -> tuple[bytes, requests.Response]:
+        response = self.send(
+            self._manifest_url(reference), "GET", headers={"Accept": accept}, stream=True
+        )
+        try:
+            if response.status_code != 200:
+                raise registry_error(response, f"fetching manifest {self.name}@{reference}")
+            body = read_limited(response, MAX_MANIFEST_SIZE, f"manifest {reference}", raw=True)
+        finally:
+            response.close()
+        return body, response
+
+    def fetch_reference(self, reference: str) -> tuple[Descriptor, bytes]:
+        """A manifest by tag or digest: its descriptor and exact bytes (checked against the
+        digest asked for, or the one the registry served)."""
+        body, response = self._get_manifest(reference, ", ".join(ACCEPTED_MANIFEST_TYPES))
+        digest = digest_bytes(body)
+        expected = reference if ":" in reference else response.headers.get("Docker-Content-Digest")
+        if expected and expected.startswith("sha256:") and expected != digest:
+            raise DigestMismatchError(
+                f"manifest {self.name}@{reference} was served as {expected} but its bytes "
+                f"digest to {digest}"
+            )
+        media_type = _content_type(response) or _declared_type(body)
+        return Descriptor(media_type=media_type, digest=digest, size=len(body)), body
+
+    def exists(self, desc: Descriptor) -> bool:
+        validate_digest(desc.digest)
+        if is_manifest(desc):
+            url, headers = self._manifest_url(desc.digest), {"Accept": _accept(desc.media_type)}
+        else:
+            url, headers = self._blob_url(desc.digest), None
+        response = self.send(url, "HEAD", headers=headers)
+        response.close()
+        if response.status_code == 200:
+            return True
+        if response.status_code == 404:
+            return False
+        raise registry_error(response, f"checking {desc.digest} in {self.name}")
+
+    def resolve(self, reference: str) -> Descriptor:
+        """HEAD the manifest; a registry that leaves out the digest header gets a GET."""
+        response = self.send(
+            self._manifest_url(reference),
+            "HEAD",
+            headers={"Accept": ", ".join(ACCEPTED_MANIFEST_TYPES)},
+        )
+        response.close()
+        if response.status_code == 404:
+            shown = f"{self.name}@{reference}" if ":" in reference else f"{self.name}:{reference}"
+            raise NotFoundError(f"{shown}: not found", status=404, url=response.url)
+        if response.status_code != 200:
+            raise registry_error(response, f"resolving {self.name}:{reference}")
+        digest = response.headers.get("Docker-Content-Digest")
+        size = response.headers.get("Content-Length", "")
+        media_type = _content_type(response)
+        if ":" in reference and (digest is None or digest == reference) and size.isdigit():
+            digest = reference
+        if not digest or not size.isdigit() or not media_type:
+            return self.fetch_reference(reference)[0]
+        return Descriptor(media_type=media_type, digest=validate_digest(digest), size=int(size))
+
+    # -- writing ---------------------------------------------------------------------------------
+    def push(self, expected: Descriptor, content: BinaryIO) -> None:
+        validate_digest(expected.digest)
+        if is_manifest(expected):
+            self._put_manifest(expected, content, expected.digest)
+        else:
+            self._push_blob(expected, content)
+
+    def push_reference(self, expected: Descriptor, content: BinaryIO, reference: str) -> None:
+        self._put_manifest(expected, content, reference)
+
+    def _put_manifest(self, expected: Descriptor, content: BinaryIO, reference: str) -> None:
+        body = read_all(content, expected, limit=MAX_MANIFEST_SIZE)
+        response = self.send(
+            self._manifest_url(reference),
+            "PUT",
+            data=body,
+            headers={"Content-Type": expected.media_type},
+        )
+        response.close()
+        if response.status_code not in (200, 201, 202):
+            raise registry_error(response, f"pushing manifest {self.name}:{reference}")
+        stored = response.headers.get("Docker-Content-Digest")
+        if stored and stored != expected.digest:
+            raise DigestMismatchError(
+                f"registry stored manifest as {stored}, but its bytes digest to {expected.digest}"
+            )
+
+    def _push_blob(self, expected: Descriptor, content: BinaryIO) -> None:
+        start = f"{self._base}/blobs/uploads/"
+        path = getattr(content, "path", None)
+        progress = _Progress(getattr(content, "count", None))
+        if isinstance(path, str) and os.path.isfile(path):
+            # A local file: sent from disk, restarted or resumed after a dropped connection.
+            if expected.size > CHUNKED_THRESHOLD:
+                response, _, _ = put_chunked(
+                    self.send,
+                    start,
+                    path,
+                    AUTO_CHUNK_SIZE,
+                    expected.digest,
+                    expected.size,
+                    progress,
+                )
+            else:
+                response = put_file(
+                    self.send, start, path, expected.digest, expected.size, progress
+                )
+        else:
+            response = self._put_stream(start, expected, content)
+        response.close()
+        if response.status_code not in (201, 204):
+            raise registry_error(response, f"uploading blob {expected.digest} to {self.name}")
+        check_stored_digest(response, expected.digest)
+
+    def _put_stream(self, start: str, expected: Descriptor, content: BinaryIO) -> requests.Response:
+        from oras.remote.upload import start_upload
+
+        session = start_upload(self.send, start, expected.digest)
+        return self._finish_stream(session, expected, content)
+
+    def _finish_stream(
+        self, session: UploadSession, expected: Descriptor, content: BinaryIO
+    ) -> requests.Response:
+        try:
+            return self.send(
+                with_query(session.location, digest=expected.digest),
+                "PUT",
+                data=_StreamBody(content, expected.size),
+                headers={"Content-Length": str(expected.size), "Content-Type": _OCTET},
+            )
+        except BaseException:
+            cancel_upload(self.send, session)
+            raise
+
+    def mount(
+        self,
+        desc: Descriptor,
+        from_repository: str,
+        get_content: Optional[Callable[[], BinaryIO]] = None,
+    ) -> None:
+        """Cross-repository mount (POST `?mount=&from=`); a registry that answers with an
+        upload session instead gets the content uploaded there, or the session cancelled."""
+        url = with_query(
+            f"{self._base}/blobs/uploads/", mount=desc.digest, **{"from": from_repository}
+        )
+        response = self.send(url, "POST", headers={"Content-Length": "0"})
+        response.close()
+        if response.status_code == 201:
+            check_stored_digest(response, desc.digest)
+            return
+        if response.status_code != 202:
+            raise registry_error(response, f"mounting {desc.digest} from {from_repository}")
+        from oras.remote.response import resolve_location
+
+        session = UploadSession(resolve_location(response))
+        if get_content is None:
+            cancel_upload(self.send, session)
+            raise NotFoundError(
+                f"{self.reference.registry} did not mount {desc.digest} from {from_repository}",
+                status=202,
+            )
+        with get_content() as content:
+            done = self._finish_stream(session, desc, content)
+        done.close()
+        if done.status_code not in (201, 204):
+            raise registry_error(done, f"uploading blob {desc.digest} to {self.name}")
+
+    def tag(self, desc: Descriptor, reference: str) -> None:
+        """PUT the manifest's own bytes under the tag."""
+        body = read_all(self.fetch(desc), desc)
+        self.push_reference(desc, io.BytesIO(body), reference)
+
+    def delete(self, desc: Descriptor) -> None:
+        url = self._manifest_url(desc.digest) if is_manifest(desc) else self._blob_url(desc.digest)
+        response = self.send(url, "DELETE")
+        response.close()
+        if response.status_code not in (200, 202):
+            raise registry_error(response, f"deleting {self.name}@{desc.digest}")
+
+    # -- listing ---------------------------------------------------------------------------------
+    def tags(self, last: Optional[str] = None) -> Iterator[str]:
+        """Every tag, following `Link` pages (at most MAX_PAGES)."""
+        url = f"{self._base}/tags/list"
+        params = {"n": str(TAGS_PAGE_SIZE)}
+        if last:
+            params["last"] = last
+        url = with_query(url, **params)
+        for _ in range(MAX_PAGES):
+            response = self.send(url, "GET")
+            if response.status_code != 200:
+                raise registry_error(response, f"listing the tags of {self.name}")
+            page = _json_object(response, "tag list").get("tags") or []
+            if not isinstance(page, list):
+                raise ProtocolError(f"the tag list of {self.name} is not a list")
+            yield from (str(t) for t in page)
+            link = next_link(response)
+            if not link or not page:
+                return
+            url = link
+        raise ProtocolError(f"more than {MAX_PAGES} pages of tags from {self.name}")
+
+
+def catalog(
+    send: Send, registry: str, scheme: str = "https", last: Optional[str] = None
+) -> Iterator[str]:
+    """Every repository name the registry lists (`/v2/_catalog`, all pages)."""
+    from oras.reference import registry_api_host
+
+    params = {"n": str(TAGS_PAGE_SIZE)}
+    if last:
+        params["last"] = last
+    url = with_query(f"{scheme}://{registry_api_host(registry)}/v2/_catalog", **params)
+    for _ in range(MAX_PAGES):
+        response = send(url, "GET")
+        if response.status_code != 200:
+            raise registry_error(response, f"listing the repositories of {registry}")
+        page = _json_object(response, "catalog").get("repositories") or []
+        if not isinstance(page, list):
+            raise ProtocolError(f"the catalog of {registry} is not a list")
+        yield from (str(r) for r in page)
+        link = next_link(response)
+        if not link or not page:
+            return
+        url = link
+    raise ProtocolError(f"more than {MAX_PAGES} pages of repositories from {registry}")
+
+
+def _json_object(response: requests.Response, what: str) -> dict[str, Any]:
+    from oras.descriptor import parse_json_object
+
+    return parse_json_object(read_limited(response, MAX_MANIFEST_SIZE, what), what)
+
+
+def _accept(media_type: str) -> str:
+    types = [media_type] if media_type else []
+    types += [t for t in ACCEPTED_MANIFEST_TYPES if t != media_type]
+    return ", ".join(types)
+
+
+def _content_type(response: requests.Response) -> str:
+    return (response.headers.get("Content-Type") or "").split(";")[0].strip()
+
+
+def _declared_type(body: bytes) -> str:
+    from oras.descriptor import parse_manifest
+
+    declared = parse_manifest(body, "").get("mediaType")
+    return declared if isinstance(declared, str) else ""
