@@ -58,6 +58,12 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServe
 
 
 @pytest.fixture(scope="session")
+def second_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServer]:
+    """Another plain-HTTP registry without auth: the other end of registry-to-registry copies."""
+    yield from _serve(RegistryServer("plain", workdir=tmp_path_factory.mktemp("registry-second")))
+
+
+@pytest.fixture(scope="session")
 def basic_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServer]:
     """Plain-HTTP registry with htpasswd auth (myuser/mypass, realm "basic-realm")."""
     yield from _serve(RegistryServer("basic", workdir=tmp_path_factory.mktemp("registry-basic")))
