@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -69,3 +70,60 @@ def test_chunked_push_keeps_memory_flat(registry, unique_repo, tmp_path):
     base, peak = _run(registry, unique_repo, tmp_path, "chunked")
     assert peak < LIMIT_MIB, f"peak RSS {peak} MiB (baseline {base} MiB)"
     print(f"peak RSS {peak} MiB, baseline {base} MiB")
+
+
+COPY_SIZE = 1024 * 1024 * 1024
+
+COPY_SCRIPT = textwrap.dedent(
+    """
+    import os, sys, tempfile
+    import oras.client
+    from oras.cli.main import main
+
+    def peak_mib():
+        with open("/proc/self/status") as fh:
+            line = next(l for l in fh if l.startswith("VmHWM:"))
+        return int(line.split()[1]) // 1024
+
+    size, source, destination, workdir = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+    os.chdir(workdir)
+    with open("big.bin", "wb") as fh:
+        fh.truncate(size)
+    oras.client.OrasClient(insecure=True).push(files=["big.bin"], target=source)
+    os.unlink("big.bin")
+    base = peak_mib()
+    code = main(["cp", "--quiet", source, destination])
+    assert code == 0, code
+    print(base, peak_mib(), len(os.listdir(tempfile.gettempdir())))
+    """
+)
+
+
+def test_registry_to_registry_copy_of_1_gib_keeps_memory_flat_and_no_temp_file(
+    registry, second_registry, unique_repo, tmp_path
+):
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    work = tmp_path / "work"
+    work.mkdir()
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            COPY_SCRIPT,
+            str(COPY_SIZE),
+            f"{registry.host}/{unique_repo}:big",
+            f"{second_registry.host}/{unique_repo}:big",
+            str(work),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, "TMPDIR": str(temp)},
+    )
+    assert result.returncode == 0, result.stderr
+    base, peak, temp_files = map(int, result.stdout.split()[-3:])
+    assert peak < LIMIT_MIB, f"peak RSS {peak} MiB (baseline {base} MiB)"
+    assert temp_files == 0
+    print(f"cp 1 GiB: peak RSS {peak} MiB, baseline {base} MiB")
