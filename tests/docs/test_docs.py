@@ -81,6 +81,11 @@ USER_GUIDE_SECTIONS = [
 ]
 API_MODULES = [
     "oras.client",
+    "oras.content",
+    "oras.content.memory",
+    "oras.remote.repository",
+    "oras.copy",
+    "oras.manifest",
     "oras.provider",
     "oras.auth",
     "oras.container",
@@ -397,8 +402,12 @@ def test_every_page_is_built(site: Path) -> None:
 
 
 def section(page_html: str, section_id: str) -> str:
-    """The HTML of `<section id=section_id>`, nested sections included."""
-    start = page_html.index(f'<section id="{section_id}"')
+    """The HTML of `<section id=section_id>` (a command with aliases has them appended to
+    its id: `oras-py-cp-copy`), nested sections included."""
+    found = re.search(rf'<section id="{re.escape(section_id)}(-[a-z-]+)?"', page_html)
+    if found is None:
+        raise AssertionError(f"no section {section_id}")
+    start = found.start()
     depth = 0
     for match in re.finditer(r"<section\b|</section>", page_html[start:]):
         depth += 1 if match.group() == "<section" else -1
