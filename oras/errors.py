@@ -73,3 +73,7 @@ class NotFoundError(RegistryError):
 
 class ProtocolError(OrasError, ValueError):
     """The registry broke the protocol: a missing header, a malformed body, an oversized response."""
+
+
+class InvalidLayoutError(OrasError, ValueError):
+    """A directory or tar that is not a well-formed OCI image layout."""

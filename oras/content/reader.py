@@ -26,6 +26,11 @@ class VerifyingReader(io.RawIOBase):
         self._hasher = Hasher.for_digest(desc.digest)
         self._verified = False
 
+    @property
+    def descriptor(self) -> Descriptor:
+        """What the bytes are checked against (a store may rely on it instead of hashing)."""
+        return self._desc
+
     def readable(self) -> bool:
         return True
 

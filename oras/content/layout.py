@@ -1,0 +1,1019 @@
+"""OCI image layouts as stores: a directory (`oci-layout`, `index.json`, `blobs/<alg>/<encoded>`)
+or the same tree in an uncompressed `.tar`, read and written through the content contracts.
+
+Tags are the `org.opencontainers.image.ref.name` annotations of `index.json` entries. Only
+tagged manifests are listed there; any manifest blob of the layout still resolves by its digest
+(its media type read from its own `mediaType`), and any other blob resolves by digest as
+`application/octet-stream`. Writes never leave a half-written blob, index or tar behind: content
+goes to a temporary file beside its final name and is renamed into place once it is complete
+(a blob only when its size and digest match).
+
+Limits: a manifest read from a layout is at most `oras.descriptor.MAX_MANIFEST_SIZE` bytes,
+`index.json` at most `MAX_INDEX_SIZE`, `oci-layout` at most `MAX_LAYOUT_FILE_SIZE`, and a tar
+has at most `MAX_TAR_MEMBERS` entries.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import logging
+import os
+import pathlib
+import posixpath
+import shutil
+import stat
+import tarfile
+import tempfile
+import threading
+import uuid
+import weakref
+from typing import Any, BinaryIO, Iterator, Optional, TypeVar, Union
+
+from oras import defaults
+from oras.content.reader import COPY_CHUNK, VerifyingReader, copy_stream, read_all, verify_bytes
+from oras.descriptor import MAX_MANIFEST_SIZE, Descriptor
+from oras.digest import split_digest, validate_digest
+from oras.errors import (
+    DigestMismatchError,
+    InvalidDigestError,
+    InvalidLayoutError,
+    NotFoundError,
+    ProtocolError,
+)
+from oras.manifest import GRAPH_MEDIA_TYPES, is_manifest, successors
+
+__all__ = [
+    "BaseLayoutStore",
+    "LayoutStore",
+    "LayoutTarStore",
+    "MAX_INDEX_SIZE",
+    "MAX_LAYOUT_FILE_SIZE",
+    "MAX_TAR_MEMBERS",
+    "open_layout",
+]
+
+log = logging.getLogger(__name__)
+
+PathLike = Union[str, "os.PathLike[str]"]
+_Store = TypeVar("_Store", bound="BaseLayoutStore")
+
+#: Largest `index.json` read (a layout with tens of thousands of tags stays well below it).
+MAX_INDEX_SIZE = 16 * 1024 * 1024
+#: Largest `oci-layout` file read (it holds one short JSON object).
+MAX_LAYOUT_FILE_SIZE = 64 * 1024
+#: Most entries read from a layout tar.
+MAX_TAR_MEMBERS = 1_000_000
+
+#: The media type a blob that is not a manifest resolves to by digest (as in oras-go).
+BLOB_MEDIA_TYPE = "application/octet-stream"
+
+_LAYOUT_FILE = defaults.oci_layout_file
+_INDEX_FILE = defaults.oci_image_index_file
+_BLOBS = defaults.oci_blobs_dir
+_REF_NAME = defaults.oci_ref_name_annotation
+_LAYOUT_VERSION = defaults.oci_layout_version_pin
+#: Algorithms whose digests are never taken for tags.
+_DIGEST_ALGORITHMS = frozenset({"sha256", "sha512", "blake3"})
+#: A JSON blob with none of these keys is not a manifest (an image config, say).
+_MANIFEST_KEYS = frozenset({"mediaType", "manifests", "layers", "blobs", "subject"})
+#: Temporary files and directories of this module start with this (never a valid digest).
+_TEMP_PREFIX = ".oras-"
+
+
+def _blob_name(digest: str) -> str:
+    """`blobs/<alg>/<encoded>` for a valid digest; InvalidDigestError otherwise, so no digest
+    can name a path outside `blobs/`."""
+    algorithm, encoded = split_digest(digest)
+    return f"{_BLOBS}/{algorithm}/{encoded}"
+
+
+def _is_content_digest(reference: str) -> bool:
+    """Whether `reference` is a digest of a registered algorithm (`app:v1` is well formed as
+    a digest too, but is a fine tag)."""
+    try:
+        algorithm, _ = split_digest(reference)
+    except InvalidDigestError:
+        return False
+    return algorithm in _DIGEST_ALGORITHMS
+
+
+def _name_digest(name: str) -> Optional[str]:
+    """The digest a `blobs/<alg>/<encoded>` name stands for, or None for anything else."""
+    parts = name.split("/")
+    if len(parts) != 3 or parts[0] != _BLOBS:
+        return None
+    digest = f"{parts[1]}:{parts[2]}"
+    try:
+        validate_digest(digest)
+    except InvalidDigestError:
+        return None
+    return digest
+
+
+def _json_object(raw: bytes, what: str) -> dict[str, Any]:
+    try:
+        document = json.loads(raw)
+    except ValueError as e:  # JSONDecodeError and UnicodeDecodeError
+        raise InvalidLayoutError(f"{what} is not valid JSON: {e}") from None
+    if not isinstance(document, dict):
+        raise InvalidLayoutError(f"{what} is not a JSON object")
+    return document
+
+
+def _parse_layout_file(raw: bytes, where: str) -> None:
+    document = _json_object(raw, f"{where}/{_LAYOUT_FILE}")
+    version = document.get("imageLayoutVersion")
+    if version != _LAYOUT_VERSION:
+        raise InvalidLayoutError(
+            f"{where}/{_LAYOUT_FILE}: unsupported imageLayoutVersion {version!r} "
+            f"(this client reads {_LAYOUT_VERSION!r})"
+        )
+
+
+def _parse_index(raw: bytes, where: str) -> dict[str, Any]:
+    """`index.json` as a JSON object whose `manifests` are descriptors; every other field kept."""
+    what = f"{where}/{_INDEX_FILE}"
+    document = _json_object(raw, what)
+    manifests = document.get("manifests")
+    if manifests is None:
+        manifests = []
+    if not isinstance(manifests, list):
+        raise InvalidLayoutError(f"{what}: `manifests` is not a list")
+    for i, entry in enumerate(manifests):
+        try:
+            if not isinstance(entry, dict):
+                raise ValueError("not an object")
+            desc = Descriptor.from_dict(entry)
+            validate_digest(desc.digest)
+            if desc.size < 0:
+                raise ValueError("negative size")
+            annotations = entry.get("annotations")
+            if annotations is not None and not isinstance(annotations, dict):
+                raise ValueError("`annotations` is not an object")
+        except (ValueError, ProtocolError) as e:
+            raise InvalidLayoutError(f"{what}: manifests[{i}] is not a descriptor: {e}") from None
+    document["manifests"] = manifests
+    return document
+
+
+def _new_index() -> dict[str, Any]:
+    return {
+        "schemaVersion": defaults.oci_index_schema_version,
+        "mediaType": defaults.default_index_media_type,
+        "manifests": [],
+    }
+
+
+def _ref_name(entry: dict[str, Any]) -> Optional[str]:
+    annotations = entry.get("annotations")
+    if not isinstance(annotations, dict):
+        return None
+    name = annotations.get(_REF_NAME)
+    return name if isinstance(name, str) and name else None
+
+
+def _entry_descriptor(entry: dict[str, Any]) -> Descriptor:
+    """An `index.json` entry as a descriptor, without its tag annotation."""
+    desc = Descriptor.from_dict(copy.deepcopy(entry))
+    if desc.annotations is not None:
+        annotations = {k: v for k, v in desc.annotations.items() if k != _REF_NAME}
+        desc.annotations = annotations or None
+    return desc
+
+
+def _manifest_descriptor(
+    digest: str, data: bytes, media_type: Optional[str] = None
+) -> Optional[Descriptor]:
+    """The descriptor of a manifest blob, media type from its own `mediaType` (else
+    `media_type`); None when the bytes are not a manifest."""
+    data_start = data[:64].lstrip()
+    if not data_start.startswith(b"{"):
+        return None
+    try:
+        document = json.loads(data)
+    except ValueError:
+        return None
+    if not isinstance(document, dict):
+        return None
+    own = document.get("mediaType")
+    chosen = own if own in GRAPH_MEDIA_TYPES else media_type
+    if chosen not in GRAPH_MEDIA_TYPES:
+        return None
+    artifact_type = document.get("artifactType")
+    annotations = document.get("annotations")
+    return Descriptor(
+        media_type=chosen,
+        digest=digest,
+        size=len(data),
+        artifact_type=artifact_type if isinstance(artifact_type, str) and artifact_type else None,
+        annotations=dict(annotations) if isinstance(annotations, dict) and annotations else None,
+    )
+
+
+def _plain(desc: Descriptor) -> Descriptor:
+    return Descriptor(
+        media_type=desc.media_type,
+        digest=desc.digest,
+        size=desc.size,
+        artifact_type=desc.artifact_type,
+        annotations=desc.annotations,
+    )
+
+
+def _temp_file(directory: pathlib.Path, stem: str) -> tuple[pathlib.Path, int]:
+    """A new file in `directory`, open for writing (mode 0666 less the umask, as a plain file
+    would get); returns its path and descriptor."""
+    while True:
+        path = directory / f"{_TEMP_PREFIX}{stem}-{uuid.uuid4().hex[:16]}.tmp"
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0))
+        except FileExistsError:  # pragma: no cover - 64 random bits
+            continue
+        return path, fd
+
+
+def _write_atomically(path: pathlib.Path, data: bytes) -> None:
+    """Replace `path` with `data` in one rename: a reader sees the old or the new file whole."""
+    temp, fd = _temp_file(path.parent, path.name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+def _read_limited(stream: BinaryIO, limit: int, what: str) -> bytes:
+    with stream:
+        data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise InvalidLayoutError(f"{what} is over the {limit} byte limit")
+    return data
+
+
+class BaseLayoutStore:
+    """An OCI image layout as a Target, PredecessorFinder, Deleter and TagLister; safe across
+    threads. `LayoutStore` keeps it in a directory, `LayoutTarStore` in a tar; use
+    `open_layout` to pick one by path. A store is also a context manager (`close()` on exit)."""
+
+    def __init__(self, path: PathLike, read_only: bool) -> None:
+        self.path = pathlib.Path(path)
+        self.read_only = read_only
+        self._lock = threading.RLock()  # index.json, the manifests pushed, the graph
+        self._index: dict[str, Any] = _new_index()
+        #: Manifests pushed through this store (their media types, whatever their JSON says).
+        self._pushed: dict[str, Descriptor] = {}
+        #: child digest -> {manifest digest: manifest}, built on first use.
+        self._predecessors: Optional[dict[str, dict[str, Descriptor]]] = None
+        self._closed = False
+
+    def __repr__(self) -> str:
+        mode = "r" if self.read_only else "w"
+        return f"{type(self).__name__}({os.fspath(self.path)!r}, mode={mode!r})"
+
+    def __enter__(self: _Store) -> _Store:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Finish writing (a tar is written here); the store is unusable afterwards."""
+        self._closed = True
+
+    # -- what a backend provides -----------------------------------------------------------------
+    def _open(self, name: str) -> BinaryIO:
+        """The layout file `name` (`index.json`, `blobs/...`); FileNotFoundError when absent."""
+        raise NotImplementedError
+
+    def _size(self, name: str) -> Optional[int]:
+        """The size of the regular file `name`, None when there is none."""
+        raise NotImplementedError
+
+    def _blob_names(self) -> set[str]:
+        """Every `blobs/<alg>/<encoded>` name with a valid digest."""
+        raise NotImplementedError
+
+    def _blob_target(self, name: str) -> pathlib.Path:
+        """Where a pushed blob is renamed to (the layout exists once this returns)."""
+        raise NotImplementedError
+
+    def _remove_blob(self, name: str) -> None:
+        raise NotImplementedError
+
+    def _save_index(self) -> None:
+        """Persist `self._index` (called with the lock held)."""
+        raise NotImplementedError
+
+    # -- Storage ---------------------------------------------------------------------------------
+    def fetch(self, desc: Descriptor) -> BinaryIO:
+        """The blob's bytes as they are stored (callers verify: see `oras.content.Fetcher`)."""
+        self._check_open()
+        name = _blob_name(desc.digest)
+        try:
+            return self._open(name)
+        except FileNotFoundError:
+            raise self._not_found(desc.digest) from None
+
+    def exists(self, desc: Descriptor) -> bool:
+        """Whether the layout holds a blob of `desc`'s digest and size."""
+        self._check_open()
+        return self._size(_blob_name(desc.digest)) == desc.size
+
+    def push(self, expected: Descriptor, content: BinaryIO) -> None:
+        """Store `content` as the blob `expected`, hashed while it is written to a temporary
+        file that is renamed into place only when its size and digest match."""
+        self._check_writable()
+        name = _blob_name(expected.digest)
+        target = self._blob_target(name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        trusted = (
+            isinstance(content, VerifyingReader)
+            and content.descriptor.digest == expected.digest
+            and content.descriptor.size == expected.size
+        )
+        stream = content if trusted else VerifyingReader(content, expected)
+        temp, fd = _temp_file(target.parent, "blob")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                copy_stream(stream, out)  # type: ignore[arg-type]
+            stream.verify()  # type: ignore[union-attr]
+            os.replace(temp, target)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+        self._blob_written(name)
+        if is_manifest(expected):
+            self._add_manifest(_plain(expected))
+
+    def _blob_written(self, name: str) -> None:
+        """Hook: `name` now holds new content."""
+
+    # -- references ------------------------------------------------------------------------------
+    def resolve(self, reference: str) -> Descriptor:
+        """A tag (the `ref.name` of an `index.json` entry; the last one wins) or a digest."""
+        self._check_open()
+        if not reference:
+            raise ValueError("an empty reference names nothing")
+        with self._lock:
+            entries = list(self._index["manifests"])
+            pushed = self._pushed.get(reference)
+        # Tags first: a ref.name such as `app:v1` is also a well-formed digest.
+        for entry in reversed(entries):
+            if _ref_name(entry) == reference:
+                return self._complete(_entry_descriptor(entry))
+        try:
+            validate_digest(reference)
+        except InvalidDigestError:
+            raise NotFoundError(
+                f"{reference}: no such tag in OCI layout {os.fspath(self.path)}", status=404
+            ) from None
+        if pushed is not None:
+            return pushed
+        for entry in entries:
+            if entry.get("digest") == reference:
+                return self._complete(_plain(_entry_descriptor(entry)))
+        return self._describe_blob(reference)
+
+    def _complete(self, desc: Descriptor) -> Descriptor:
+        """An index entry without a media type takes the one its manifest declares."""
+        if desc.media_type:
+            return desc
+        found = self._describe_blob(desc.digest)
+        desc.media_type = found.media_type
+        return desc
+
+    def _describe_blob(self, digest: str) -> Descriptor:
+        name = _blob_name(digest)
+        size = self._size(name)
+        if size is None:
+            raise self._not_found(digest)
+        if size <= MAX_MANIFEST_SIZE:
+            desc = self._read_manifest_blob(digest, size)
+            if desc is not None:
+                return desc
+        return Descriptor(media_type=BLOB_MEDIA_TYPE, digest=digest, size=size)
+
+    def _read_manifest_blob(
+        self, digest: str, size: int, media_type: Optional[str] = None
+    ) -> Optional[Descriptor]:
+        """The blob as a manifest, verified; None when it is not one (or is corrupt)."""
+        with self._open(_blob_name(digest)) as stream:
+            data = stream.read(MAX_MANIFEST_SIZE + 1)
+        desc = _manifest_descriptor(digest, data, media_type)
+        if desc is None:
+            return None
+        try:
+            verify_bytes(data, Descriptor(desc.media_type, digest, size), f"manifest {digest}")
+        except DigestMismatchError as e:
+            log.warning("%s in %s: ignored", e, self.path)
+            return None
+        return desc
+
+    def tag(self, desc: Descriptor, reference: str) -> None:
+        """Point `reference` at `desc` in `index.json`: its entry is replaced (or added), every
+        other entry and field is kept, and the file is replaced in one rename."""
+        self._check_writable()
+        if not isinstance(reference, str) or not reference or reference != reference.strip():
+            raise ValueError(f"invalid tag {reference!r}: empty or with surrounding spaces")
+        if reference == desc.digest:
+            if not self.exists(desc):
+                raise self._not_found(desc.digest)
+            return  # a manifest resolves by its digest already
+        if _is_content_digest(reference):
+            raise ValueError(f"cannot tag {desc.digest} with the digest {reference}")
+        if not self.exists(desc):
+            raise NotFoundError(
+                f"cannot tag {desc.digest}: not in OCI layout {os.fspath(self.path)}", status=404
+            )
+        entry = _plain(desc).to_dict()
+        if desc.platform:
+            entry["platform"] = dict(desc.platform)
+        entry["annotations"] = {**(desc.annotations or {}), _REF_NAME: reference}
+        with self._lock:
+            kept = [e for e in self._index["manifests"] if _ref_name(e) != reference]
+            previous = self._index["manifests"]
+            self._index["manifests"] = [*kept, entry]
+            try:
+                self._save_index()
+            except BaseException:
+                self._index["manifests"] = previous
+                raise
+
+    def tags(self, last: Optional[str] = None) -> Iterator[str]:
+        """The tags of `index.json`, sorted, starting after `last`."""
+        self._check_open()
+        with self._lock:
+            names = {_ref_name(e) for e in self._index["manifests"]}
+        return iter(sorted(n for n in names if n and (last is None or n > last)))
+
+    # -- graph -----------------------------------------------------------------------------------
+    def predecessors(self, desc: Descriptor) -> list[Descriptor]:
+        """The manifests of the layout that point at `desc` (subject, config, layers or an
+        index entry). The first call reads every manifest blob of the layout once."""
+        self._check_open()
+        with self._lock:
+            graph = self._graph()
+            return list(graph.get(desc.digest, {}).values())
+
+    def walk(self, root: Descriptor) -> list[Descriptor]:
+        """Everything `root` points at and `root` itself, each once, children before their
+        parents (the order a copy pushes them); manifests are read and verified on the way."""
+        self._check_open()
+        ordered: dict[str, Descriptor] = {}
+        visiting: set[str] = set()
+
+        def visit(node: Descriptor) -> None:
+            if node.digest in ordered or node.digest in visiting:
+                return
+            visiting.add(node.digest)
+            if is_manifest(node):
+                data = read_all(self.fetch(node), node)
+                for child in successors(node, data):
+                    visit(child)
+            ordered[node.digest] = node
+
+        visit(root)
+        return list(ordered.values())
+
+    def _graph(self) -> dict[str, dict[str, Descriptor]]:
+        if self._predecessors is None:
+            self._predecessors = {}
+            for manifest, data in self._scan_manifests():
+                self._add_edges(manifest, data)
+        return self._predecessors
+
+    def _scan_manifests(self) -> Iterator[tuple[Descriptor, bytes]]:
+        """Every manifest blob of the layout, with its bytes. Its media type comes from its own
+        `mediaType`, else from a descriptor that points at it (index.json or a parent)."""
+        declared: dict[str, str] = {}
+        for entry in self._index["manifests"]:
+            if entry.get("mediaType") in GRAPH_MEDIA_TYPES:
+                declared[entry["digest"]] = entry["mediaType"]
+        for digest, desc in self._pushed.items():
+            declared[digest] = desc.media_type
+        candidates: dict[str, bytes] = {}
+        for name in sorted(self._blob_names()):
+            size = self._size(name)
+            if size is None or size > MAX_MANIFEST_SIZE:
+                continue
+            with self._open(name) as stream:
+                data = stream.read(64)
+                if not data.lstrip().startswith(b"{"):
+                    continue  # not JSON: read no further
+                data += stream.read(MAX_MANIFEST_SIZE + 1 - len(data))
+            digest = _name_digest(name)
+            assert digest is not None
+            try:
+                document = json.loads(data)
+            except ValueError:
+                continue
+            if not isinstance(document, dict) or not _MANIFEST_KEYS & document.keys():
+                continue  # e.g. an image config
+            candidates[digest] = data
+            for value in _descriptor_values(document):
+                media_type = value.get("mediaType")
+                if media_type in GRAPH_MEDIA_TYPES and isinstance(value.get("digest"), str):
+                    declared.setdefault(value["digest"], media_type)
+        for digest, data in candidates.items():
+            desc = _manifest_descriptor(digest, data, declared.get(digest))
+            if desc is None:
+                continue
+            try:
+                verify_bytes(data, desc, f"manifest {digest}")
+            except DigestMismatchError as e:
+                log.warning("%s in %s: ignored", e, self.path)
+                continue
+            pushed = self._pushed.get(digest)
+            yield (pushed or desc), data
+
+    def _add_edges(self, manifest: Descriptor, data: bytes) -> None:
+        assert self._predecessors is not None
+        try:
+            children = successors(manifest, data)
+        except ProtocolError as e:
+            log.warning("%s in %s: its edges are ignored", e, self.path)
+            return
+        for child in children:
+            self._predecessors.setdefault(child.digest, {})[manifest.digest] = manifest
+
+    def _add_manifest(self, desc: Descriptor) -> None:
+        with self._lock:
+            self._pushed[desc.digest] = desc
+            if self._predecessors is None:
+                return  # the first predecessors() call reads it from the layout
+            if desc.size > MAX_MANIFEST_SIZE:
+                return
+            with self._open(_blob_name(desc.digest)) as stream:
+                data = stream.read(MAX_MANIFEST_SIZE + 1)
+            self._add_edges(desc, data)
+
+    # -- deletion --------------------------------------------------------------------------------
+    def delete(self, desc: Descriptor) -> None:
+        """Remove the blob of `desc` and every `index.json` entry (tag) that names it."""
+        self._check_writable()
+        name = _blob_name(desc.digest)
+        with self._lock:
+            if self._size(name) is None:
+                raise self._not_found(desc.digest)
+            entries = self._index["manifests"]
+            kept = [e for e in entries if e.get("digest") != desc.digest]
+            if len(kept) != len(entries):
+                self._index["manifests"] = kept
+                self._save_index()
+            self._remove_blob(name)
+            self._pushed.pop(desc.digest, None)
+            if self._predecessors is not None:
+                for found in self._predecessors.values():
+                    found.pop(desc.digest, None)
+
+    # -- checks ----------------------------------------------------------------------------------
+    def validate(self) -> None:
+        """InvalidLayoutError unless the layout is well formed: `oci-layout` says version
+        1.0.0, `index.json` is an image index (schemaVersion 2, the OCI index media type when
+        set) of descriptors, and `blobs/` is there."""
+        self._check_open()
+        where = os.fspath(self.path)
+        for name in (_LAYOUT_FILE, _INDEX_FILE):
+            if self._size(name) is None:
+                raise InvalidLayoutError(f"{where}: no {name} file: not an OCI image layout")
+        _parse_layout_file(
+            _read_limited(self._open(_LAYOUT_FILE), MAX_LAYOUT_FILE_SIZE, _LAYOUT_FILE), where
+        )
+        index = _parse_index(
+            _read_limited(self._open(_INDEX_FILE), MAX_INDEX_SIZE, _INDEX_FILE), where
+        )
+        if index.get("schemaVersion") != defaults.oci_index_schema_version:
+            raise InvalidLayoutError(
+                f"{where}/{_INDEX_FILE}: schemaVersion must be "
+                f"{defaults.oci_index_schema_version}, not {index.get('schemaVersion')!r}"
+            )
+        media_type = index.get("mediaType", defaults.default_index_media_type)
+        if media_type != defaults.default_index_media_type:
+            raise InvalidLayoutError(
+                f"{where}/{_INDEX_FILE}: mediaType must be "
+                f"{defaults.default_index_media_type}, not {media_type!r}"
+            )
+        if not self._has_blobs_directory():
+            raise InvalidLayoutError(f"{where}: no {_BLOBS}/ directory: not an OCI image layout")
+
+    def _has_blobs_directory(self) -> bool:
+        raise NotImplementedError
+
+    def _load(self, where: str) -> None:
+        """Read `oci-layout` (required) and `index.json` (an empty index when absent)."""
+        try:
+            raw = _read_limited(self._open(_LAYOUT_FILE), MAX_LAYOUT_FILE_SIZE, _LAYOUT_FILE)
+        except FileNotFoundError:
+            raise InvalidLayoutError(
+                f"{where} is not an OCI image layout: it has no {_LAYOUT_FILE} file",
+                hint="give the path of an OCI image layout, or a new or empty directory to "
+                "create one in",
+            ) from None
+        _parse_layout_file(raw, where)
+        try:
+            raw = _read_limited(self._open(_INDEX_FILE), MAX_INDEX_SIZE, _INDEX_FILE)
+        except FileNotFoundError:
+            return
+        self._index = _parse_index(raw, where)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ValueError(f"{self!r} is closed")
+
+    def _check_writable(self) -> None:
+        self._check_open()
+        if self.read_only:
+            raise PermissionError(f"OCI layout {os.fspath(self.path)} is opened read-only")
+
+    def _not_found(self, digest: str) -> NotFoundError:
+        return NotFoundError(
+            f"{digest}: not found in OCI layout {os.fspath(self.path)}", status=404
+        )
+
+
+def _descriptor_values(document: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The descriptor objects a manifest or index holds (whatever their validity)."""
+    for key in ("subject", "config"):
+        value = document.get(key)
+        if isinstance(value, dict):
+            yield value
+    for key in ("manifests", "layers", "blobs"):
+        values = document.get(key)
+        if isinstance(values, list):
+            yield from (v for v in values if isinstance(v, dict))
+
+
+class LayoutStore(BaseLayoutStore):
+    """An OCI image layout directory. A missing directory is created on the first write (with
+    `oci-layout`, `index.json` and `blobs/`); an existing directory must be a layout or empty."""
+
+    def __init__(self, path: PathLike, read_only: bool = False) -> None:
+        super().__init__(path, read_only)
+        where = os.fspath(self.path)
+        self._created = False
+        if not self.path.exists():
+            if read_only:
+                raise NotFoundError(f"{where}: no such OCI layout", status=404)
+            return
+        if not self.path.is_dir():
+            raise InvalidLayoutError(
+                f"{where} is not a directory",
+                hint="open a layout tar with open_layout() or LayoutTarStore",
+            )
+        if (self.path / _LAYOUT_FILE).exists() or read_only or any(self.path.iterdir()):
+            self._load(where)
+
+    def blob_path(self, digest: str) -> pathlib.Path:
+        """`<layout>/blobs/<alg>/<encoded>` (InvalidDigestError for a malformed digest)."""
+        return self.path / _blob_name(digest)
+
+    def _open(self, name: str) -> BinaryIO:
+        path = self.path / name
+        try:
+            return open(path, "rb")
+        except (IsADirectoryError, NotADirectoryError):
+            raise FileNotFoundError(path) from None
+
+    def _size(self, name: str) -> Optional[int]:
+        try:
+            info = os.stat(self.path / name)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        return info.st_size if stat.S_ISREG(info.st_mode) else None
+
+    def _blob_names(self) -> set[str]:
+        found: set[str] = set()
+        blobs = self.path / _BLOBS
+        if not blobs.is_dir():
+            return found
+        for algorithm in blobs.iterdir():
+            if not algorithm.is_dir():
+                continue
+            for entry in algorithm.iterdir():
+                name = f"{_BLOBS}/{algorithm.name}/{entry.name}"
+                if _name_digest(name) is not None and entry.is_file():
+                    found.add(name)
+        return found
+
+    def _has_blobs_directory(self) -> bool:
+        return (self.path / _BLOBS).is_dir()
+
+    def _ensure_layout(self) -> None:
+        """Create what the layout lacks of `blobs/`, `oci-layout` and `index.json` on the
+        first write."""
+        with self._lock:
+            if self._created:
+                return
+            (self.path / _BLOBS).mkdir(parents=True, exist_ok=True)
+            if not (self.path / _LAYOUT_FILE).exists():
+                layout = json.dumps({"imageLayoutVersion": _LAYOUT_VERSION}).encode()
+                _write_atomically(self.path / _LAYOUT_FILE, layout)
+            if not (self.path / _INDEX_FILE).exists():
+                self._write_index()
+            self._created = True
+
+    def _blob_target(self, name: str) -> pathlib.Path:
+        self._ensure_layout()
+        return self.path / name
+
+    def _remove_blob(self, name: str) -> None:
+        (self.path / name).unlink(missing_ok=True)
+
+    def _save_index(self) -> None:
+        with self._lock:
+            self._ensure_layout()
+            self._write_index()
+
+    def _write_index(self) -> None:
+        data = json.dumps(self._index, separators=(",", ":")).encode()
+        _write_atomically(self.path / _INDEX_FILE, data)
+
+
+class _TarMember(io.RawIOBase):
+    """One member of an uncompressed tar, read in place (its own file handle, seekable)."""
+
+    def __init__(self, path: pathlib.Path, offset: int, size: int) -> None:
+        super().__init__()
+        self._file = open(path, "rb", buffering=0)
+        self._start = offset
+        self._size = size
+        self._position = 0
+        self._file.seek(offset)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        remaining = self._size - self._position
+        if remaining <= 0:
+            return 0
+        view = memoryview(buffer).cast("B")[:remaining]
+        n = self._file.readinto(view) or 0
+        if not n and len(view):
+            raise InvalidLayoutError(f"{self._file.name} is truncated")
+        self._position += n
+        return n
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
+        self._position = max(0, base + offset)
+        self._file.seek(self._start + min(self._position, self._size))
+        return self._position
+
+    def tell(self) -> int:
+        return self._position
+
+    def close(self) -> None:
+        try:
+            self._file.close()
+        finally:
+            super().close()
+
+
+def _tar_members(path: pathlib.Path) -> tuple[dict[str, tuple[int, int]], set[str]]:
+    """name -> (data offset, size) of the regular files of an uncompressed tar, and the names
+    of its directories. Names are normalised (`./blobs/x` is `blobs/x`); a hard link reads as
+    the file it links to; anything else (symbolic links, devices, names leaving the tar's
+    root) is left out."""
+    members: dict[str, tuple[int, int]] = {}
+    directories: set[str] = set()
+    try:
+        with tarfile.open(path, "r:") as tar:
+            for count, member in enumerate(tar, start=1):
+                if count > MAX_TAR_MEMBERS:
+                    raise InvalidLayoutError(
+                        f"{os.fspath(path)} has more than {MAX_TAR_MEMBERS} entries"
+                    )
+                name = _tar_name(member.name)
+                if name is None:
+                    continue
+                if member.isreg() and not member.issparse():
+                    members[name] = (member.offset_data, member.size)
+                elif member.isdir():
+                    directories.add(name)
+                elif member.islnk():
+                    target = _tar_name(member.linkname)
+                    if target is not None and target in members:
+                        members[name] = members[target]
+    except tarfile.TarError as e:
+        raise InvalidLayoutError(
+            f"{os.fspath(path)} is not an uncompressed tar: {e}",
+            hint="a layout tar is read as it is: decompress it first",
+        ) from None
+    return members, directories
+
+
+def _tar_name(name: str) -> Optional[str]:
+    normalised = posixpath.normpath(name.lstrip("/"))
+    if normalised in (".", "") or normalised.startswith(".."):
+        return None
+    return normalised
+
+
+class LayoutTarStore(BaseLayoutStore):
+    """An OCI image layout in an uncompressed tar. Blobs are read in place, by member offset.
+
+    Mode "r" reads an existing tar. Mode "w" also writes: a new tar, or one that starts with
+    the content of the existing tar. What is written is staged in a temporary directory beside
+    the tar, and `close()` (or leaving a `with` block) writes the whole tar to a temporary
+    file there and renames it into place; leaving the `with` block on an exception, `abort()`,
+    or a failure while the tar is written keeps the old tar (or none) and removes every
+    temporary file. The stage needs disk space for what is written, and the new tar for all
+    of it."""
+
+    def __init__(self, path: PathLike, mode: str = "r") -> None:
+        if mode not in ("r", "w"):
+            raise ValueError(f"mode must be 'r' or 'w', not {mode!r}")
+        super().__init__(path, read_only=mode == "r")
+        where = os.fspath(self.path)
+        self._members: dict[str, tuple[int, int]] = {}
+        self._directories: set[str] = set()
+        self._stage: Optional[pathlib.Path] = None
+        self._cleanup: Optional[weakref.finalize] = None
+        self._deleted: set[str] = set()
+        self._dirty = False
+        if self.path.is_dir():
+            raise InvalidLayoutError(f"{where} is a directory, not a tar")
+        if not self.path.exists():
+            if self.read_only:
+                raise NotFoundError(f"{where}: no such OCI layout tar", status=404)
+            return
+        self._members, self._directories = _tar_members(self.path)
+        self._load(where)
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    def close(self) -> None:
+        """Write the tar (when anything changed) and remove the staging directory."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self._dirty:
+                self._write_tar()
+        finally:
+            self._discard_stage()
+
+    def abort(self) -> None:
+        """Drop everything written since the store was opened; the tar stays as it was."""
+        self._closed = True
+        self._discard_stage()
+
+    # -- reading ---------------------------------------------------------------------------------
+    def _staged(self, name: str) -> Optional[pathlib.Path]:
+        if self._stage is None:
+            return None
+        path = self._stage / name
+        return path if path.is_file() else None
+
+    def _open(self, name: str) -> BinaryIO:
+        if name in self._deleted:
+            raise FileNotFoundError(name)
+        staged = self._staged(name)
+        if staged is not None:
+            return open(staged, "rb")
+        found = self._members.get(name)
+        if found is None:
+            raise FileNotFoundError(name)
+        return io.BufferedReader(_TarMember(self.path, *found))  # type: ignore[return-value]
+
+    def _size(self, name: str) -> Optional[int]:
+        if name in self._deleted:
+            return None
+        staged = self._staged(name)
+        if staged is not None:
+            return staged.stat().st_size
+        found = self._members.get(name)
+        return None if found is None else found[1]
+
+    def _blob_names(self) -> set[str]:
+        names = {n for n in self._members if _name_digest(n) is not None}
+        if self._stage is not None:
+            for algorithm in (self._stage / _BLOBS).iterdir():
+                for entry in algorithm.iterdir():
+                    name = f"{_BLOBS}/{algorithm.name}/{entry.name}"
+                    if _name_digest(name) is not None:
+                        names.add(name)
+        return names - self._deleted
+
+    def _has_blobs_directory(self) -> bool:
+        # Tar writers differ on directory entries: a file below `blobs/` implies the directory.
+        return (
+            _BLOBS in self._directories
+            or self._stage is not None
+            or any(n.startswith(f"{_BLOBS}/") for n in self._members)
+        )
+
+    # -- writing ---------------------------------------------------------------------------------
+    def _ensure_stage(self) -> pathlib.Path:
+        with self._lock:
+            if self._stage is None:
+                parent = self.path.parent
+                parent.mkdir(parents=True, exist_ok=True)
+                stage = pathlib.Path(
+                    tempfile.mkdtemp(prefix=f"{_TEMP_PREFIX}{self.path.name}-", dir=parent)
+                )
+                (stage / _BLOBS).mkdir()
+                self._cleanup = weakref.finalize(self, shutil.rmtree, stage, True)
+                self._stage = stage
+            return self._stage
+
+    def _discard_stage(self) -> None:
+        if self._cleanup is not None:
+            self._cleanup()  # removes the stage (once)
+
+    def _blob_target(self, name: str) -> pathlib.Path:
+        return self._ensure_stage() / name
+
+    def _blob_written(self, name: str) -> None:
+        with self._lock:
+            self._deleted.discard(name)
+            self._dirty = True
+
+    def _remove_blob(self, name: str) -> None:
+        staged = self._staged(name)
+        if staged is not None:
+            staged.unlink()
+        self._deleted.add(name)
+        self._dirty = True
+
+    def _save_index(self) -> None:
+        self._dirty = True  # index.json is written into the tar by close()
+
+    def _write_tar(self) -> None:
+        parent = self.path.parent
+        parent.mkdir(parents=True, exist_ok=True)
+        temp, fd = _temp_file(parent, self.path.name)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
+                    tar.copybufsize = COPY_CHUNK
+                    layout = json.dumps({"imageLayoutVersion": _LAYOUT_VERSION}).encode()
+                    _add_bytes(tar, _LAYOUT_FILE, layout)
+                    index = json.dumps(self._index, separators=(",", ":")).encode()
+                    _add_bytes(tar, _INDEX_FILE, index)
+                    names = sorted(self._blob_names())
+                    _add_directory(tar, _BLOBS)
+                    for algorithm in sorted({n.split("/")[1] for n in names}):
+                        _add_directory(tar, f"{_BLOBS}/{algorithm}")
+                    for name in names:
+                        size = self._size(name)
+                        assert size is not None
+                        with self._open(name) as stream:
+                            tar.addfile(_tar_info(name, size), stream)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temp, self.path)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+        log.debug("wrote OCI layout tar %s", self.path)
+
+
+def _tar_info(name: str, size: int, directory: bool = False) -> tarfile.TarInfo:
+    """A reproducible header: no owner, no time."""
+    info = tarfile.TarInfo(name)
+    info.size = size
+    info.mtime = 0
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    if directory:
+        info.type = tarfile.DIRTYPE
+        info.mode = 0o755
+    else:
+        info.mode = 0o644
+    return info
+
+
+def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    tar.addfile(_tar_info(name, len(data)), io.BytesIO(data))
+
+
+def _add_directory(tar: tarfile.TarFile, name: str) -> None:
+    tar.addfile(_tar_info(name, 0, directory=True))
+
+
+def open_layout(path: PathLike, mode: str = "r") -> BaseLayoutStore:
+    """The OCI image layout at `path`: a tar when `path` is an existing file or, when it does
+    not exist yet, ends in `.tar`; a directory otherwise. Mode "r" reads an existing layout;
+    "w" also writes (creating the layout on the first write, keeping what is there). Close a
+    written tar (or use `with`) to write it."""
+    if mode not in ("r", "w"):
+        raise ValueError(f"mode must be 'r' or 'w', not {mode!r}")
+    location = pathlib.Path(path)
+    if location.is_file() or (not location.exists() and location.suffix.lower() == ".tar"):
+        return LayoutTarStore(location, mode)
+    return LayoutStore(location, read_only=mode == "r")
