@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         if not tags:
             raise ValueError(f"{ref.registry}/{ref.repository} has no tags to back up")
     printer = EventPrinter(BACKUP, quiet=args.quiet)
-    with open_layout(args.output, write=True) as layout:
+    with open_layout(args.output, "w") as layout:
         for tag in tags:
             desc = copy(
                 repository,

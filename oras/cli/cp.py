@@ -57,15 +57,12 @@ def run(args: argparse.Namespace) -> int:
     if not (dst_args.oci_layout or dst_args.oci_layout_path) and "," in dst_text:
         dst_text, tags = split_tags(dst_text)
         extra_tags = tags[1:]
-    src = target.open_target(src_args, args.source)
-    mount_from = None
-    try:
+    with target.open_target(src_args, args.source) as src:
+        mount_from = None
         if src.kind == target.REGISTRY and not (dst_args.oci_layout or dst_args.oci_layout_path):
-            dst_host = options.registry_host(dst_text)
-            if dst_host == src.extra["registry"]:
+            if options.registry_host(dst_text) == src.extra["registry"]:
                 mount_from = src.extra["repository"]
-        dst = target.open_target(dst_args, dst_text, write=True, mount_from=mount_from)
-        try:
+        with target.open_target(dst_args, dst_text, write=True, mount_from=mount_from) as dst:
             same = (
                 mount_from is not None
                 and dst.extra.get("scheme") == src.extra.get("scheme")
@@ -81,10 +78,6 @@ def run(args: argparse.Namespace) -> int:
                 **printer.hooks(),
             )
             desc = copy(src.store, src.reference, dst.store, dst.reference, copy_options)
-        finally:
-            dst.close()
-    finally:
-        src.close()
     print(f"Copied {src.label} => {dst.label}")
     for tag in extra_tags:
         print(f"Tagged {tag}")

@@ -30,14 +30,10 @@ def run(args: argparse.Namespace) -> int:
     from oras.manifest import Platform
 
     platform = Platform.parse(args.platform) if args.platform else None
-    opened = target.open_target(args, args.target)
-    try:
+    with target.open_target(args, args.target) as opened:
         desc = resolve_root(opened.store, opened.reference or "latest", platform)
-    finally:
-        opened.close()
     if args.full_reference:
-        name = opened.name if opened.kind == target.REGISTRY else opened.name
-        print(f"{name}@{desc.digest}")
+        print(f"{opened.name}@{desc.digest}")
     else:
         print(desc.digest)
     return 0

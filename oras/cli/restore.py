@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     text, tags = split_tags(args.target)
     if "@" in text:
         raise UsageError("restore takes tags, not a digest: <registry>/<repository>[:<tags>]")
-    with open_layout(args.input, write=False) as layout:
+    with open_layout(args.input, "r") as layout:
         tags = tags or list(layout.tags())
         if not tags:
             raise ValueError(f"the OCI layout {args.input} has no tags to restore")

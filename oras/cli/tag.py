@@ -34,8 +34,7 @@ def run(args: argparse.Namespace) -> int:
                 f"invalid tag {printable(tag)[:130]!r}: a tag is 1 to 128 of [A-Za-z0-9_.-], "
                 "not starting with . or -"
             )
-    opened = target.open_target(args, args.target, write=True)
-    try:
+    with target.open_target(args, args.target, write=True) as opened:
         if not opened.reference:
             raise UsageError(f"{args.target} names no tag or digest to tag from")
         desc = opened.store.resolve(opened.reference)
@@ -46,6 +45,4 @@ def run(args: argparse.Namespace) -> int:
             print(f"Tagged {tag}", flush=True)
 
         map_concurrently(tag_one, args.tags, args.concurrency)
-    finally:
-        opened.close()
     return 0

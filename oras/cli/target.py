@@ -87,6 +87,17 @@ class Opened:
         if callable(closer):
             closer()
 
+    def __enter__(self) -> Opened:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        # A failed command leaves a layout it was writing as it was (a tar is not rewritten).
+        abort = getattr(self.store, "abort", None)
+        if exc_type is not None and callable(abort):
+            abort()
+        else:
+            self.close()
+
 
 def split_layout_reference(text: str) -> tuple[str, str]:
     """`<path>[:<tag>|@<digest>]` -> (path, tag or digest or "")."""
@@ -135,7 +146,7 @@ def _open_layout(path: str, reference: str, display: str, write: bool) -> Opened
         raise UsageError(f"{display!r} names no OCI layout path")
     from oras.content.layout import open_layout
 
-    store = open_layout(path, write=write)
+    store = open_layout(path, "w" if write else "r")
     return Opened(store=store, reference=reference, display=display, kind=LAYOUT, name=path)
 
 
