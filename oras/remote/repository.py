@@ -231,6 +231,18 @@ class Repository:
                 response = put_file(
                     self.send, start, path, expected.digest, expected.size, progress
                 )
+                if response.status_code == 413:
+                    log.info("registry refused a %d-byte body: uploading in chunks", expected.size)
+                    response.close()
+                    response, _, _ = put_chunked(
+                        self.send,
+                        start,
+                        path,
+                        AUTO_CHUNK_SIZE,
+                        expected.digest,
+                        expected.size,
+                        progress,
+                    )
         else:
             response = self._put_stream(start, expected, content)
         response.close()
