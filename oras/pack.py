@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import json
@@ -89,7 +90,10 @@ def pack_path(
         try:
             info = make_targz(path, tarball)
         except BaseException:
-            os.unlink(tarball)
+            # make_targz may have removed it already: a second unlink must not replace the
+            # real error (a file it could not read) with "No such file" for the tarball.
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tarball)
             raise
         desc = Descriptor(
             media_type=media_type or defaults.default_blob_dir_media_type,
