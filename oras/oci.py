@@ -69,6 +69,7 @@ class Annotations:
         for section, values in content.items():
             if not isinstance(values, dict):
                 raise ValueError(f"{source}: section {section!r} must be an object of annotations.")
+            check_annotations(values, f"{source}, section {section!r}")
         self.lookup = content
 
     def add(self, section: str, key: str, value: str) -> None:
@@ -89,6 +90,33 @@ class Annotations:
             if os.path.abspath(name) == wanted:
                 return values
         return {}
+
+    def unmatched(self, paths: list[PathLike]) -> list[str]:
+        """The file keys (not `$manifest` or `$config`) that name none of `paths`, in file order;
+        a key names a path when both lead to the same absolute path (see `get_annotations`)."""
+        wanted = {os.path.abspath(os.fspath(p)) for p in paths}
+        return [
+            name
+            for name in self.lookup
+            if name not in _SECTIONS and os.path.abspath(name) not in wanted
+        ]
+
+
+#: The annotation file's keys that are not file paths.
+_SECTIONS = ("$manifest", "$config")
+
+
+def check_annotations(annotations: Mapping[Any, Any], source: str) -> None:
+    """Refuse what a manifest cannot carry, before anything is uploaded: an empty annotation
+    name, or a value that is not a string (the registry would refuse the manifest)."""
+    for name, value in annotations.items():
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError(f"{source}: annotation names must not be empty ({name!r}).")
+        if not isinstance(value, str):
+            raise ValueError(
+                f"{source}: the value of annotation {name!r} must be a string, "
+                f"not {type(value).__name__}."
+            )
 
 
 class Layer:

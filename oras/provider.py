@@ -808,7 +808,12 @@ class Registry:
         **legacy: Any,
     ) -> requests.Response:
         """Push files as an artifact (`concurrency` blobs at a time); returns the manifest PUT
-        response. `progress` receives a ProgressEvent per step of each blob."""
+        response. `progress` receives a ProgressEvent per step of each blob.
+
+        Annotations a manifest cannot carry (an empty name, a value that is not a string) and
+        a `chunk_size` below one byte raise ValueError before anything is uploaded. An
+        annotation-file entry that names no pushed file is logged as a warning and not used
+        (oras-py ignored it silently; the command line refuses it)."""
         if self._delegate is not None:
             return self._delegate.push(
                 target,
@@ -839,6 +844,7 @@ class Registry:
             else:
                 path, media_type = resolve_entry(entry, disable_path_validation)
                 entries.append((path, media_type, annotset.get_annotations(path)))
+        _check_push_input(annotset, entries, manifest_annotations, do_chunked, chunk_size)
 
         def push_one(entry: Any) -> dict[str, Any]:
             if isinstance(entry, StreamEntry):
@@ -1106,6 +1112,27 @@ class Registry:
     def _upload_blob(self, *args: Any, **kwargs: Any) -> requests.Response:
         _deprecated("upload_blob")
         return self.upload_blob(*args, **kwargs)
+
+
+def _check_push_input(
+    annotset: Any,
+    entries: list[Any],
+    manifest_annotations: Optional[dict],
+    do_chunked: bool,
+    chunk_size: int,
+) -> None:
+    """Refuse, before anything is uploaded, what would fail later (annotations a manifest
+    cannot carry, a chunk size below one byte); warn about annotation-file keys that name no
+    pushed file (oras-py ignored them silently)."""
+    import oras.oci
+
+    oras.oci.check_annotations(manifest_annotations or {}, "manifest_annotations")
+    streams = any(isinstance(entry, StreamEntry) for entry in entries)
+    if (do_chunked or streams) and not (isinstance(chunk_size, int) and chunk_size >= 1):
+        raise ValueError(f"chunk_size must be at least 1 byte, not {chunk_size!r}")
+    paths = [entry[0] for entry in entries if not isinstance(entry, StreamEntry)]
+    for name in annotset.unmatched(paths):
+        log.warning("Annotation file entry %r matches no pushed file: it is not used.", name)
 
 
 def _validate(document: dict, schema: dict) -> None:

@@ -7,16 +7,23 @@ byte, and symbolic links leading out of a pushed directory.
 
 from __future__ import annotations
 
+import json
+import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Mapping, Optional
+from typing import Any, Mapping, Optional
 
 import pytest
+import requests
 
-from tests.conftest import CLI_TIMEOUT, PROJECT_ROOT
+import oras.client
+import oras.defaults
+from tests.conftest import CLI_TIMEOUT, PROJECT_ROOT, CliRunner
+from tests.harness.proxy import FaultProxy
 from tests.harness.registry import RegistryServer
 
 # Root reads any file whatever its mode; without these capabilities it obeys the mode bits.
@@ -54,6 +61,15 @@ def run_cli(
         timeout=CLI_TIMEOUT,
         check=False,
     )
+
+
+def fetch_manifest(registry: RegistryServer, repo: str, ref: str) -> dict[str, Any]:
+    accept = ", ".join(oras.defaults.default_manifest_accepted_media_types)
+    response = requests.get(
+        f"{registry.url}/v2/{repo}/manifests/{ref}", headers={"Accept": accept}, timeout=10
+    )
+    response.raise_for_status()
+    return response.json()
 
 
 def error_line(result: subprocess.CompletedProcess[str]) -> str:
@@ -95,3 +111,148 @@ def test_unreadable_file_in_directory_is_named(
     assert "Permission denied" in line and str(secret) in line, line
     assert "No such file" not in line and ".tar.gz" not in line, line
     assert list(spool.iterdir()) == []  # the half-written tarball is gone
+
+
+# -- item 13: input refused before anything is uploaded -------------------------------------------
+
+ANNOTATION_FILES = {
+    "numbers.json": {"a.txt": {"k": 1}},
+    "nulls.json": {"$manifest": {"k": None}},
+    "empty-name.json": {"$config": {"": "v"}},
+    "typo.json": {"a.txt": {"k": "v"}, "b.txt": {"k": "v"}},
+    "good.json": {"./a.txt": {"k": "v"}, "$manifest": {"m": "v"}},
+}
+
+
+@pytest.fixture
+def push_dir(tmp_path: Path) -> Path:
+    """A directory with `a.txt` and the annotation files above."""
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "a.txt").write_text("alpha\n")
+    for name, content in ANNOTATION_FILES.items():
+        (work / name).write_text(json.dumps(content))
+    return work
+
+
+def uploads(proxy: FaultProxy) -> list[str]:
+    """The requests that would have stored something in the registry."""
+    return [f"{r.method} {r.path}" for r in proxy.log() if r.method in ("POST", "PUT", "PATCH")]
+
+
+@pytest.mark.parametrize(
+    "args, code, message",
+    [
+        (["-a", "=v"], 1, "Error: Annotation =v invalid format, the key before = is empty."),
+        (["-a", " =v"], 1, "the key before = is empty"),
+        (
+            ["--annotation-file", "numbers.json"],
+            1,
+            "Error: annotation file numbers.json, 'a.txt': the value of annotation 'k' must be"
+            " a string, not int.",
+        ),
+        (["--annotation-file", "nulls.json"], 1, "'k' must be a string, not NoneType"),
+        (["--annotation-file", "empty-name.json"], 1, "annotation names must not be empty"),
+        (
+            ["--annotation-file", "typo.json"],
+            1,
+            "Error: annotation file typo.json: 'b.txt' matches no pushed file",
+        ),
+        (["--chunk-size", "0"], 2, "Error: --chunk-size must be at least 1 byte"),
+        (["--chunk-size", "-5"], 2, "Error: --chunk-size must be at least 1 byte"),
+    ],
+    ids=[
+        "empty-key",
+        "blank-key",
+        "number",
+        "null",
+        "empty-name",
+        "unmatched",
+        "chunk-0",
+        "chunk-neg",
+    ],
+)
+def test_cli_refuses_bad_push_input_before_uploading(
+    oras_cli: CliRunner,
+    fault_proxy: FaultProxy,
+    push_dir: Path,
+    unique_repo: str,
+    args: list[str],
+    code: int,
+    message: str,
+) -> None:
+    result = oras_cli("push", f"{fault_proxy.host}/{unique_repo}:v1", *args, "a.txt", cwd=push_dir)
+    line = error_line(result)
+    assert result.returncode == code, result.stderr
+    assert line.startswith(message) if message.startswith("Error:") else message in line, line
+    assert "Successfully pushed" not in result.stdout
+    assert uploads(fault_proxy) == []
+
+
+def test_cli_annotation_file_keys_match_paths_as_given(
+    oras_cli: CliRunner, registry: RegistryServer, push_dir: Path, unique_repo: str
+) -> None:
+    """`./a.txt` in the file names the pushed `a.txt`: such a file is not refused."""
+    target = f"{registry.host}/{unique_repo}:v1"
+    result = oras_cli("push", target, "--annotation-file", "good.json", "a.txt", cwd=push_dir)
+    assert result.returncode == 0, result.stderr
+    manifest = fetch_manifest(registry, unique_repo, "v1")
+    assert manifest["annotations"] == {"m": "v"}
+    assert manifest["layers"][0]["annotations"]["k"] == "v"
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"annotation_file": {"a.txt": {"k": 1}}}, "the value of annotation 'k' must be a string"),
+        ({"annotation_file": "numbers.json"}, "Annotation file numbers.json, section 'a.txt'"),
+        ({"manifest_annotations": {"k": 1}}, "manifest_annotations: the value of annotation 'k'"),
+        ({"manifest_annotations": {"": "v"}}, "annotation names must not be empty"),
+        ({"do_chunked": True, "chunk_size": 0}, "chunk_size must be at least 1 byte, not 0"),
+        ({"do_chunked": True, "chunk_size": -1}, "chunk_size must be at least 1 byte, not -1"),
+    ],
+    ids=[
+        "file-dict",
+        "file-path",
+        "manifest-number",
+        "manifest-empty-name",
+        "chunk-0",
+        "chunk-neg",
+    ],
+)
+def test_library_refuses_bad_push_input_before_uploading(
+    fault_proxy: FaultProxy,
+    push_dir: Path,
+    unique_repo: str,
+    monkeypatch: pytest.MonkeyPatch,
+    kwargs: dict,
+    message: str,
+) -> None:
+    monkeypatch.chdir(push_dir)
+    client = oras.client.OrasClient(insecure=True)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        client.push(files=["a.txt"], target=f"{fault_proxy.host}/{unique_repo}:v1", **kwargs)
+    assert uploads(fault_proxy) == []
+
+
+def test_library_warns_about_annotation_file_keys_naming_no_pushed_file(
+    registry: RegistryServer,
+    push_dir: Path,
+    unique_repo: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """oras-py ignored such keys silently; the library still pushes (compatibility) but says so."""
+    monkeypatch.chdir(push_dir)
+    client = oras.client.OrasClient(insecure=True)
+    with caplog.at_level(logging.WARNING, logger="oras"):
+        client.push(
+            files=["a.txt"],
+            target=f"{registry.host}/{unique_repo}:v1",
+            annotation_file="typo.json",
+            quiet=True,
+        )
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == ["Annotation file entry 'b.txt' matches no pushed file: it is not used."]
+    layer = fetch_manifest(registry, unique_repo, "v1")["layers"][0]
+    assert layer["annotations"]["k"] == "v"
