@@ -90,6 +90,40 @@ def safe_join(base: str, name: str) -> str:
     return target
 
 
+def check_links_inside(directory: str) -> None:
+    """Refuse a directory holding a symbolic link that `pull` would refuse to recreate: one
+    whose target is absolute or resolves outside the directory (PathTraversalError).
+
+    Such links are not followed (the target's content may be anything on this machine) nor
+    stored as they are (the artifact could not be pulled); the push stops before it starts.
+    """
+    root = os.path.realpath(directory)
+    pending = [root]
+    while pending:
+        with os.scandir(pending.pop()) as entries:
+            for entry in sorted(entries, key=lambda e: e.name):
+                if entry.is_symlink():
+                    _check_link(root, entry.path, directory)
+                elif entry.is_dir(follow_symlinks=False):
+                    pending.append(entry.path)
+
+
+def _check_link(root: str, path: str, directory: str) -> None:
+    target = os.readlink(path)
+    if _is_absolute(target):
+        reason = "its target is an absolute path"
+    elif not _is_within(root, os.path.realpath(path)):
+        reason = f"it leads outside {directory}"
+    else:
+        return
+    shown = os.path.join(directory, os.path.relpath(path, root))
+    raise PathTraversalError(
+        f"refusing to push symbolic link {shown} -> {target}: {reason}",
+        hint="a link in a pushed directory must be relative and stay inside it; "
+        "replace it with a copy of its target, or push the target as well",
+    )
+
+
 def make_targz(source_dir: str, dest_path: str) -> TarballInfo:
     """Pack `source_dir` into a reproducible tar+gzip at `dest_path`, streaming both digests.
 

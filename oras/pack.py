@@ -63,7 +63,8 @@ class StreamEntry:
 
 def resolve_entry(entry: PathLike, disable_path_validation: bool = False) -> tuple[str, str]:
     """`path[:mediatype]` -> (path, media type or ""), checking that the path exists (and,
-    unless disabled, that it lies inside the current directory)."""
+    unless disabled, that it lies inside the current directory), and that a directory holds
+    no symbolic link leading outside it."""
     from oras.utils import split_path_and_content
 
     spec = split_path_and_content(os.fspath(entry))
@@ -72,6 +73,10 @@ def resolve_entry(entry: PathLike, disable_path_validation: bool = False) -> tup
         raise FileNotFoundError(f"{path} does not exist.")
     if not disable_path_validation:
         check_inside_cwd(path)
+    if os.path.isdir(path):
+        from oras.archive import check_links_inside
+
+        check_links_inside(path)
     return path, media_type
 
 

@@ -19,7 +19,14 @@ from oras.pack import StreamEntry
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("push", help="push files to a registry")
     parser.add_argument("target", help="<registry>/<repository>[:<tag>|@<digest>]")
-    parser.add_argument("files", nargs="*", metavar="file[:mediatype]", help="files to push")
+    parser.add_argument(
+        "files",
+        nargs="*",
+        metavar="file[:mediatype]",
+        help="files to push; a directory is packed as tar+gzip, its symbolic links stored as "
+        "links: a link with an absolute target or leading outside the directory is refused "
+        "(not followed)",
+    )
     parser.add_argument(
         "--manifest-config",
         "--config",

@@ -22,6 +22,7 @@ import requests
 
 import oras.client
 import oras.defaults
+from oras.errors import PathTraversalError
 from tests.conftest import CLI_TIMEOUT, PROJECT_ROOT, CliRunner
 from tests.harness.proxy import FaultProxy
 from tests.harness.registry import RegistryServer
@@ -256,3 +257,54 @@ def test_library_warns_about_annotation_file_keys_naming_no_pushed_file(
     assert warnings == ["Annotation file entry 'b.txt' matches no pushed file: it is not used."]
     layer = fetch_manifest(registry, unique_repo, "v1")["layers"][0]
     assert layer["annotations"]["k"] == "v"
+
+
+# -- item 14: symbolic links leading out of a pushed directory -----------------------------------
+
+
+@pytest.fixture
+def linked_dir(tmp_path: Path) -> Path:
+    """`work/data` holding a link inside it and `leak` -> `../outside.txt`, outside `data`."""
+    work = tmp_path / "work"
+    (work / "data").mkdir(parents=True)
+    (work / "data" / "a.txt").write_text("alpha\n")
+    (work / "outside.txt").write_text("not for the registry\n")
+    os.symlink("a.txt", work / "data" / "to-a")
+    os.symlink("../outside.txt", work / "data" / "leak")
+    return work
+
+
+def test_cli_refuses_a_link_leading_out_of_a_pushed_directory(
+    oras_cli: CliRunner, fault_proxy: FaultProxy, linked_dir: Path, unique_repo: str
+) -> None:
+    result = oras_cli("push", f"{fault_proxy.host}/{unique_repo}:v1", "data", cwd=linked_dir)
+    line = error_line(result)
+    assert result.returncode == 1
+    assert line.startswith(
+        "Error: refusing to push symbolic link data/leak -> ../outside.txt: it leads outside data"
+    ), line
+    assert "stay inside" in line  # the hint
+    assert uploads(fault_proxy) == []
+
+
+def test_library_refuses_a_link_leading_out_of_a_pushed_directory(
+    fault_proxy: FaultProxy, linked_dir: Path, unique_repo: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(linked_dir)
+    client = oras.client.OrasClient(insecure=True)
+    with pytest.raises(PathTraversalError, match="data/leak -> ../outside.txt"):
+        client.push(files=["data"], target=f"{fault_proxy.host}/{unique_repo}:v1")
+    assert uploads(fault_proxy) == []
+
+
+def test_links_inside_a_pushed_directory_round_trip(
+    oras_cli: CliRunner, registry: RegistryServer, linked_dir: Path, unique_repo: str
+) -> None:
+    os.unlink(linked_dir / "data" / "leak")
+    target = f"{registry.host}/{unique_repo}:v1"
+    assert oras_cli("push", target, "data", cwd=linked_dir).returncode == 0
+    out = linked_dir / "out"
+    result = oras_cli("pull", target, "-o", str(out), cwd=linked_dir)
+    assert result.returncode == 0, result.stderr
+    assert os.readlink(out / "data" / "to-a") == "a.txt"
+    assert (out / "data" / "to-a").read_text() == "alpha\n"

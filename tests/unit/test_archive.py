@@ -12,7 +12,13 @@ from typing import Optional
 
 import pytest
 
-from oras.archive import TarballInfo, make_targz, safe_extract_targz, safe_join
+from oras.archive import (
+    TarballInfo,
+    check_links_inside,
+    make_targz,
+    safe_extract_targz,
+    safe_join,
+)
 from oras.digest import digest_bytes
 from oras.errors import DigestMismatchError, InvalidDigestError, PathTraversalError
 
@@ -416,3 +422,66 @@ def test_invalid_expected_digest_is_refused_up_front(tmp_path: Path) -> None:
     with pytest.raises(InvalidDigestError):
         safe_extract_targz(archive, str(tmp_path / "out"), expected_tar_digest="sha256:short")
     assert not (tmp_path / "out").exists()
+
+
+# -- symbolic links in a directory about to be pushed ---------------------------------------------
+
+
+def _links_tree(base: Path) -> Path:
+    """A directory whose links all stay inside it, including a dangling one."""
+    root = base / "data"
+    (root / "sub").mkdir(parents=True)
+    (root / "a.txt").write_text("a")
+    os.symlink("a.txt", root / "to-a")
+    os.symlink("sub", root / "to-sub")
+    os.symlink("../a.txt", root / "sub" / "up-to-a")
+    os.symlink("..", root / "sub" / "up-to-root")
+    os.symlink("not-yet", root / "dangling")
+    return root
+
+
+def test_links_inside_the_directory_are_accepted(tmp_path: Path) -> None:
+    root = _links_tree(tmp_path)
+    check_links_inside(str(root))
+    # Packed as links, and extracted back as the same links.
+    info = make_targz(str(root), str(tmp_path / "t.tar.gz"))
+    safe_extract_targz(info.path, str(tmp_path / "out"), expected_tar_digest=info.tar_digest)
+    assert os.readlink(tmp_path / "out" / "data" / "sub" / "up-to-a") == "../a.txt"
+
+
+@pytest.mark.parametrize(
+    "link, target, reason",
+    [
+        ("out", "/etc/passwd", "its target is an absolute path"),
+        ("abs-inside", "{root}/a.txt", "its target is an absolute path"),
+        ("parent", "..", "it leads outside"),
+        ("sibling", "../other.txt", "it leads outside"),
+        ("sub/deep", "../../other.txt", "it leads outside"),
+        ("sub/through-link", "../to-sub/../../other.txt", "it leads outside"),
+        ("dangling-out", "../missing", "it leads outside"),
+    ],
+)
+def test_links_leaving_the_directory_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, link: str, target: str, reason: str
+) -> None:
+    root = _links_tree(tmp_path)
+    (tmp_path / "other.txt").write_text("outside")
+    os.symlink(target.format(root=root), root / link)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(PathTraversalError) as caught:
+        check_links_inside("data")
+    message = str(caught.value)
+    assert message.startswith(f"refusing to push symbolic link {os.path.join('data', link)} -> ")
+    assert reason in message
+    assert caught.value.hint and "stay inside" in caught.value.hint
+    with pytest.raises(PathTraversalError):
+        check_links_inside(str(root))  # the same through an absolute path
+
+
+def test_links_check_a_directory_given_as_a_link(tmp_path: Path) -> None:
+    root = _links_tree(tmp_path)
+    os.symlink(root, tmp_path / "alias")
+    check_links_inside(str(tmp_path / "alias"))
+    os.symlink("../../elsewhere", root / "sub" / "escape")
+    with pytest.raises(PathTraversalError, match="alias/sub/escape"):
+        check_links_inside(str(tmp_path / "alias"))
