@@ -421,13 +421,7 @@ class Registry:
         self._verify_credentials(hostname, cred)
         self.auth.add_registry_host(hostname)
         self.auth._explicit = cred
-        if isinstance(config_path, (list, tuple)):
-            store = CredentialStore([str(p) for p in config_path])
-        elif config_path:
-            store = CredentialStore([str(config_path)])
-        else:
-            store = self.auth.credential_store
-        where = store.store(hostname, cred)
+        where = self._credential_store(config_path).store(hostname, cred)
         log.debug("credentials for %s saved to %s", hostname, where)
         return {"Status": "Login Succeeded"}
 
@@ -480,12 +474,24 @@ class Registry:
         if response.status_code != 200:
             raise registry_error(response, f"login to {hostname}")
 
-    def logout(self, hostname: str) -> None:
+    def _credential_store(self, config_path: Optional[Any] = None) -> CredentialStore:
+        """The store `login` writes and `logout` erases: `config_path` (a path, or a list of
+        paths whose first one is edited) when given, else the client's config files."""
+        if isinstance(config_path, (list, tuple)):
+            return CredentialStore([str(p) for p in config_path])
+        if config_path:
+            return CredentialStore([str(config_path)])
+        return getattr(self.auth, "credential_store", None) or CredentialStore()
+
+    def logout(self, hostname: str, config_path: Optional[Any] = None) -> None:
         """Forget the host's credentials in memory and erase the stored ones (from the config
-        file, or through its credential helper)."""
+        file, or through its credential helper). `config_path` names the file as `login`
+        took it."""
         if self._delegate is not None:
+            if config_path:
+                return self._delegate.logout(hostname, config_path=config_path)
             return self._delegate.logout(hostname)
-        store = getattr(self.auth, "credential_store", None) or CredentialStore()
+        store = self._credential_store(config_path)
         try:
             store.erase(hostname)
         except OrasError as e:
