@@ -55,7 +55,7 @@ from oras.pack import (
 )
 from oras.progress import DONE, EXISTS, STARTED, ProgressCallback, ProgressReporter
 from oras.remote.download import download_verified, raw_chunks
-from oras.remote.response import next_link, read_limited, registry_error
+from oras.remote.response import is_registry_ping, next_link, read_limited, registry_error
 from oras.remote.retry import send_with_retry
 from oras.remote.upload import (
     AUTO_CHUNK_SIZE,
@@ -473,6 +473,15 @@ class Registry:
             )
         if response.status_code != 200:
             raise registry_error(response, f"login to {hostname}")
+        if not is_registry_ping(response):
+            # A file or web server answering every path would otherwise "accept" any password.
+            content_type = response.headers.get("Content-Type") or "no Content-Type"
+            response.close()
+            raise ProtocolError(
+                f"login to {hostname} failed: it is not a registry (GET /v2/ answered HTTP 200 "
+                f"with {content_type.split(';')[0][:80]} and no Docker-Distribution-API-Version)",
+                hint="check the registry address and port",
+            )
 
     def _credential_store(self, config_path: Optional[Any] = None) -> CredentialStore:
         """The store `login` writes and `logout` erases: `config_path` (a path, or a list of

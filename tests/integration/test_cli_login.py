@@ -7,12 +7,14 @@ import base64
 import json
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 
 import oras.client
+from oras.errors import ProtocolError
 from tests.conftest import CliRunner
+from tests.harness.impostors import FileServer
 from tests.harness.registry import RegistryServer
 
 SECRET = "s3cret-Pa55word-never-printed"
@@ -119,3 +121,44 @@ def test_library_logout_takes_the_config_path_login_took(
     client.login(username="myuser", password="mypass", hostname=host, config_path=[config])
     oras.client.OrasClient(insecure=True).logout(host, config_path=[config])
     assert host not in read_json(config).get("auths", {})
+
+
+# -- a server that is not a registry ------------------------------------------------------------
+
+
+@pytest.fixture
+def file_server(tmp_path: Path) -> Iterator[FileServer]:
+    """A static file server whose `GET /v2/` answers 200 (an HTML listing of a `v2/` folder)."""
+    root = tmp_path / "www"
+    (root / "v2").mkdir(parents=True)
+    (root / "v2" / "notes.txt").write_text("not a registry\n")
+    with FileServer(root) as server:
+        yield server
+
+
+def test_cli_login_to_a_file_server_fails_and_saves_nothing(
+    oras_cli: CliRunner, file_server: FileServer, docker_config_dir: Path
+) -> None:
+    result = oras_cli("login", "-u", "u", "--password-stdin", file_server.host, input=SECRET)
+    line = error_line(result)
+    assert "not a registry" in line, line
+    assert "Login Succeeded" not in result.stdout
+    assert not (docker_config_dir / "config.json").exists()
+
+
+def test_library_login_to_a_file_server_raises(
+    file_server: FileServer, docker_config_dir: Path
+) -> None:
+    client = oras.client.OrasClient(hostname=file_server.host, insecure=True)
+    with pytest.raises(ProtocolError, match="not a registry"):
+        client.login(username="u", password=SECRET, hostname=file_server.host)
+    assert not (docker_config_dir / "config.json").exists()
+
+
+def test_login_to_a_registry_without_auth_still_succeeds(
+    oras_cli: CliRunner, registry: RegistryServer, docker_config_dir: Path
+) -> None:
+    """Distribution answers `/v2/` with 200, `{}` and its version header: that is a registry."""
+    result = oras_cli("login", "-u", "u", "--password-stdin", registry.host, input="p")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "Login Succeeded\n"
