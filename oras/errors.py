@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+import requests
+
 
 class OrasError(Exception):
     """Base of every error raised by this library on purpose."""
@@ -69,6 +71,11 @@ class AuthenticationError(RegistryError, AuthenticationException):
 
 class NotFoundError(RegistryError):
     """The registry has no such repository, manifest, tag or blob (404)."""
+
+
+class RegistryTimeoutError(OrasError, requests.exceptions.Timeout):
+    """The registry did not accept a connection, or sent or took nothing, within the client's
+    timeouts (retries included). A `requests` Timeout, as oras-py raised."""
 
 
 class ProtocolError(OrasError, ValueError):

@@ -19,6 +19,7 @@ import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, BinaryIO, Callable, Iterator, Optional, Union
+from urllib.parse import urlsplit
 
 import requests
 import requests.adapters
@@ -44,6 +45,7 @@ from oras.errors import (
     OrasError,
     ProtocolError,
     RegistryError,
+    RegistryTimeoutError,
 )
 from oras.pack import (
     StreamEntry,
@@ -55,8 +57,9 @@ from oras.pack import (
 )
 from oras.progress import DONE, EXISTS, STARTED, ProgressCallback, ProgressReporter
 from oras.remote.download import download_verified, raw_chunks
-from oras.remote.response import next_link, read_limited, registry_error
-from oras.remote.retry import send_with_retry
+from oras.remote.response import is_registry_ping, next_link, read_limited, registry_error
+from oras.remote.retry import is_timeout, send_with_retry
+from oras.remote.timeouts import DEFAULT_TIMEOUTS, TIMEOUT_HINT, Timeouts, request_timeouts
 from oras.remote.upload import (
     AUTO_CHUNK_SIZE,
     CHUNKED_THRESHOLD,
@@ -72,8 +75,9 @@ from oras.version import __version__
 
 log = logging.getLogger(__name__)
 
-#: (connect, read) timeouts of every registry request, in seconds.
-TIMEOUT = (30, 300)
+#: Default (connect, read) timeouts of registry requests, in seconds (`oras.remote.timeouts`);
+#: a client takes others with `Registry(timeout=...)`.
+TIMEOUT = DEFAULT_TIMEOUTS
 #: Most tag-list pages followed before giving up.
 MAX_PAGES = 10000
 
@@ -135,6 +139,10 @@ class Registry:
     `insecure=True` means plain HTTP (oras-py's meaning); `tls_verify` is False to skip
     certificate checks or a CA bundle path; `cert` is a client certificate for mutual TLS
     (a PEM file holding certificate and key, or a `(cert_file, key_file)` pair).
+    `timeout` bounds every request: seconds, or a `(connect, read)` pair, where read is the
+    longest wait for the next bytes of an answer, not for a whole transfer (default
+    `oras.remote.timeouts.DEFAULT_TIMEOUTS`, 30 s and 60 s); a request that times out is tried
+    once more.
     """
 
     def __init__(
@@ -146,6 +154,7 @@ class Registry:
         registry: Optional[Registry] = None,
         progress: Optional[ProgressCallback] = None,
         cert: Optional[Union[str, tuple[str, str]]] = None,
+        timeout: Union[None, float, tuple[float, float]] = None,
         **legacy: Any,
     ):
         if isinstance(insecure, Registry):  # 0.1.x: OrasClient(hostname, registry, insecure, tls)
@@ -155,6 +164,8 @@ class Registry:
         if auth_backend in (True, False):
             auth_backend = "token"
         self.hostname = hostname
+        #: (connect, read) seconds of every request, token requests included.
+        self.timeout: Timeouts = request_timeouts(timeout)
         self.headers: dict[str, str] = {}
         #: Called with a ProgressEvent for each step of every blob transfer; None reports nothing.
         self.progress: Optional[ProgressCallback] = progress
@@ -175,6 +186,7 @@ class Registry:
         self.auth = oras.auth.get_auth_backend(
             auth_backend, self.session, bool(insecure), tls_verify=tls_verify
         )
+        self.auth.timeout = self.timeout
         if hostname and hasattr(self.auth, "add_registry_host"):
             # Credentials go to the registries the client works for, never to other hosts.
             self.auth.add_registry_host(hostname)
@@ -323,12 +335,33 @@ class Registry:
                 json=json,
                 stream=stream,
                 verify=self._tls_verify,
-                timeout=TIMEOUT,
+                timeout=self.timeout,
             )
 
-        response = send_with_retry(once, replayable=_replayable(data))
+        try:
+            response = send_with_retry(once, replayable=_replayable(data))
+        except Exception as e:
+            if is_timeout(e) and not isinstance(e, OrasError):
+                raise self._timeout_error(e, method, url) from e
+            raise
         log.debug("%s %s -> %s", method, url, response.status_code)
         return response
+
+    def _timeout_error(self, error: BaseException, method: str, url: str) -> RegistryTimeoutError:
+        """The typed error for a request that timed out on every attempt, saying which wait."""
+        connect, read = self.timeout
+        parts = urlsplit(url)
+        if isinstance(error, requests.exceptions.ConnectTimeout):
+            what = f"no connection to {parts.netloc} within {connect:g} s"
+        elif isinstance(error, requests.exceptions.ReadTimeout):
+            what = f"{parts.netloc} sent no answer for {read:g} s"
+        else:  # a write blocked: the registry stopped reading the request
+            what = f"{parts.netloc} took no data for {connect:g} s"
+        timed_out = RegistryTimeoutError(
+            f"{method} {parts.path or '/'} timed out: {what}", hint=TIMEOUT_HINT
+        )
+        timed_out.request = getattr(error, "request", None)
+        return timed_out
 
     def _check_200_response(self, response: requests.Response) -> None:
         if response.status_code not in (200, 201, 202):
@@ -421,13 +454,7 @@ class Registry:
         self._verify_credentials(hostname, cred)
         self.auth.add_registry_host(hostname)
         self.auth._explicit = cred
-        if isinstance(config_path, (list, tuple)):
-            store = CredentialStore([str(p) for p in config_path])
-        elif config_path:
-            store = CredentialStore([str(config_path)])
-        else:
-            store = self.auth.credential_store
-        where = store.store(hostname, cred)
+        where = self._credential_store(config_path).store(hostname, cred)
         log.debug("credentials for %s saved to %s", hostname, where)
         return {"Status": "Login Succeeded"}
 
@@ -440,17 +467,23 @@ class Registry:
         backend = TokenAuth(
             session=self.session, insecure=self._insecure, tls_verify=self._tls_verify
         )
+        backend.timeout = self.timeout
         backend.add_registry_host(hostname)
         backend._explicit = cred
 
         def ping(headers: dict[str, str]) -> requests.Response:
-            return self.session.get(
-                url,
-                headers={**self.headers, **headers},
-                verify=self._tls_verify,
-                timeout=TIMEOUT,
-                allow_redirects=False,
-            )
+            try:
+                return self.session.get(
+                    url,
+                    headers={**self.headers, **headers},
+                    verify=self._tls_verify,
+                    timeout=self.timeout,
+                    allow_redirects=False,
+                )
+            except requests.exceptions.RequestException as e:
+                if is_timeout(e):
+                    raise self._timeout_error(e, "GET", url) from e
+                raise
 
         response = ping({})
         if response.status_code == 401:
@@ -479,13 +512,34 @@ class Registry:
             )
         if response.status_code != 200:
             raise registry_error(response, f"login to {hostname}")
+        if not is_registry_ping(response):
+            # A file or web server answering every path would otherwise "accept" any password.
+            content_type = response.headers.get("Content-Type") or "no Content-Type"
+            response.close()
+            raise ProtocolError(
+                f"login to {hostname} failed: it is not a registry (GET /v2/ answered HTTP 200 "
+                f"with {content_type.split(';')[0][:80]} and no Docker-Distribution-API-Version)",
+                hint="check the registry address and port",
+            )
 
-    def logout(self, hostname: str) -> None:
+    def _credential_store(self, config_path: Optional[Any] = None) -> CredentialStore:
+        """The store `login` writes and `logout` erases: `config_path` (a path, or a list of
+        paths whose first one is edited) when given, else the client's config files."""
+        if isinstance(config_path, (list, tuple)):
+            return CredentialStore([str(p) for p in config_path])
+        if config_path:
+            return CredentialStore([str(config_path)])
+        return getattr(self.auth, "credential_store", None) or CredentialStore()
+
+    def logout(self, hostname: str, config_path: Optional[Any] = None) -> None:
         """Forget the host's credentials in memory and erase the stored ones (from the config
-        file, or through its credential helper)."""
+        file, or through its credential helper). `config_path` names the file as `login`
+        took it."""
         if self._delegate is not None:
+            if config_path:
+                return self._delegate.logout(hostname, config_path=config_path)
             return self._delegate.logout(hostname)
-        store = getattr(self.auth, "credential_store", None) or CredentialStore()
+        store = self._credential_store(config_path)
         try:
             store.erase(hostname)
         except OrasError as e:

@@ -60,12 +60,18 @@ def error_line(message: str) -> None:
 
 
 def prompt(label: str, secret: bool = False) -> str:
-    """Ask on the terminal (no echo for secrets); from piped stdin read one line."""
+    """Ask on the terminal (no echo for secrets); from piped stdin read one line.
+
+    Raises EOFError when stdin has ended: from a pipe or file nothing is asked then (the
+    label is written only once a line answered it), so the caller can say what to pass instead.
+    """
     if sys.stdin.isatty():
         if secret:
             return getpass.getpass(label)
         return input(label)
+    line = sys.stdin.readline()
+    if not line:
+        raise EOFError(label)
     sys.stderr.write(label)
     sys.stderr.flush()
-    line = sys.stdin.readline()
     return line.rstrip("\r\n").strip()

@@ -59,8 +59,10 @@ def _describe(error: BaseException) -> str:
             else ("is the registry running, and does it speak HTTPS? use --plain-http for HTTP")
         )
         return f"cannot connect to {host}: {_root_cause(error)} ({hint})"
-    if isinstance(error, requests.exceptions.Timeout):
-        return f"{host} did not answer in time; try again later"
+    if isinstance(error, requests.exceptions.Timeout) and not isinstance(error, OrasError):
+        from oras.remote.timeouts import TIMEOUT_HINT
+
+        return f"{host} did not answer in time ({TIMEOUT_HINT})"
     message = str(error) or type(error).__name__
     if isinstance(error, KeyError):
         message = f"missing field {message}"

@@ -1,5 +1,9 @@
 """Blob downloads: streamed to a temporary file, resumed with `Range` after a dropped
-connection, verified against digest and size, renamed into place only when they match."""
+connection, verified against digest and size, renamed into place only when they match.
+
+A download that stalls (no byte for the read timeout, the connection still open) is not
+resumed: it ends with `RegistryTimeoutError`, so a stalled transfer costs one timeout beyond
+the retries of its requests."""
 
 from __future__ import annotations
 
@@ -10,14 +14,16 @@ import os
 import queue
 import tempfile
 import threading
+import urllib.parse
 from typing import BinaryIO, Callable, Iterator, Optional, Union
 
 import requests
 import urllib3.exceptions
 
 from oras.digest import Hasher
-from oras.errors import DigestMismatchError
+from oras.errors import DigestMismatchError, RegistryTimeoutError
 from oras.progress import ProgressReporter
+from oras.remote.timeouts import TIMEOUT_HINT
 
 log = logging.getLogger(__name__)
 
@@ -78,22 +84,37 @@ RING = 4
 def raw_chunks(response: requests.Response, ring: int = 1) -> Iterator[memoryview]:
     """The body's bytes as they came off the wire (no Content-Encoding undone), read into
     `ring` reused buffers in turn: a chunk stays valid until `ring - 1` more were asked for.
-    A body read to its end hands its connection back to the pool for the next request."""
-    buffers = [memoryview(bytearray(DOWNLOAD_CHUNK)) for _ in range(ring)]
-    wire = getattr(response.raw, "_fp", None)  # http.client's response under urllib3's
-    if wire is not None and hasattr(wire, "readinto"):
-        turn = 0
-        while True:
-            buffer = buffers[turn % ring]
-            n = wire.readinto(buffer)
-            if not n:
-                if wire.isclosed():  # the whole body was read: the connection is reusable
-                    response.raw.release_conn()
-                return
-            turn += 1
-            yield buffer[:n]
-    for chunk in response.raw.stream(DOWNLOAD_CHUNK, decode_content=False):
-        yield memoryview(chunk)
+    A body read to its end hands its connection back to the pool for the next request; one
+    that stops coming for the read timeout raises RegistryTimeoutError."""
+    try:
+        buffers = [memoryview(bytearray(DOWNLOAD_CHUNK)) for _ in range(ring)]
+        wire = getattr(response.raw, "_fp", None)  # http.client's response under urllib3's
+        if wire is not None and hasattr(wire, "readinto"):
+            turn = 0
+            while True:
+                buffer = buffers[turn % ring]
+                n = wire.readinto(buffer)
+                if not n:
+                    if wire.isclosed():  # the whole body was read: the connection is reusable
+                        response.raw.release_conn()
+                    return
+                turn += 1
+                yield buffer[:n]
+        for chunk in response.raw.stream(DOWNLOAD_CHUNK, decode_content=False):
+            yield memoryview(chunk)
+    except (TimeoutError, urllib3.exceptions.ReadTimeoutError) as e:
+        raise _stalled(response) from e
+
+
+def _stalled(response: requests.Response) -> RegistryTimeoutError:
+    parts = urllib.parse.urlsplit(response.url or "")
+    error = RegistryTimeoutError(
+        f"GET {parts.path or '/'} timed out: {parts.netloc or 'the registry'} stopped sending "
+        "the body (nothing came for the read timeout)",
+        hint=TIMEOUT_HINT,
+    )
+    error.request = response.request
+    return error
 
 
 #: Blobs from this size on are hashed on a second thread while they download.
@@ -217,6 +238,8 @@ def _receive(
                 raise requests.exceptions.ChunkedEncodingError("body shorter than the blob")
             background.sync()
             return
+        except RegistryTimeoutError:
+            raise
         except _DROPPED as e:
             resumes += 1
             if resumes > MAX_RESUMES:

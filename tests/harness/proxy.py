@@ -3,8 +3,8 @@
 `FaultProxy(upstream_url)` forwards every request verbatim (the client's `Host` included, so
 Distribution builds `Location` URLs that point back at the proxy), streams bodies in both
 directions without holding them in memory, logs every request, and injects faults on demand:
-an error status instead of forwarding, a connection cut mid-upload or mid-download, flipped
-response bytes, or a delay. Each fault matches a method and a regular expression searched in
+an error status instead of forwarding, a connection cut mid-upload or mid-download, a download
+that stalls with the connection open, flipped response bytes, or a delay. Each fault matches a method and a regular expression searched in
 the request path (without the query) and fires a given number of times.
 """
 
@@ -349,6 +349,22 @@ class FaultProxy(LoopbackService):
         """
         return self._arm("cut_response", method, path_regex, after_bytes=after_bytes, times=times)
 
+    def stall_response(
+        self,
+        method: str,
+        path_regex: PathPattern,
+        after_bytes: int,
+        seconds: float,
+        times: Optional[int] = 1,
+    ) -> Fault:
+        """Forward, send the response head and `after_bytes` of its body, then send nothing
+        for `seconds` (the connection stays open) before closing the client.
+
+        A transfer that stalls without the connection dropping.
+        """
+        settings = {"after_bytes": after_bytes, "seconds": seconds}
+        return self._arm("stall_response", method, path_regex, times=times, **settings)
+
     def corrupt_response(
         self, method: str, path_regex: PathPattern, times: Optional[int] = 1, offset: int = 0
     ) -> Fault:
@@ -639,9 +655,13 @@ class FaultProxy(LoopbackService):
     ) -> bool:
         """Stream the response body to the client; False when the client connection must end."""
         cut = self._take("cut_response", entry.method, entry.path)
+        stall = None if cut is not None else self._take("stall_response", entry.method, entry.path)
         corrupt = self._take("corrupt_response", entry.method, entry.path)
         if cut is not None:
             entry.faults.append("cut_response")
+        if stall is not None:
+            entry.faults.append("stall_response")
+            cut = stall
         if corrupt is not None:
             entry.faults.append("corrupt_response")
         flip_at: Optional[int] = None
@@ -665,6 +685,8 @@ class FaultProxy(LoopbackService):
                     if len(data) >= room:
                         client.sendall(data[:room])
                         entry.bytes_out += room
+                        if stall is not None:
+                            self._stopping.wait(stall.seconds)
                         _close_gracefully(client)
                         raise _ClientGone("response cut on purpose")
                 client.sendall(data)
@@ -672,6 +694,8 @@ class FaultProxy(LoopbackService):
         except EOFError:
             raise _UpstreamError("registry closed mid-response")
         if cut is not None:  # the whole body was shorter than the cut point
+            if stall is not None:
+                self._stopping.wait(stall.seconds)
             _close_gracefully(client)
             raise _ClientGone("response cut on purpose")
         return not response.has_token("Connection", "close")

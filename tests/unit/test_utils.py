@@ -417,3 +417,28 @@ def test_get_docker_client_passes_tls(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_print_json_roundtrips() -> None:
     data = {"x": "ü", "n": 1}
     assert json.loads(oras.utils.print_json(data)) == data
+
+
+# -- what answers GET /v2/ -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("headers", "registry"),
+    [
+        ({"Docker-Distribution-API-Version": "registry/2.0"}, True),
+        ({"Docker-Distribution-Api-Version": "registry/2.0", "Content-Type": "text/plain"}, True),
+        ({"Content-Type": "application/json; charset=utf-8"}, True),
+        ({"Content-Type": "text/html; charset=utf-8"}, False),
+        ({}, False),
+        ({"Docker-Distribution-API-Version": "nonsense", "Content-Type": "text/html"}, False),
+    ],
+)
+def test_is_registry_ping(headers: dict[str, str], registry: bool) -> None:
+    import requests
+
+    from oras.remote.response import is_registry_ping
+
+    response = requests.Response()
+    response.status_code = 200
+    response.headers.update(headers)
+    assert is_registry_ping(response) is registry
