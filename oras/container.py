@@ -17,7 +17,8 @@ class Container:
     """A reference split the oras-py way: registry, namespace, repository, tag and digest.
 
     `tag` defaults to "latest" even when a digest is given (as oras-py did); URLs use the
-    digest when there is one. Docker Hub names get `library/` for one-component repositories
+    digest when there is one. A name that is only a registry (`localhost:5000`, or the
+    `registry` argument itself) is refused, where oras-py read it as repository and tag. Docker Hub names get `library/` for one-component repositories
     and `registry-1.docker.io` as the host in URLs, while `registry` keeps the name as written.
     """
 

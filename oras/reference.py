@@ -43,6 +43,7 @@ REFERENCE_REGEX = re.compile(
 )
 
 _REPOSITORY_REGEX = re.compile(REPOSITORY_PATTERN)
+_IPV4_REGEX = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
 _TAG_REGEX = re.compile(TAG_PATTERN)
 _REGISTRY_REGEX = re.compile(REGISTRY_PATTERN)
 
@@ -77,6 +78,26 @@ def _invalid(text: object, reason: str) -> InvalidReferenceError:
         f"invalid reference {shown!r}: {reason}; expected {EXPECTED_FORM}",
         hint=f"use the form {EXPECTED_FORM}, e.g. localhost:5000/project/artifact:v1",
     )
+
+
+def _names_only_a_registry(name: str, default_registry: Optional[str]) -> bool:
+    """Whether `name`, a reference without `/`, is a registry rather than `repository[:tag]`.
+
+    Docker would read `localhost:5000` as repository `localhost`, tag `5000`; nobody means
+    that. A lone `localhost`, an IP address, `<dotted host>:<port>` and the client's own
+    default registry are registries. `myreg:5000` stays repository `myreg`, tag `5000`, as in
+    Docker (a dotless name with a numeric tag is as likely as `python:3`).
+    """
+    if name.startswith("["):  # [::1]:5000
+        return True
+    host, _, port = name.partition(":")
+    if default_registry and name.lower() == default_registry.lower():
+        return True
+    if host.lower() == "localhost" and (not port or port.isdigit()):
+        return True
+    if _IPV4_REGEX.fullmatch(host) and (not port or port.isdigit()):
+        return True
+    return "." in host and port.isdigit()
 
 
 def _check_registry(registry: str) -> Optional[str]:
@@ -168,16 +189,24 @@ class Reference:
         return replace(self, digest=digest)
 
 
-def parse_reference(text: str, default_registry: Optional[str] = None) -> Reference:
+def parse_reference(
+    text: str, default_registry: Optional[str] = None, require_registry: bool = False
+) -> Reference:
     """Parse `text` strictly; a name without a registry gets `default_registry` or `docker.io`.
 
     The first path component is the registry when it contains `.` or `:` or is `localhost`.
-    On Docker Hub a one-component repository gets the `library/` namespace.
+    On Docker Hub a one-component repository gets the `library/` namespace. A name that is
+    only a registry (`localhost:5000`) is refused: it has no repository. `require_registry`
+    refuses any name without a registry, as the Go `oras` does.
     """
     if not isinstance(text, str) or not text:
         raise _invalid(text, "empty or not a string")
 
     name, at, digest = text.partition("@")
+    if "/" not in name and _names_only_a_registry(name, default_registry):
+        raise _invalid(text, "it names a registry but no repository")
+    if "/" not in name and require_registry:
+        raise _invalid(text, "missing registry or repository")
     if at:
         problem = _check_digest(digest)
         if problem:
@@ -195,6 +224,12 @@ def parse_reference(text: str, default_registry: Optional[str] = None) -> Refere
     first, slash, rest = path.partition("/")
     if slash and ("." in first or ":" in first or first == "localhost"):
         registry, repository = first, rest
+    elif require_registry:
+        raise _invalid(
+            text,
+            f"missing registry ({first!r} is not a registry host: one has a '.' or a port, "
+            "or is localhost)",
+        )
     else:
         registry, repository = default_registry or DOCKER_HUB, path
 

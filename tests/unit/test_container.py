@@ -148,6 +148,16 @@ def test_invalid_names(name: str) -> None:
     assert info.value.hint  # the precise reason
 
 
+@pytest.mark.parametrize(
+    "name,registry",
+    [("localhost:5600", None), ("localhost:5600", "localhost:5600"), ("ghcr.io", "ghcr.io")],
+)
+def test_a_registry_alone_is_not_a_container(name: str, registry: str) -> None:
+    with pytest.raises(InvalidReferenceError) as info:
+        Container(name, registry=registry)
+    assert "no repository" in str(info.value.hint)
+
+
 def test_docker_regex_groups() -> None:
     match = docker_regex.search("localhost:5000/dinosaur/artifact:v1")
     assert match is not None

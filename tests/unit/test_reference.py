@@ -106,6 +106,63 @@ def test_invalid(text: str) -> None:
     assert "\n" not in message
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "localhost",
+        "localhost:5600",
+        "LOCALHOST:5600",
+        f"localhost:5600@{DIGEST}",
+        "127.0.0.1",
+        "127.0.0.1:5000",
+        "[::1]:5000",
+        "registry.example.com:443",
+    ],
+)
+def test_a_registry_alone_has_no_repository(text: str) -> None:
+    """Docker would read `localhost:5600` as repository `localhost`, tag `5600`: refused."""
+    with pytest.raises(InvalidReferenceError, match="names a registry but no repository"):
+        parse_reference(text)
+    with pytest.raises(InvalidReferenceError, match="names a registry but no repository"):
+        parse_reference(text, default_registry="localhost:5600")
+
+
+def test_the_default_registry_alone_has_no_repository() -> None:
+    for name in ("ghcr.io", "myreg:5000"):
+        with pytest.raises(InvalidReferenceError, match="no repository"):
+            parse_reference(name, default_registry=name)
+
+
+@pytest.mark.parametrize(
+    "text,repository,tag",
+    [("myreg:5000", "library/myreg", "5000"), ("python:3", "library/python", "3")],
+)
+def test_repository_with_numeric_tag_is_not_a_registry(
+    text: str, repository: str, tag: str
+) -> None:
+    ref = parse_reference(text)
+    assert (ref.registry, ref.repository, ref.tag) == ("docker.io", repository, tag)
+    assert parse_reference("example.com").repository == "library/example.com"
+
+
+@pytest.mark.parametrize(
+    "text,reason",
+    [
+        ("localhost:5600", "names a registry but no repository"),
+        ("myreg:5000", "missing registry or repository"),
+        ("busybox", "missing registry or repository"),
+        ("dinosaur/artifact:v1", "missing registry ('dinosaur' is not a registry host"),
+    ],
+)
+def test_require_registry(text: str, reason: str) -> None:
+    """The Go `oras` rule: the registry is written in the reference."""
+    with pytest.raises(InvalidReferenceError) as info:
+        parse_reference(text, require_registry=True)
+    assert reason in str(info.value)
+    ref = parse_reference("localhost:5600/dinosaur/artifact:v1", require_registry=True)
+    assert (ref.registry, ref.repository) == ("localhost:5600", "dinosaur/artifact")
+
+
 def test_invalid_reasons() -> None:
     with pytest.raises(InvalidReferenceError, match="lowercase"):
         parse_reference("ghcr.io/Upper/repo")
