@@ -6,7 +6,14 @@ from typing import Optional
 
 import oras.defaults
 from oras.errors import InvalidReferenceError
-from oras.reference import REFERENCE_REGEX, Reference, parse_reference, redact, registry_api_host
+from oras.reference import (
+    REFERENCE_REGEX,
+    Reference,
+    parse_reference,
+    redact,
+    registry_api_host,
+    shorten,
+)
 
 # Kept public for oras-py compatibility: groups registry, namespace, repository, tag, digest.
 # Unlike upstream it matches only whole, valid references.
@@ -37,10 +44,13 @@ class Container:
         try:
             ref = parse_reference(name, default_registry=self.registry)
         except InvalidReferenceError as exc:
+            shown = shorten(redact(name)) if isinstance(name, str) else repr(name)
+            # oras-py's message; the hint says what exactly is wrong.
             raise InvalidReferenceError(
-                f"{redact(name)} does not match a recognized registry unique resource identifier. "
+                f"{shown} does not match a recognized registry unique resource identifier. "
                 "Try <registry>/<namespace>/<repository>:<tag|digest>",
-                hint=str(exc),
+                hint=exc.reason or str(exc),
+                reason=exc.reason,
             ) from exc
         namespace, _, repository = ref.repository.rpartition("/")
         self.registry = ref.registry

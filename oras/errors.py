@@ -17,7 +17,11 @@ class OrasError(Exception):
 
 
 class InvalidReferenceError(OrasError, ValueError):
-    """A reference (registry/repository:tag@digest) that cannot be parsed."""
+    """A reference (registry/repository:tag@digest) that cannot be parsed; `reason` says why."""
+
+    def __init__(self, message: str, hint: Optional[str] = None, reason: Optional[str] = None):
+        super().__init__(message, hint)
+        self.reason = reason
 
 
 class InvalidDigestError(OrasError, ValueError):

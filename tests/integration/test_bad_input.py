@@ -70,3 +70,65 @@ def test_library_refuses_a_registry_without_repository(
     with pytest.raises(InvalidReferenceError):
         client.pull(registry.host, outdir=str(tmp_path / "out"))
     assert _manifest_status(registry, "127.0.0.1", str(registry.port)) == 404
+
+
+# -- item 12: hints ---------------------------------------------------------------------------------
+
+SHAPE = "<registry>/<repository>[:<tag>|@<digest>]"
+
+
+@pytest.mark.parametrize(
+    "path,reason",
+    [
+        ("Dinosaur/artifact:v1", "repository 'Dinosaur/artifact' must be lowercase"),
+        ("dinosaur/artifact:bad@tag", "invalid digest"),
+        ("dinosaur//artifact", "empty path component"),
+    ],
+)
+def test_cli_bad_reference_says_what_is_wrong_once(
+    oras_cli: CliRunner, registry: RegistryServer, tmp_path: Path, path: str, reason: str
+) -> None:
+    (tmp_path / "hello.txt").write_text("hello\n")
+    target = f"localhost:{registry.port}/{path}"
+    for args in (("push", target, "hello.txt"), ("pull", target)):
+        result = oras_cli(*args)
+        assert result.returncode == 1, (result.stdout, result.stderr)
+        [line] = _error_lines(result)
+        assert line.count(reason) == 1, line
+        assert line.count(SHAPE) == 1, line
+        assert line.count(target) == 1, line
+        assert f"for example localhost:{registry.port}/dinosaur/artifact:v1" in line
+        assert "does not match a recognized" not in line
+
+
+def test_cli_long_tag_is_not_echoed_in_full(
+    oras_cli: CliRunner, registry: RegistryServer, tmp_path: Path
+) -> None:
+    (tmp_path / "hello.txt").write_text("hello\n")
+    target = f"localhost:{registry.port}/dinosaur/artifact:{'x' * 300}"
+    result = oras_cli("push", target, "hello.txt")
+    assert result.returncode == 1
+    [line] = _error_lines(result)
+    assert "300 characters long" in line
+    assert "x" * 100 not in line
+    assert len(result.stderr) < 350, result.stderr
+
+
+@pytest.mark.parametrize(
+    "args,command",
+    [
+        (["pull", "{host}/dinosaur/artifact:v1", "extra"], "pull"),
+        (["push", "{host}/dinosaur/artifact:v1", "hello.txt", "--concurrency", "0"], "push"),
+        (["push", "{host}/dinosaur/artifact:v1"], "push"),
+        (["login", "{host}", "--cert-file", "c.pem"], "login"),
+    ],
+)
+def test_cli_usage_error_names_the_command_help(
+    oras_cli: CliRunner, registry: RegistryServer, tmp_path: Path, args: list[str], command: str
+) -> None:
+    host = f"localhost:{registry.port}"
+    result = oras_cli(*(a.format(host=host) for a in args))
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("Error: "), result.stderr
+    assert lines[1] == f"Run 'oras-py {command} --help' for usage."

@@ -100,10 +100,48 @@ def test_invalid(text: str) -> None:
     with pytest.raises(InvalidReferenceError) as info:
         parse_reference(text)
     message = str(info.value)
-    assert repr(text) in message
-    assert "<registry>/<repository>[:<tag>|@<digest>]" in message
+    if len(text) <= 80:
+        assert repr(text) in message
+    else:  # long input is quoted cut, with its length
+        assert repr(text[:80]) in message and f"({len(text)} characters)" in message
+    assert message.count("<registry>/<repository>[:<tag>|@<digest>]") == 1
     assert isinstance(info.value, ValueError)
     assert "\n" not in message
+    assert info.value.hint and "<registry>" not in info.value.hint  # an example, not the shape
+    assert info.value.reason and info.value.reason in message
+
+
+@pytest.mark.parametrize(
+    "text,reason",
+    [
+        ("localhost:5000/repo:" + "x" * 300, "the tag is 300 characters long, more than 128"),
+        ("localhost:5000/" + "r" * 300 + ":v1", "longer than 255 characters"),
+        ("localhost:5000/" + "R" * 300 + ":v1", "must be lowercase"),
+        ("localhost:5000/repo@sha256:" + "a" * 300, "sha256 needs 64 lowercase hex"),
+    ],
+)
+def test_long_input_is_not_echoed_in_full(text: str, reason: str) -> None:
+    """A 300-character tag once came back four times (1,200 characters) in one message."""
+    with pytest.raises(InvalidReferenceError) as info:
+        parse_reference(text)
+    message = str(info.value)
+    assert reason in message
+    assert "x" * 100 not in message and "r" * 100 not in message and "a" * 100 not in message
+    assert "R" * 100 not in message
+    assert len(f"{message} ({info.value.hint})") < 350, message
+    assert info.value.hint == "for example localhost:5000/dinosaur/artifact:v1"
+
+
+def test_hint_gives_an_example_on_the_users_registry() -> None:
+    with pytest.raises(InvalidReferenceError) as info:
+        parse_reference("localhost:5600")
+    assert info.value.hint == "for example localhost:5600/dinosaur/artifact:v1"
+    with pytest.raises(InvalidReferenceError) as info:
+        parse_reference("ghcr.io/Upper:v1")
+    assert info.value.hint == "for example ghcr.io/dinosaur/artifact:v1"
+    with pytest.raises(InvalidReferenceError) as info:
+        parse_reference("Upper:v1")
+    assert info.value.hint == "for example localhost:5000/dinosaur/artifact:v1"
 
 
 @pytest.mark.parametrize(
