@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+import contextlib
+from typing import Any, Iterator, Optional
+
+import requests.exceptions
 
 
 class OrasError(Exception):
@@ -77,3 +80,64 @@ class NotFoundError(RegistryError):
 
 class ProtocolError(OrasError, ValueError):
     """The registry broke the protocol: a missing header, a malformed body, an oversized response."""
+
+
+class InvalidManifestError(ProtocolError):
+    """A manifest or index whose fields do not have the types the OCI spec gives them."""
+
+
+class RegistryConnectionError(OrasError, requests.exceptions.ConnectionError):
+    """The registry (or its token service) could not be reached: nothing listening, a name
+    that does not resolve, a connection reset. A requests ConnectionError, as oras-py raised."""
+
+    def __init__(self, message: str, hint: Optional[str] = None, request: Any = None):
+        super().__init__(message, hint)
+        self.request = request
+
+
+class TLSError(RegistryConnectionError, requests.exceptions.SSLError):
+    """TLS with the registry failed: an untrusted or mismatched certificate, or a server that
+    does not speak TLS. A requests SSLError, as oras-py raised."""
+
+
+def _root_cause(error: BaseException) -> str:
+    """The innermost reason of a requests error (urllib3 and socket errors hide inside)."""
+    seen = error
+    while seen.__context__ is not None and seen.__context__ is not seen:
+        seen = seen.__context__
+    reason = getattr(seen, "reason", None)  # urllib3 keeps the real failure there
+    text = str(reason if isinstance(reason, BaseException) else seen)
+    return text.splitlines()[0][:300] if text else type(error).__name__
+
+
+def _host_of(error: requests.exceptions.RequestException) -> str:
+    from urllib.parse import urlsplit
+
+    request = getattr(error, "request", None)
+    url = getattr(request, "url", None)
+    return urlsplit(url).netloc if url else "the registry"
+
+
+@contextlib.contextmanager
+def typed_transport_errors() -> Iterator[None]:
+    """Re-raise requests' connection and TLS failures as RegistryConnectionError and TLSError
+    (subclasses of the same requests exceptions). Timeouts pass through unchanged."""
+    try:
+        yield
+    except OrasError:
+        raise
+    except requests.exceptions.SSLError as e:
+        raise TLSError(
+            f"TLS failure talking to {_host_of(e)}: {_root_cause(e)}",
+            hint="pass tls_verify=<CA bundle> to trust the registry's CA, tls_verify=False to "
+            "skip verification, or insecure=True for a plain-HTTP registry",
+            request=e.request,
+        ) from e
+    except requests.exceptions.ConnectionError as e:
+        if isinstance(e, requests.exceptions.Timeout):
+            raise
+        raise RegistryConnectionError(
+            f"cannot connect to {_host_of(e)}: {_root_cause(e)}",
+            hint="is the registry running at that address?",
+            request=e.request,
+        ) from e

@@ -35,6 +35,7 @@ from oras.descriptor import (
     INDEX_MEDIA_TYPES,
     MAX_MANIFEST_SIZE,
     Descriptor,
+    check_manifest,
     parse_manifest,
 )
 from oras.digest import Hasher, digest_bytes, digest_file, validate_digest
@@ -44,6 +45,7 @@ from oras.errors import (
     OrasError,
     ProtocolError,
     RegistryError,
+    typed_transport_errors,
 )
 from oras.pack import (
     StreamEntry,
@@ -297,9 +299,10 @@ class Registry:
             headers.update(self.auth.auth_headers(method, url))
         response = self._send(method, url, data, headers, json, stream)
         if response.status_code in (401, 403):
-            new_headers, changed = self.auth.authenticate_request(
-                response, headers, refresh=response.status_code == 403
-            )
+            with typed_transport_errors():  # the token service may be down
+                new_headers, changed = self.auth.authenticate_request(
+                    response, headers, refresh=response.status_code == 403
+                )
             if changed:
                 response.close()
                 response = self._send(method, url, data, new_headers, json, stream)
@@ -326,7 +329,8 @@ class Registry:
                 timeout=TIMEOUT,
             )
 
-        response = send_with_retry(once, replayable=_replayable(data))
+        with typed_transport_errors():
+            response = send_with_retry(once, replayable=_replayable(data))
         log.debug("%s %s -> %s", method, url, response.status_code)
         return response
 
@@ -444,13 +448,14 @@ class Registry:
         backend._explicit = cred
 
         def ping(headers: dict[str, str]) -> requests.Response:
-            return self.session.get(
-                url,
-                headers={**self.headers, **headers},
-                verify=self._tls_verify,
-                timeout=TIMEOUT,
-                allow_redirects=False,
-            )
+            with typed_transport_errors():
+                return self.session.get(
+                    url,
+                    headers={**self.headers, **headers},
+                    verify=self._tls_verify,
+                    timeout=TIMEOUT,
+                    allow_redirects=False,
+                )
 
         response = ping({})
         if response.status_code == 401:
@@ -1029,11 +1034,13 @@ class Registry:
     def resolve_manifest(
         self, container: container_type, allowed_media_type: Optional[list[str]] = None
     ) -> tuple[Container, dict[str, Any]]:
-        """The image manifest a reference means: itself, or an index's entry for this platform."""
-        manifest = self.get_manifest(container, allowed_media_type)
+        """The image manifest a reference means: itself, or an index's entry for this platform.
+        Raises InvalidManifestError when a field the pull reads has the wrong type."""
+        manifest = check_manifest(self.get_manifest(container, allowed_media_type), str(container))
         if manifest.get("mediaType") in INDEX_MEDIA_TYPES or "manifests" in manifest:
             container = self._select_platform(container, manifest)
             manifest = self.get_manifest(container, allowed_media_type)
+            check_manifest(manifest, str(container))
         return container, manifest
 
     def _pull_directory(self, container: Container, layer: dict, outfile: str) -> None:

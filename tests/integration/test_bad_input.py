@@ -3,15 +3,22 @@ sent, with one clear error (CLI) or a typed exception (library)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 import requests
 
 import oras.client
-from oras.errors import InvalidReferenceError
+from oras.errors import (
+    InvalidManifestError,
+    InvalidReferenceError,
+    RegistryConnectionError,
+    TLSError,
+)
 from tests.conftest import CliRunner
-from tests.harness.registry import RegistryServer
+from tests.harness.proxy import FaultProxy
+from tests.harness.registry import RegistryServer, free_port
 
 TIMEOUT = 10
 
@@ -132,3 +139,109 @@ def test_cli_usage_error_names_the_command_help(
     lines = result.stderr.splitlines()
     assert len(lines) == 2 and lines[0].startswith("Error: "), result.stderr
     assert lines[1] == f"Run 'oras-py {command} --help' for usage."
+
+
+# -- item 10 (and the `'str' object has no attribute 'get'` of item 9): typed library errors -------
+
+
+def test_library_down_registry_is_a_typed_connection_error(tmp_path: Path) -> None:
+    host = f"127.0.0.1:{free_port()}"
+    client = oras.client.OrasClient(insecure=True)
+    for call in (
+        lambda: client.pull(f"{host}/dinosaur/artifact:v1", outdir=str(tmp_path)),
+        lambda: client.get_tags(f"{host}/dinosaur/artifact"),
+        lambda: client.login(username="u", password="p", hostname=host),
+    ):
+        with pytest.raises(RegistryConnectionError) as info:
+            call()
+        # oras-py raised requests' ConnectionError: code catching that still does.
+        assert isinstance(info.value, requests.exceptions.ConnectionError)
+        assert str(info.value).startswith(f"cannot connect to {host}: ")
+        assert "refused" in str(info.value)
+        assert info.value.hint
+
+
+def test_library_tls_failure_is_a_typed_tls_error(registry: RegistryServer, tmp_path: Path) -> None:
+    """HTTPS to a plain-HTTP registry: oras-py raised requests' SSLError."""
+    client = oras.client.OrasClient()
+    with pytest.raises(TLSError) as info:
+        client.pull(f"{registry.host}/dinosaur/artifact:v1", outdir=str(tmp_path))
+    assert isinstance(info.value, requests.exceptions.SSLError)
+    assert isinstance(info.value, RegistryConnectionError)
+    assert str(info.value).startswith(f"TLS failure talking to {registry.host}: ")
+    assert "tls_verify" in str(info.value.hint)
+
+
+def test_library_target_none_is_an_invalid_reference(tmp_path: Path) -> None:
+    """oras-py raised TypeError from its regex."""
+    client = oras.client.OrasClient(insecure=True)
+    with pytest.raises(InvalidReferenceError) as info:
+        client.pull(target=None, outdir=str(tmp_path))  # type: ignore[arg-type]
+    assert info.value.hint == "a reference is a string, not NoneType"
+    with pytest.raises(InvalidReferenceError):
+        client.push(target=None, files=["x"])  # type: ignore[arg-type]
+
+
+_LAYER_DIGEST = "sha256:" + "ab" * 32
+_MALFORMED = {
+    "layers-string": ({"layers": "abc"}, "layers is a string, not an array"),
+    "layer-string": ({"layers": ["abc"]}, "layers[0] is a string, not an object"),
+    "title-number": (
+        {
+            "layers": [
+                {
+                    "mediaType": "application/vnd.oci.image.layer.v1.tar",
+                    "digest": _LAYER_DIGEST,
+                    "size": 3,
+                    "annotations": {"org.opencontainers.image.title": 5},
+                }
+            ]
+        },
+        "has annotation 'org.opencontainers.image.title' that is a number",
+    ),
+}
+
+
+def _serve_malformed(fault_proxy: FaultProxy, repo: str, fields: dict) -> str:
+    """The proxy answers the manifest GET with `fields` (which Distribution would refuse)."""
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {
+            "mediaType": "application/vnd.unknown.config.v1+json",
+            "digest": "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
+            "size": 2,
+        },
+        **fields,
+    }
+    body = json.dumps(manifest).encode()
+    headers = {"Content-Type": manifest["mediaType"], "Content-Length": str(len(body))}
+    fault_proxy.fail("GET", rf"^/v2/{repo}/manifests/v1$", 200, headers=headers, body=body)
+    return f"{fault_proxy.host}/{repo}:v1"
+
+
+@pytest.mark.parametrize("case", sorted(_MALFORMED))
+def test_library_malformed_manifest_is_a_typed_error(
+    fault_proxy: FaultProxy, unique_repo: str, tmp_path: Path, case: str
+) -> None:
+    fields, problem = _MALFORMED[case]
+    target = _serve_malformed(fault_proxy, unique_repo, fields)
+    with pytest.raises(InvalidManifestError) as info:
+        oras.client.OrasClient(insecure=True).pull(target, outdir=str(tmp_path / "out"))
+    assert isinstance(info.value, ValueError)
+    assert str(info.value).startswith(f"manifest {target} is malformed: ")
+    assert problem in str(info.value)
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+@pytest.mark.parametrize("output", ["out", "-"])
+def test_cli_malformed_manifest_is_one_line(
+    oras_cli: CliRunner, fault_proxy: FaultProxy, unique_repo: str, output: str
+) -> None:
+    target = _serve_malformed(fault_proxy, unique_repo, {"layers": "abc"})
+    result = oras_cli("pull", "--plain-http", target, "-o", output)
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    [line] = _error_lines(result)
+    assert "is malformed: layers is a string, not an array" in line, line
+    assert "has no attribute" not in line
