@@ -27,6 +27,10 @@ class InvalidReferenceError(OrasError, ValueError):
         self.reason = reason
 
 
+class ArgumentError(OrasError, ValueError):
+    """A call's arguments are out of range: no files to push, a concurrency below 1."""
+
+
 class InvalidDigestError(OrasError, ValueError):
     """A digest string that is not `<algorithm>:<encoded>` or not supported."""
 

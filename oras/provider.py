@@ -40,6 +40,7 @@ from oras.descriptor import (
 )
 from oras.digest import Hasher, digest_bytes, digest_file, validate_digest
 from oras.errors import (
+    ArgumentError,
     AuthenticationError,
     DigestMismatchError,
     OrasError,
@@ -131,6 +132,29 @@ def _deprecated(new: str) -> None:
     )
 
 
+#: Keywords of 0.0.x/0.1.x `push` and `pull` (which took `**kwargs`), accepted and ignored.
+LEGACY_TRANSFER_KWARGS = frozenset(
+    {"refresh_headers", "username", "password", "insecure", "manifest_config_ref"}
+)
+
+
+def _refuse_unknown_kwargs(
+    method: str, given: dict[str, Any], legacy: frozenset[str] = frozenset()
+) -> None:
+    """TypeError naming keyword arguments `method` does not take (a typo is not ignored)."""
+    unknown = sorted(set(given) - legacy)
+    if len(unknown) == 1:
+        raise TypeError(f"{method}() got an unexpected keyword argument {unknown[0]!r}")
+    if unknown:
+        names = ", ".join(repr(name) for name in unknown)
+        raise TypeError(f"{method}() got unexpected keyword arguments {names}")
+
+
+def _check_concurrency(concurrency: int) -> None:
+    if concurrency < 1:
+        raise ArgumentError(f"concurrency must be at least 1, not {concurrency!r}")
+
+
 class Registry:
     """A client of OCI registries (oras-py's `Registry`, also exported as `OrasClient`).
 
@@ -150,6 +174,7 @@ class Registry:
         cert: Optional[Union[str, tuple[str, str]]] = None,
         **legacy: Any,
     ):
+        _refuse_unknown_kwargs("Registry", legacy)
         if isinstance(insecure, Registry):  # 0.1.x: OrasClient(hostname, registry, insecure, tls)
             registry, insecure = insecure, tls_verify if isinstance(tls_verify, bool) else False
             tls_verify = auth_backend if isinstance(auth_backend, (bool, str)) else True
@@ -382,6 +407,7 @@ class Registry:
         is written, else the client's config files) with mode 0600. `identity_token` logs in
         with an OAuth2 refresh token instead of a password.
         """
+        _refuse_unknown_kwargs("login", legacy)
         if self._delegate is not None:
             return self._delegate.login(
                 username,
@@ -810,10 +836,24 @@ class Registry:
         quiet: bool = False,
         concurrency: int = PUSH_CONCURRENCY,
         progress: Optional[ProgressCallback] = None,
+        allow_empty: bool = False,
         **legacy: Any,
     ) -> requests.Response:
         """Push files as an artifact (`concurrency` blobs at a time); returns the manifest PUT
-        response. `progress` receives a ProgressEvent per step of each blob."""
+        response. `progress` receives a ProgressEvent per step of each blob.
+
+        `files` is a list of `path[:mediatype]` (a single path is one file). Without files
+        the push is refused unless `allow_empty=True` (a manifest with no layers). Unknown
+        keywords are a TypeError, except oras-py 0.0.x/0.1.x ones (LEGACY_TRANSFER_KWARGS).
+        """
+        _refuse_unknown_kwargs("push", legacy, LEGACY_TRANSFER_KWARGS)
+        if isinstance(files, (str, os.PathLike, StreamEntry)):
+            files = [files]
+        if not files and not allow_empty:
+            raise ArgumentError(
+                "push needs at least one file (allow_empty=True pushes an artifact without any)"
+            )
+        _check_concurrency(concurrency)
         if self._delegate is not None:
             return self._delegate.push(
                 target,
@@ -829,6 +869,7 @@ class Registry:
                 quiet=quiet,
                 concurrency=concurrency,
                 progress=progress,
+                allow_empty=allow_empty,
             )
         container = self.get_container(target)
         self.auth.load_configs(container, configs=[config_path] if config_path else None)
@@ -976,7 +1017,10 @@ class Registry:
         **legacy: Any,
     ) -> list[str]:
         """Download an artifact's layers into `outdir` (`concurrency` at a time); returns the
-        paths written, in manifest order."""
+        paths written, in manifest order. Unknown keywords are a TypeError, except oras-py
+        0.0.x/0.1.x ones (LEGACY_TRANSFER_KWARGS)."""
+        _refuse_unknown_kwargs("pull", legacy, LEGACY_TRANSFER_KWARGS)
+        _check_concurrency(concurrency)
         if self._delegate is not None:
             return self._delegate.pull(
                 target,

@@ -11,6 +11,7 @@ import requests
 
 import oras.client
 from oras.errors import (
+    ArgumentError,
     InvalidManifestError,
     InvalidReferenceError,
     RegistryConnectionError,
@@ -245,3 +246,93 @@ def test_cli_malformed_manifest_is_one_line(
     [line] = _error_lines(result)
     assert "is malformed: layers is a string, not an array" in line, line
     assert "has no attribute" not in line
+
+
+# -- item 11: push and pull arguments ---------------------------------------------------------------
+
+
+@pytest.fixture
+def hello(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "hello.txt"
+    path.write_text("hello\n")
+    return path
+
+
+def _layers(registry: RegistryServer, repo: str, tag: str) -> list[dict]:
+    response = requests.get(
+        f"{registry.url}/v2/{repo}/manifests/{tag}",
+        headers={"Accept": "application/vnd.oci.image.manifest.v1+json"},
+        timeout=TIMEOUT,
+    )
+    assert response.status_code == 200, response.text
+    return response.json()["layers"]
+
+
+def test_push_accepts_a_single_path(registry: RegistryServer, hello: Path, unique_repo: str):
+    """oras-py iterated the string's characters: `h does not exist`."""
+    client = oras.client.OrasClient(insecure=True)
+    client.push(f"{registry.host}/{unique_repo}:v1", files="hello.txt")
+    client.push(f"{registry.host}/{unique_repo}:v2", files=hello)  # a PathLike too
+    for tag in ("v1", "v2"):
+        [layer] = _layers(registry, unique_repo, tag)
+        assert layer["annotations"]["org.opencontainers.image.title"] == "hello.txt"
+        assert layer["size"] == 6
+
+
+@pytest.mark.parametrize("files", [[], None, ()])
+def test_push_without_files_is_refused_unless_asked(
+    registry: RegistryServer, hello: Path, unique_repo: str, files
+) -> None:
+    client = oras.client.OrasClient(insecure=True)
+    target = f"{registry.host}/{unique_repo}:v1"
+    with pytest.raises(ArgumentError, match="push needs at least one file") as info:
+        client.push(target, files=files)
+    assert isinstance(info.value, ValueError)
+    assert _manifest_status(registry, unique_repo, "v1") == 404
+    assert client.push(target, files=files, allow_empty=True).status_code == 201
+    assert _layers(registry, unique_repo, "v1") == []
+
+
+@pytest.mark.parametrize("concurrency", [0, -1])
+def test_concurrency_below_one_is_refused(
+    registry: RegistryServer, hello: Path, unique_repo: str, concurrency: int
+) -> None:
+    client = oras.client.OrasClient(insecure=True)
+    target = f"{registry.host}/{unique_repo}:v1"
+    with pytest.raises(ArgumentError, match=f"concurrency must be at least 1, not {concurrency}"):
+        client.push(target, files=["hello.txt"], concurrency=concurrency)
+    assert _manifest_status(registry, unique_repo, "v1") == 404
+    client.push(target, files=["hello.txt"])
+    with pytest.raises(ArgumentError, match="concurrency must be at least 1"):
+        client.pull(target, outdir="out", concurrency=concurrency)
+    assert not (hello.parent / "out").exists()
+
+
+def test_unknown_keywords_are_a_type_error(
+    registry: RegistryServer, hello: Path, unique_repo: str
+) -> None:
+    """oras-py ignored them: a typo (`ouptut=`, `tls_verfy=`) silently did nothing."""
+    client = oras.client.OrasClient(insecure=True)
+    target = f"{registry.host}/{unique_repo}:v1"
+    with pytest.raises(TypeError, match=r"^push\(\) got an unexpected keyword argument 'ouptut'"):
+        client.push(target, files=["hello.txt"], ouptut="x")
+    assert _manifest_status(registry, unique_repo, "v1") == 404
+    with pytest.raises(TypeError, match=r"^pull\(\) got unexpected keyword arguments 'a', 'b'"):
+        client.pull(target, b=1, a=2)
+    with pytest.raises(TypeError, match="'tls_verfy'"):
+        oras.client.OrasClient(tls_verfy=False)
+    with pytest.raises(TypeError, match=r"^login\(\) got an unexpected keyword argument 'pasword'"):
+        client.login(username="u", pasword="p", hostname=registry.host)
+
+
+def test_documented_legacy_keywords_are_accepted(
+    registry: RegistryServer, hello: Path, unique_repo: str
+) -> None:
+    """oras-py 0.0.x/0.1.x push and pull took `**kwargs`; code passing these still runs."""
+    client = oras.client.OrasClient(insecure=True)
+    target = f"{registry.host}/{unique_repo}:v1"
+    legacy = {"refresh_headers": True, "username": None, "password": None, "insecure": True}
+    assert client.push(target, files=["hello.txt"], **legacy).status_code == 201
+    pulled = client.pull(target, outdir="out", manifest_config_ref=None, **legacy)
+    assert [Path(p).name for p in pulled] == ["hello.txt"]
