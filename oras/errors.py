@@ -39,6 +39,11 @@ class DigestMismatchError(OrasError, ValueError):
     """Content whose size or digest differs from its descriptor."""
 
 
+class InvalidPathError(OrasError, ValueError):
+    """A path no file can have: one holding a NUL byte (Python's own error says only
+    `embedded null byte`)."""
+
+
 class PathTraversalError(OrasError, ValueError):
     """A file name or archive member that would land outside the output directory."""
 

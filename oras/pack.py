@@ -64,8 +64,9 @@ def resolve_entry(entry: PathLike, disable_path_validation: bool = False) -> tup
     """`path[:mediatype]` -> (path, media type or ""), checking that the path exists (and,
     unless disabled, that it lies inside the current directory)."""
     from oras.utils import split_path_and_content
+    from oras.utils.fileio import check_path
 
-    spec = split_path_and_content(os.fspath(entry))
+    spec = split_path_and_content(check_path(entry, "file"))
     path, media_type = spec.path, spec.content or ""
     if not path or not os.path.exists(path):
         raise FileNotFoundError(f"{path} does not exist.")

@@ -49,6 +49,7 @@ REFERENCE_REGEX = re.compile(
 )
 
 _REPOSITORY_REGEX = re.compile(REPOSITORY_PATTERN)
+_CONTROL_REGEX = re.compile(r"[\x00-\x1f\x7f]")
 _IPV4_REGEX = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
 _TAG_REGEX = re.compile(TAG_PATTERN)
 _REGISTRY_REGEX = re.compile(REGISTRY_PATTERN)
@@ -79,10 +80,11 @@ def redact(text: str) -> str:
 
 
 def shorten(text: str, limit: int = MAX_QUOTED) -> str:
-    """`text` for a message: cut after `limit` characters, saying how long it was."""
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}... ({len(text)} characters)"
+    """`text` for a message: control characters escaped, cut after `limit` characters (saying
+    how long it was)."""
+    cut = text if len(text) <= limit else text[:limit]
+    cut = _CONTROL_REGEX.sub(lambda m: repr(m.group())[1:-1], cut)
+    return cut if len(text) <= limit else f"{cut}... ({len(text)} characters)"
 
 
 def quote(text: str, limit: int = MAX_QUOTED) -> str:
@@ -242,6 +244,10 @@ def parse_reference(
         raise _invalid(text, f"a reference is a string, not {type(text).__name__}")
     if not text:
         raise _invalid(text, "empty reference")
+    control = _CONTROL_REGEX.search(text)
+    if control:
+        what = "a NUL byte" if control.group() == "\x00" else "a control character"
+        raise _invalid(text, f"it contains {what} ({control.group()!r})")
 
     name, at, digest = text.partition("@")
     if "/" not in name and _names_only_a_registry(name, default_registry):

@@ -3,6 +3,7 @@ sent, with one clear error (CLI) or a typed exception (library)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import oras.client
 from oras.errors import (
     ArgumentError,
     InvalidManifestError,
+    InvalidPathError,
     InvalidReferenceError,
     RegistryConnectionError,
     TLSError,
@@ -336,3 +338,104 @@ def test_documented_legacy_keywords_are_accepted(
     assert client.push(target, files=["hello.txt"], **legacy).status_code == 201
     pulled = client.pull(target, outdir="out", manifest_config_ref=None, **legacy)
     assert [Path(p).name for p in pulled] == ["hello.txt"]
+
+
+# -- item 9: `embedded null byte` -------------------------------------------------------------------
+
+
+EMPTY_CONFIG_DIGEST = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+
+
+def _push_titled(registry: RegistryServer, repo: str, title: str) -> str:
+    """A one-layer manifest whose title the registry stores as given (Distribution keeps NULs)."""
+    data = b"hello\n"
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    with requests.Session() as session:
+        for blob, blob_digest in ((data, digest), (b"{}", EMPTY_CONFIG_DIGEST)):
+            start = session.post(f"{registry.url}/v2/{repo}/blobs/uploads/", timeout=TIMEOUT)
+            location = start.headers["Location"]
+            put = session.put(
+                f"{location}{'&' if '?' in location else '?'}digest={blob_digest}",
+                data=blob,
+                headers={"Content-Type": "application/octet-stream"},
+                timeout=TIMEOUT,
+            )
+            assert put.status_code == 201, put.text
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {
+                "mediaType": "application/vnd.unknown.config.v1+json",
+                "digest": EMPTY_CONFIG_DIGEST,
+                "size": 2,
+            },
+            "layers": [
+                {
+                    "mediaType": "application/vnd.oci.image.layer.v1.tar",
+                    "digest": digest,
+                    "size": len(data),
+                    "annotations": {"org.opencontainers.image.title": title},
+                }
+            ],
+        }
+        put = session.put(
+            f"{registry.url}/v2/{repo}/manifests/v1",
+            data=json.dumps(manifest),
+            headers={"Content-Type": manifest["mediaType"]},
+            timeout=TIMEOUT,
+        )
+        assert put.status_code == 201, put.text
+    return f"{registry.host}/{repo}:v1"
+
+
+def test_library_nul_in_a_pulled_title_is_a_typed_error(
+    registry: RegistryServer, unique_repo: str, tmp_path: Path
+) -> None:
+    target = _push_titled(registry, unique_repo, "a\x00b.txt")
+    with pytest.raises(InvalidPathError) as info:
+        oras.client.OrasClient(insecure=True).pull(target, outdir=str(tmp_path / "out"))
+    assert isinstance(info.value, ValueError)
+    assert "a\\x00b.txt" in str(info.value) and "NUL byte" in str(info.value)
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_cli_nul_in_a_pulled_title_is_one_line(
+    oras_cli: CliRunner, registry: RegistryServer, unique_repo: str, tmp_path: Path
+) -> None:
+    target = _push_titled(registry, unique_repo, "a\x00b.txt")
+    result = oras_cli("pull", "--plain-http", target, "-o", "out")
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    assert "\x00" not in result.stderr + result.stdout
+    [line] = _error_lines(result)
+    assert "a\\x00b.txt" in line, line
+    assert "embedded null byte" not in line
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+
+
+def test_library_nul_in_a_path_or_reference_is_a_typed_error(
+    registry: RegistryServer, hello: Path, unique_repo: str
+) -> None:
+    client = oras.client.OrasClient(insecure=True)
+    target = f"{registry.host}/{unique_repo}:v1"
+    calls = {
+        "file 'hel\\x00lo.txt'": lambda: client.push(target, files=["hel\x00lo.txt"]),
+        "annotation file 'a\\x00.json'": lambda: client.push(
+            target, files=["hello.txt"], annotation_file="a\x00.json"
+        ),
+        "config file 'c\\x00.json'": lambda: client.push(
+            target, files=["hello.txt"], manifest_config="c\x00.json:application/x"
+        ),
+    }
+    for name, call in calls.items():
+        with pytest.raises(InvalidPathError) as info:
+            call()
+        assert str(info.value).startswith(f"{name} contains a NUL byte"), str(info.value)
+    assert _manifest_status(registry, unique_repo, "v1") == 404
+    client.push(target, files=["hello.txt"])
+    with pytest.raises(InvalidPathError, match=r"directory '.*o\\x00ut' contains a NUL byte"):
+        client.pull(target, outdir="o\x00ut")
+    with pytest.raises(InvalidReferenceError) as info:
+        client.pull(f"{registry.host}/{unique_repo}\x00:v1", outdir="out")
+    assert info.value.hint == "it contains a NUL byte ('\\x00')"
+    assert "\x00" not in str(info.value)

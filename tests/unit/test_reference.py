@@ -201,6 +201,22 @@ def test_require_registry(text: str, reason: str) -> None:
     assert (ref.registry, ref.repository) == ("localhost:5600", "dinosaur/artifact")
 
 
+@pytest.mark.parametrize(
+    "text,named",
+    [
+        ("localhost:5000/re\x00po:v1", "a NUL byte ('\\x00')"),
+        ("local\x00host:5000/repo", "a NUL byte ('\\x00')"),
+        ("localhost:5000/repo:v1\x1b]0;x\x07", "a control character ('\\x1b')"),
+    ],
+)
+def test_control_characters_are_named_and_escaped(text: str, named: str) -> None:
+    """oras-py's regex let the NUL reach a file or socket call: `embedded null byte`."""
+    with pytest.raises(InvalidReferenceError) as info:
+        parse_reference(text)
+    assert info.value.reason == f"it contains {named}"
+    assert "\x00" not in str(info.value) and "\x1b" not in str(info.value)
+
+
 def test_invalid_reasons() -> None:
     with pytest.raises(InvalidReferenceError, match="lowercase"):
         parse_reference("ghcr.io/Upper/repo")
