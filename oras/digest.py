@@ -29,20 +29,24 @@ FILE_READ_SIZE = 1024 * 1024
 BytesLike = Union[bytes, bytearray, memoryview]
 
 
-def validate_digest(digest: str) -> str:
-    """Return `digest` if it is a well-formed OCI digest, else raise InvalidDigestError."""
+def digest_problem(digest: str) -> Optional[str]:
+    """What is wrong with `digest` (without repeating it), or None if it is well formed."""
     if not isinstance(digest, str):
-        raise InvalidDigestError(f"invalid digest {digest!r}: expected a string")
+        return "expected a string"
     if not _DIGEST_REGEX.fullmatch(digest):
-        raise InvalidDigestError(
-            f"invalid digest {digest!r}: expected <algorithm>:<encoded>, e.g. sha256:<64 hex>"
-        )
+        return "expected <algorithm>:<encoded>, e.g. sha256:<64 hex>"
     algorithm, encoded = digest.split(":", 1)
     length = _REGISTERED_HEX_LENGTHS.get(algorithm)
     if length is not None and (len(encoded) != length or not _LOWER_HEX.fullmatch(encoded)):
-        raise InvalidDigestError(
-            f"invalid digest {digest!r}: {algorithm} needs {length} lowercase hex characters"
-        )
+        return f"{algorithm} needs {length} lowercase hex characters"
+    return None
+
+
+def validate_digest(digest: str) -> str:
+    """Return `digest` if it is a well-formed OCI digest, else raise InvalidDigestError."""
+    problem = digest_problem(digest)
+    if problem:
+        raise InvalidDigestError(f"invalid digest {digest!r}: {problem}")
     return digest
 
 

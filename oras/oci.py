@@ -14,7 +14,7 @@ import jsonschema
 from oras import defaults, schemas
 from oras.digest import digest_bytes, digest_file
 from oras.pack import EMPTY_MANIFEST
-from oras.utils.fileio import read_json
+from oras.utils.fileio import check_path, read_json
 
 __all__ = [
     "Annotations",
@@ -60,6 +60,7 @@ class Annotations:
             content: Any = copy.deepcopy(dict(filename))
             source = "annotations"
         else:
+            check_path(filename, "annotation file")
             if not os.path.exists(filename):
                 raise FileNotFoundError(f"Annotation file {os.fspath(filename)} does not exist.")
             content = read_json(filename)
@@ -155,6 +156,8 @@ def ManifestConfig(
     A path that does not exist falls back to `{}`, as in oras-py, but with a warning.
     """
     media_type = media_type or defaults.unknown_config_media_type
+    if path is not None:
+        check_path(path, "config file")
     if path is not None and os.path.exists(path):
         return _file_descriptor(path, media_type), os.fspath(path)
     if path is not None:

@@ -66,8 +66,9 @@ def resolve_entry(entry: PathLike, disable_path_validation: bool = False) -> tup
     unless disabled, that it lies inside the current directory), and that a directory holds
     no symbolic link leading outside it."""
     from oras.utils import split_path_and_content
+    from oras.utils.fileio import check_path
 
-    spec = split_path_and_content(os.fspath(entry))
+    spec = split_path_and_content(check_path(entry, "file"))
     path, media_type = spec.path, spec.content or ""
     if not path or not os.path.exists(path):
         raise FileNotFoundError(f"{path} does not exist.")

@@ -36,16 +36,19 @@ from oras.descriptor import (
     INDEX_MEDIA_TYPES,
     MAX_MANIFEST_SIZE,
     Descriptor,
+    check_manifest,
     parse_manifest,
 )
 from oras.digest import Hasher, digest_bytes, digest_file, validate_digest
 from oras.errors import (
+    ArgumentError,
     AuthenticationError,
     DigestMismatchError,
     OrasError,
     ProtocolError,
     RegistryError,
     RegistryTimeoutError,
+    typed_transport_errors,
 )
 from oras.pack import (
     StreamEntry,
@@ -133,6 +136,29 @@ def _deprecated(new: str) -> None:
     )
 
 
+#: Keywords of 0.0.x/0.1.x `push` and `pull` (which took `**kwargs`), accepted and ignored.
+LEGACY_TRANSFER_KWARGS = frozenset(
+    {"refresh_headers", "username", "password", "insecure", "manifest_config_ref"}
+)
+
+
+def _refuse_unknown_kwargs(
+    method: str, given: dict[str, Any], legacy: frozenset[str] = frozenset()
+) -> None:
+    """TypeError naming keyword arguments `method` does not take (a typo is not ignored)."""
+    unknown = sorted(set(given) - legacy)
+    if len(unknown) == 1:
+        raise TypeError(f"{method}() got an unexpected keyword argument {unknown[0]!r}")
+    if unknown:
+        names = ", ".join(repr(name) for name in unknown)
+        raise TypeError(f"{method}() got unexpected keyword arguments {names}")
+
+
+def _check_concurrency(concurrency: int) -> None:
+    if concurrency < 1:
+        raise ArgumentError(f"concurrency must be at least 1, not {concurrency!r}")
+
+
 class Registry:
     """A client of OCI registries (oras-py's `Registry`, also exported as `OrasClient`).
 
@@ -157,6 +183,7 @@ class Registry:
         timeout: Union[None, float, tuple[float, float]] = None,
         **legacy: Any,
     ):
+        _refuse_unknown_kwargs("Registry", legacy)
         if isinstance(insecure, Registry):  # 0.1.x: OrasClient(hostname, registry, insecure, tls)
             registry, insecure = insecure, tls_verify if isinstance(tls_verify, bool) else False
             tls_verify = auth_backend if isinstance(auth_backend, (bool, str)) else True
@@ -309,9 +336,10 @@ class Registry:
             headers.update(self.auth.auth_headers(method, url))
         response = self._send(method, url, data, headers, json, stream)
         if response.status_code in (401, 403):
-            new_headers, changed = self.auth.authenticate_request(
-                response, headers, refresh=response.status_code == 403
-            )
+            with typed_transport_errors():  # the token service may be down
+                new_headers, changed = self.auth.authenticate_request(
+                    response, headers, refresh=response.status_code == 403
+                )
             if changed:
                 response.close()
                 response = self._send(method, url, data, new_headers, json, stream)
@@ -339,7 +367,8 @@ class Registry:
             )
 
         try:
-            response = send_with_retry(once, replayable=_replayable(data))
+            with typed_transport_errors():
+                response = send_with_retry(once, replayable=_replayable(data))
         except Exception as e:
             if is_timeout(e) and not isinstance(e, OrasError):
                 raise self._timeout_error(e, method, url) from e
@@ -411,6 +440,7 @@ class Registry:
         is written, else the client's config files) with mode 0600. `identity_token` logs in
         with an OAuth2 refresh token instead of a password.
         """
+        _refuse_unknown_kwargs("login", legacy)
         if self._delegate is not None:
             return self._delegate.login(
                 username,
@@ -473,13 +503,14 @@ class Registry:
 
         def ping(headers: dict[str, str]) -> requests.Response:
             try:
-                return self.session.get(
-                    url,
-                    headers={**self.headers, **headers},
-                    verify=self._tls_verify,
-                    timeout=self.timeout,
-                    allow_redirects=False,
-                )
+                with typed_transport_errors():
+                    return self.session.get(
+                        url,
+                        headers={**self.headers, **headers},
+                        verify=self._tls_verify,
+                        timeout=self.timeout,
+                        allow_redirects=False,
+                    )
             except requests.exceptions.RequestException as e:
                 if is_timeout(e):
                     raise self._timeout_error(e, "GET", url) from e
@@ -859,6 +890,7 @@ class Registry:
         quiet: bool = False,
         concurrency: int = PUSH_CONCURRENCY,
         progress: Optional[ProgressCallback] = None,
+        allow_empty: bool = False,
         **legacy: Any,
     ) -> requests.Response:
         """Push files as an artifact (`concurrency` blobs at a time); returns the manifest PUT
@@ -867,7 +899,20 @@ class Registry:
         Annotations a manifest cannot carry (an empty name, a value that is not a string) and
         a `chunk_size` below one byte raise ValueError before anything is uploaded. An
         annotation-file entry that names no pushed file is logged as a warning and not used
-        (oras-py ignored it silently; the command line refuses it)."""
+        (oras-py ignored it silently; the command line refuses it).
+
+        `files` is a list of `path[:mediatype]` (a single path is one file). Without files
+        the push is refused unless `allow_empty=True` (a manifest with no layers). Unknown
+        keywords are a TypeError, except oras-py 0.0.x/0.1.x ones (LEGACY_TRANSFER_KWARGS).
+        """
+        _refuse_unknown_kwargs("push", legacy, LEGACY_TRANSFER_KWARGS)
+        if isinstance(files, (str, os.PathLike, StreamEntry)):
+            files = [files]
+        if not files and not allow_empty:
+            raise ArgumentError(
+                "push needs at least one file (allow_empty=True pushes an artifact without any)"
+            )
+        _check_concurrency(concurrency)
         if self._delegate is not None:
             return self._delegate.push(
                 target,
@@ -883,6 +928,7 @@ class Registry:
                 quiet=quiet,
                 concurrency=concurrency,
                 progress=progress,
+                allow_empty=allow_empty,
             )
         container = self.get_container(target)
         self.auth.load_configs(container, configs=[config_path] if config_path else None)
@@ -1031,7 +1077,10 @@ class Registry:
         **legacy: Any,
     ) -> list[str]:
         """Download an artifact's layers into `outdir` (`concurrency` at a time); returns the
-        paths written, in manifest order."""
+        paths written, in manifest order. Unknown keywords are a TypeError, except oras-py
+        0.0.x/0.1.x ones (LEGACY_TRANSFER_KWARGS)."""
+        _refuse_unknown_kwargs("pull", legacy, LEGACY_TRANSFER_KWARGS)
+        _check_concurrency(concurrency)
         if self._delegate is not None:
             return self._delegate.pull(
                 target,
@@ -1089,11 +1138,13 @@ class Registry:
     def resolve_manifest(
         self, container: container_type, allowed_media_type: Optional[list[str]] = None
     ) -> tuple[Container, dict[str, Any]]:
-        """The image manifest a reference means: itself, or an index's entry for this platform."""
-        manifest = self.get_manifest(container, allowed_media_type)
+        """The image manifest a reference means: itself, or an index's entry for this platform.
+        Raises InvalidManifestError when a field the pull reads has the wrong type."""
+        manifest = check_manifest(self.get_manifest(container, allowed_media_type), str(container))
         if manifest.get("mediaType") in INDEX_MEDIA_TYPES or "manifests" in manifest:
             container = self._select_platform(container, manifest)
             manifest = self.get_manifest(container, allowed_media_type)
+            check_manifest(manifest, str(container))
         return container, manifest
 
     def _pull_directory(self, container: Container, layer: dict, outfile: str) -> None:

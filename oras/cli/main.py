@@ -14,10 +14,16 @@ from oras.cli.console import UsageError, error_line
 COMMANDS = ("version", "login", "logout", "push", "pull")
 
 
+def _usage_error(message: str, prog: str) -> int:
+    """A mistake on the command line: the error, then where the usage is; exit status 2."""
+    error_line(f"Error: {message}")
+    sys.stderr.write(f"Run '{prog} --help' for usage.\n")
+    return 2
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2, as argparse but without usage spam
-        error_line(f"Error: {message}")
-        self.exit(2, f"Run '{self.prog} --help' for usage.\n")
+        sys.exit(_usage_error(message, self.prog))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -90,7 +96,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         if hasattr(args, "files") and all(_is_file_arg(e) for e in extras):
             args.files.extend(extras)
         else:
-            parser.error(f"unrecognized arguments: {' '.join(extras)}")
+            prog = f"{parser.prog} {args.command}" if args.command else parser.prog
+            return _usage_error(f"unrecognized arguments: {' '.join(extras)}", prog)
     if args.version and not args.command:
         args.command = "version"
     if not args.command:
@@ -104,8 +111,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     try:
         return int(module.run(args) or 0)
     except UsageError as e:
-        error_line(f"Error: {e}")
-        return 2
+        return _usage_error(str(e), f"{parser.prog} {args.command}")
     except KeyboardInterrupt:
         error_line("Error: interrupted")
         return 130

@@ -205,8 +205,15 @@ def _stdin_secret() -> str:
 
 
 def make_client(args: argparse.Namespace, reference: str) -> Any:
-    """An OrasClient for the reference's registry, with the flags' transport and credentials."""
+    """An OrasClient for the reference's registry, with the flags' transport and credentials.
+
+    The reference must name its registry, as in the Go `oras`: `localhost:5000` alone (no
+    repository) or `dinosaur/artifact` (no registry) is refused before anything is sent.
+    """
+    from oras.reference import parse_reference
+
     host = registry_host(reference)
+    parse_reference(reference, require_registry=True)
     username, password, token = read_secrets(args)
     client = client_for(args, host)
     if username and password:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import oras.utils
-from oras.errors import PathTraversalError
+from oras.errors import InvalidPathError, PathTraversalError
 from oras.utils import fileio, request
 
 ARTIFACT = b"hello dinosaur\n"
@@ -112,6 +112,18 @@ def test_sanitize_path_follows_symlinks(tmp_path: Path) -> None:
     (out / "link").symlink_to(tmp_path)
     with pytest.raises(PathTraversalError):
         oras.utils.sanitize_path(out, out / "link" / "secret")
+
+
+def test_paths_with_a_nul_byte_are_named(tmp_path: Path) -> None:
+    """Python says only `embedded null byte`, without the path."""
+    bad = str(tmp_path / "a\x00b")
+    with pytest.raises(InvalidPathError) as info:
+        fileio.sanitize_path(tmp_path, bad)
+    assert isinstance(info.value, ValueError)
+    assert str(info.value) == f"path {bad!r} contains a NUL byte, which no file name can hold"
+    with pytest.raises(InvalidPathError, match=r"^directory 'o\\x00ut' contains a NUL byte"):
+        oras.utils.mkdir_p("o\x00ut")
+    assert fileio.check_path(tmp_path / "fine") == str(tmp_path / "fine")
 
 
 def test_is_within_directory_is_not_a_string_prefix_test(tmp_path: Path) -> None:
