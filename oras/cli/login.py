@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from oras.cli import options
-from oras.cli.console import prompt
+from oras.cli.console import prompt, say
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -39,5 +39,5 @@ def run(args: argparse.Namespace) -> int:
         config_path=args.registry_config or None,
         identity_token=token,
     )
-    print("Login Succeeded")
+    say("Login Succeeded")
     return 0

@@ -111,7 +111,10 @@ def main(argv: Optional[list[str]] = None) -> int:
         if getattr(args, "debug", False):
             import traceback
 
-            traceback.print_exc()
+            from oras.cli.console import printable
+
+            for line in traceback.format_exc().splitlines():
+                print(printable(line), file=sys.stderr)
         error_line(f"Error: {_describe(e)}")
         return 1
 

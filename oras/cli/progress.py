@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional, TextIO, Union
 
+from oras.cli.console import printable
 from oras.progress import DONE, EXISTS, PROGRESS, SKIPPED, STARTED, ProgressEvent
 
 _PROMPTS = {
@@ -58,7 +59,8 @@ class LineProgress:
             return
         digest = event.descriptor.get("digest") or "-"
         with self._lock:
-            print(f"{prompt} {short_digest(digest)} {event.name}", file=self.stream, flush=True)
+            line = f"{prompt} {short_digest(digest)} {event.name}"
+            print(printable(line), file=self.stream, flush=True)
 
     def close(self) -> None:
         pass
@@ -174,7 +176,7 @@ class TerminalProgress:
     def _finished_line(self, row: _Row) -> str:
         event = row.event
         size = human(event.total) if event.total >= 0 else human(event.done)
-        name = _fit(event.name, _NAME_WIDTH)
+        name = _fit(printable(event.name), _NAME_WIDTH)
         took = _clock(row.finished - row.started)
         return f"{self._prompt(event):<11} {name:<{_NAME_WIDTH}} {size:>10}  {took}"
 
@@ -186,7 +188,7 @@ class TerminalProgress:
         amount = f"{human(event.done)}/{human(total) if total >= 0 else '-'}"
         percent = f"{fraction * 100:5.1f}%" if total > 0 else "    -"
         eta = _clock((total - event.done) / speed) if speed > 0 and total > 0 else "-:--"
-        name = _fit(event.name, _NAME_WIDTH)
+        name = _fit(printable(event.name), _NAME_WIDTH)
         text = (
             f"{self._prompt(event):<11} {name:<{_NAME_WIDTH}} {amount:>19} {percent}"
             f"  ETA {eta} {human(speed):>9}/s"
@@ -257,7 +259,11 @@ class _AboveLiveRows(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            self.progress.print_above(self.format(record))
+            # Escaped here as well: the handler it stands in for may have any formatter.
+            plain = logging.makeLogRecord(
+                {**record.__dict__, "msg": printable(record.getMessage()), "args": None}
+            )
+            self.progress.print_above(self.format(plain))
         except Exception:
             self.handleError(record)
 
