@@ -42,8 +42,18 @@ def printable(text: str) -> str:
     return _UNPRINTABLE.sub(_escape, text)
 
 
+def colour_allowed(stream: object) -> bool:
+    """Whether `stream` may get colour codes: a terminal that is not `TERM=dumb`, and no
+    `NO_COLOR` (https://no-color.org) set to a non-empty value."""
+    return (
+        bool(getattr(stream, "isatty", lambda: False)())
+        and os.environ.get("TERM") != "dumb"
+        and not os.environ.get("NO_COLOR")
+    )
+
+
 def _colour(text: str, code: str, stream: object) -> str:
-    if getattr(stream, "isatty", lambda: False)() and os.environ.get("TERM") != "dumb":
+    if colour_allowed(stream):
         return f"\033[{code}m{text}\033[0m"
     return text
 
