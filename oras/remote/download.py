@@ -15,6 +15,8 @@ from typing import BinaryIO, Callable, Iterator, Optional, Union
 import requests
 import urllib3.exceptions
 
+from oras import scratch
+from oras.concurrency import check_interrupted
 from oras.digest import Hasher
 from oras.errors import DigestMismatchError
 from oras.progress import ProgressReporter
@@ -53,6 +55,7 @@ def download_verified(
     directory = os.path.dirname(os.path.abspath(outfile))
     fd, tmp = tempfile.mkstemp(prefix=".oras-", suffix=".partial", dir=directory)
     try:
+        scratch.track(tmp)
         with os.fdopen(fd, "wb") as fh:
             _stream(fetch, hasher, fh, size, progress, check)
         if size is not None and hasher.size != size:
@@ -69,6 +72,8 @@ def download_verified(
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    finally:
+        scratch.untrack(tmp)
 
 
 #: Buffers a download cycles through: one being read into, the rest queued for hashing.
@@ -199,6 +204,7 @@ def _receive(
                 if progress is not None:
                     progress.rewind(0)
             for chunk in raw_chunks(response, background.ring):
+                check_interrupted()
                 background.update(chunk)
                 fh.write(chunk)
                 offset += len(chunk)

@@ -4,7 +4,7 @@
 Distribution builds `Location` URLs that point back at the proxy), streams bodies in both
 directions without holding them in memory, logs every request, and injects faults on demand:
 an error status instead of forwarding, a connection cut mid-upload or mid-download, flipped
-response bytes, or a delay. Each fault matches a method and a regular expression searched in
+response bytes, a delay, or a slow link (a response body relayed at a set rate). Each fault matches a method and a regular expression searched in
 the request path (without the query) and fires a given number of times.
 """
 
@@ -37,6 +37,8 @@ SETTLE_TIMEOUT = 2.0
 MIN_OVERLAP = 0.005
 #: How often the accept loop checks whether `stop()` was called.
 _ACCEPT_POLL = 0.1
+#: Bytes sent at a time on a throttled response.
+_THROTTLE_SLICE = 16 * 1024
 #: Hop-by-hop request headers the proxy handles itself instead of forwarding.
 _NOT_FORWARDED = {b"expect"}
 
@@ -96,6 +98,7 @@ class Fault:
     after_bytes: int = 0
     seconds: float = 0.0
     offset: int = 0
+    bytes_per_second: int = 0
     #: How many requests this fault has been applied to.
     hits: int = 0
 
@@ -363,6 +366,19 @@ class FaultProxy(LoopbackService):
     ) -> Fault:
         """Wait `seconds` after reading a matching request's head, before handling it."""
         return self._arm("delay", method, path_regex, seconds=seconds, times=times)
+
+    def throttle(
+        self,
+        method: str,
+        path_regex: PathPattern,
+        bytes_per_second: int,
+        times: Optional[int] = None,
+    ) -> Fault:
+        """Relay matching responses' bodies at `bytes_per_second`: a slow link, to catch a
+        client mid-download."""
+        return self._arm(
+            "throttle", method, path_regex, bytes_per_second=bytes_per_second, times=times
+        )
 
     def _take(self, kind: str, method: str, path: str) -> Optional[Fault]:
         """The first armed fault of `kind` matching the request, counting the hit."""
@@ -640,10 +656,14 @@ class FaultProxy(LoopbackService):
         """Stream the response body to the client; False when the client connection must end."""
         cut = self._take("cut_response", entry.method, entry.path)
         corrupt = self._take("corrupt_response", entry.method, entry.path)
+        throttle = self._take("throttle", entry.method, entry.path)
         if cut is not None:
             entry.faults.append("cut_response")
         if corrupt is not None:
             entry.faults.append("corrupt_response")
+        if throttle is not None:
+            entry.faults.append("throttle")
+        started = time.monotonic()
         flip_at: Optional[int] = None
         if corrupt is not None:
             flip_at = corrupt.offset
@@ -667,8 +687,16 @@ class FaultProxy(LoopbackService):
                         entry.bytes_out += room
                         _close_gracefully(client)
                         raise _ClientGone("response cut on purpose")
-                client.sendall(data)
-                entry.bytes_out += len(data)
+                if throttle is None:
+                    client.sendall(data)
+                    entry.bytes_out += len(data)
+                    continue
+                for start in range(0, len(data), _THROTTLE_SLICE):
+                    piece = data[start : start + _THROTTLE_SLICE]
+                    due = started + (entry.bytes_out + len(piece)) / throttle.bytes_per_second
+                    time.sleep(max(0.0, due - time.monotonic()))
+                    client.sendall(piece)
+                    entry.bytes_out += len(piece)
         except EOFError:
             raise _UpstreamError("registry closed mid-response")
         if cut is not None:  # the whole body was shorter than the cut point

@@ -8,16 +8,20 @@ import json
 import os
 import pty
 import re
+import signal
 import struct
 import subprocess
 import sys
 import termios
+import time
 from pathlib import Path
-from typing import Mapping, Optional
+from typing import Callable, Mapping, Optional
 
+import pytest
 import requests
 
 from tests.conftest import CLI_TIMEOUT, PROJECT_ROOT, CliRunner
+from tests.harness.proxy import FaultProxy
 from tests.harness.registry import RegistryServer
 
 #: What a terminal would obey: every C0/C1 control but the line feed ending a line.
@@ -148,3 +152,108 @@ def test_no_color_dumb_terminals_and_unknown_sizes(
     assert status == 0, output
     summary = re.search(r"Uploaded 0 blobs, 2 existed \([^)]*\): 0 B in \d+:\d\d \(0 B/s\)", output)
     assert summary, output
+
+
+# -- interrupts ---------------------------------------------------------------------------------
+STOPS = {signal.SIGINT: (130, "Error: interrupted"), signal.SIGTERM: (143, "Error: terminated")}
+MB = 1000 * 1000
+
+
+def start_cli(
+    args: list[str], cwd: Path, env: Optional[Mapping[str, str]] = None
+) -> subprocess.Popen:
+    child_env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT), **(env or {}))
+    return subprocess.Popen(
+        [sys.executable, "-m", "oras.cli", *args],
+        cwd=cwd,
+        env=child_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for(condition: Callable[[], bool], process: subprocess.Popen, what: str) -> None:
+    deadline = time.monotonic() + 60
+    while not condition():
+        assert process.poll() is None, f"the CLI ended before {what}: {process.communicate()}"
+        assert time.monotonic() < deadline, f"no {what} within 60 s"
+        time.sleep(0.01)
+
+
+def stop(process: subprocess.Popen, signum: int) -> tuple[float, str]:
+    """Send `signum`; returns how long the CLI took to exit, and its stderr."""
+    sent = time.monotonic()
+    process.send_signal(signum)
+    try:
+        _, err = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        _, err = process.communicate()
+    return time.monotonic() - sent, err
+
+
+@pytest.mark.parametrize(
+    ("signum", "rate"),
+    [
+        (signal.SIGINT, 4 * MB),  # the workers notice at their next chunk
+        (signal.SIGTERM, 4 * MB),
+        # So slow that a worker waits seconds for its next chunk: the CLI does not wait for it,
+        # and removes the partial file it was writing itself.
+        (signal.SIGINT, 100_000),
+    ],
+)
+def test_an_interrupted_pull_stops_at_once_and_leaves_no_partial_file(
+    fault_proxy: FaultProxy,
+    registry: RegistryServer,
+    unique_repo: str,
+    tmp_path: Path,
+    signum: int,
+    rate: int,
+) -> None:
+    files = {f"layer-{i}.bin": os.urandom(8 * MB) for i in range(3)}
+    push_raw(registry, unique_repo, "v1", files)
+    fault_proxy.throttle("GET", r"/blobs/sha256:", rate)
+    out = tmp_path / "out"
+    process = start_cli(
+        ["pull", f"{fault_proxy.host}/{unique_repo}:v1", "-o", str(out), "--no-tty"], tmp_path
+    )
+    partials = lambda: list(out.glob(".oras-*"))  # noqa: E731
+    wait_for(lambda: len(partials()) == 3, process, "three partial files")
+    took, err = stop(process, signum)
+
+    status, message = STOPS[signum]
+    assert process.returncode == status, err
+    assert err.strip().splitlines()[-1] == message
+    assert "Traceback" not in err
+    assert took < 2.0, f"{took:.1f} s to stop"
+    assert partials() == [], err
+    assert not any(out.iterdir())  # and no layer made it to the end either
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_directory_push_removes_its_tarball_and_uploads_nothing(
+    fault_proxy: FaultProxy, unique_repo: str, tmp_path: Path, signum: int
+) -> None:
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    for i in range(2):  # incompressible: packing takes a while
+        (tree / f"part-{i}.bin").write_bytes(os.urandom(24 * MB))
+    scratch = tmp_path / "tmpdir"
+    scratch.mkdir()
+    process = start_cli(
+        ["push", f"{fault_proxy.host}/{unique_repo}:v1", "tree", "--no-tty"],
+        tmp_path,
+        env={"TMPDIR": str(scratch)},
+    )
+    tarballs = lambda: list(scratch.glob("oras-*.tar.gz"))  # noqa: E731
+    wait_for(lambda: any(t.stat().st_size for t in tarballs()), process, "a tarball being packed")
+    took, err = stop(process, signum)
+
+    status, message = STOPS[signum]
+    assert process.returncode == status, err
+    assert err.strip().splitlines()[-1] == message
+    assert took < 2.0, f"{took:.1f} s to stop"
+    assert list(scratch.iterdir()) == []
+    uploaded = sum(e.bytes_in for e in fault_proxy.log() if e.method in ("PUT", "PATCH"))
+    assert uploaded < 1000  # the empty config at most, not the directory's blob
