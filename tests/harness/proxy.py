@@ -4,7 +4,7 @@
 Distribution builds `Location` URLs that point back at the proxy), streams bodies in both
 directions without holding them in memory, logs every request, and injects faults on demand:
 an error status instead of forwarding, a connection cut mid-upload or mid-download, flipped
-response bytes, a delay, or a slow link (a response body relayed at a set rate). Each fault matches a method and a regular expression searched in
+response bytes, or a delay. Each fault matches a method and a regular expression searched in
 the request path (without the query) and fires a given number of times.
 """
 
