@@ -12,6 +12,8 @@ import tempfile
 from dataclasses import dataclass
 from typing import IO, Any, Optional
 
+from oras import scratch
+from oras.concurrency import check_interrupted
 from oras.digest import Hasher
 from oras.errors import DigestMismatchError, PathTraversalError
 
@@ -41,6 +43,7 @@ class _HashingWriter:
         self.hasher = Hasher()
 
     def write(self, data: Any) -> int:
+        check_interrupted()  # packing a large directory stops with the push
         self.hasher.update(data)
         self._target.write(data)
         return memoryview(data).nbytes
@@ -57,6 +60,7 @@ class _HashingReader:
         self.hasher = hasher
 
     def read(self, size: int = -1) -> bytes:
+        check_interrupted()
         data = self._source.read(size)
         self.hasher.update(data)
         return data
@@ -171,6 +175,7 @@ def make_targz(source_dir: str, dest_path: str) -> TarballInfo:
                     tar.add(walk_root, arcname=root_name, recursive=True, filter=normalise)
     except BaseException:
         os.unlink(dest)  # a partial archive is worse than none
+        scratch.untrack(dest)
         raise
     return TarballInfo(
         path=dest,
@@ -320,7 +325,7 @@ def safe_extract_targz(
     created_outdir = not os.path.exists(outdir)
     os.makedirs(outdir, exist_ok=True)
     final_root = os.path.realpath(outdir)
-    staging = tempfile.mkdtemp(prefix=_EXTRACT_PREFIX, dir=final_root)
+    staging = scratch.track(tempfile.mkdtemp(prefix=_EXTRACT_PREFIX, dir=final_root))
     root = os.path.realpath(staging)
     names: dict[str, None] = {}  # ordered and de-duplicated
     directories: list[tarfile.TarInfo] = []
@@ -347,6 +352,7 @@ def safe_extract_targz(
         _merge(root, final_root)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        scratch.untrack(staging)
         if created_outdir:
             try:
                 os.rmdir(final_root)
@@ -354,6 +360,7 @@ def safe_extract_targz(
                 pass
         raise
     shutil.rmtree(staging, ignore_errors=True)
+    scratch.untrack(staging)
 
     # Directory modes and times last, so read-only directories did not block their contents.
     for member in sorted(directories, key=lambda m: m.name, reverse=True):

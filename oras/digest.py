@@ -7,6 +7,7 @@ import os
 import re
 from typing import Any, Callable, Optional, Union
 
+from oras.concurrency import check_interrupted
 from oras.errors import DigestMismatchError, InvalidDigestError
 
 # OCI image-spec digest grammar (oci.md section 1), without anchors so other grammars can embed it.
@@ -124,6 +125,7 @@ def digest_file(path: Union[str, os.PathLike[str]], algorithm: str = "sha256") -
     view = memoryview(buffer)
     with open(path, "rb") as handle:
         while True:
+            check_interrupted()
             count = handle.readinto(buffer)
             if not count:
                 break

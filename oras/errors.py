@@ -57,6 +57,12 @@ class CredentialHelperError(OrasError):
     """A docker-credential-* helper is missing or failed."""
 
 
+class TransferInterrupted(KeyboardInterrupt):
+    """Raised in a worker thread when the push or pull it works for was interrupted (Ctrl-C, or
+    a signal the program turns into KeyboardInterrupt): the worker stops at its next chunk and
+    removes what it was writing. A KeyboardInterrupt, so no `except Exception` swallows it."""
+
+
 class RegistryError(OrasError, ValueError):
     """The registry answered with an HTTP error, carrying its status and OCI error codes."""
 

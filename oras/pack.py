@@ -11,7 +11,7 @@ import tempfile
 from dataclasses import dataclass
 from typing import IO, Any, Optional, Union
 
-from oras import defaults
+from oras import defaults, scratch
 from oras.descriptor import Descriptor
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -37,6 +37,8 @@ class PackedBlob:
     def cleanup(self) -> None:
         if self.temporary and os.path.exists(self.path):
             os.unlink(self.path)
+        if self.temporary:
+            scratch.untrack(self.path)
 
 
 def title_for(path: str) -> str:
@@ -93,6 +95,7 @@ def pack_path(
     if os.path.isdir(path):
         fd, tarball = tempfile.mkstemp(prefix="oras-", suffix=".tar.gz")
         os.close(fd)
+        scratch.track(tarball)
         try:
             info = make_targz(path, tarball)
         except BaseException:

@@ -27,7 +27,8 @@ import requests.adapters
 import oras.auth
 import oras.defaults as defaults
 import oras.utils
-from oras.concurrency import PULL_CONCURRENCY, PUSH_CONCURRENCY, map_concurrently
+from oras import scratch
+from oras.concurrency import PULL_CONCURRENCY, PUSH_CONCURRENCY, in_this_context, map_concurrently
 from oras.container import Container
 from oras.credentials import Credential, CredentialStore
 from oras.decorator import ensure_container
@@ -93,12 +94,14 @@ def temporary_empty_config() -> Iterator[str]:
     """A temporary file holding `{}`, removed afterwards."""
     fd, path = tempfile.mkstemp(prefix="oras-config-", suffix=".json")
     try:
+        scratch.track(path)
         with os.fdopen(fd, "w") as fh:
             fh.write("{}")
         yield path
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
+        scratch.untrack(path)
 
 
 def _reject_cookies(session: requests.Session) -> None:
@@ -1017,7 +1020,7 @@ class Registry:
             return found
 
         with ThreadPoolExecutor(max_workers=1) as hasher:
-            digest = hasher.submit(hash_file)
+            digest = hasher.submit(in_this_context(hash_file))  # stops with this worker
             try:
                 response = put_file_while_hashing(
                     self.do_request,
@@ -1154,12 +1157,14 @@ class Registry:
         fd, tarball = tempfile.mkstemp(prefix=".oras-", suffix=".tar.gz", dir=parent)
         os.close(fd)
         try:
+            scratch.track(tarball)
             self.download_blob(container, layer["digest"], tarball)
             expected = (layer.get("annotations") or {}).get(defaults.annotation_digest)
             safe_extract_targz(tarball, parent, expected_tar_digest=expected)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tarball)
+            scratch.untrack(tarball)
 
     def _select_platform(self, container: Container, index: dict) -> Container:
         """The index entry for this machine's platform (or the only entry)."""

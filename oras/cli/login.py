@@ -7,7 +7,7 @@ import sys
 from typing import Optional
 
 from oras.cli import options
-from oras.cli.console import prompt
+from oras.cli.console import prompt, say
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -66,5 +66,5 @@ def run(args: argparse.Namespace) -> int:
         config_path=args.registry_config or None,
         identity_token=token,
     )
-    print("Login Succeeded")
+    say("Login Succeeded")
     return 0

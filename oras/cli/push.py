@@ -8,7 +8,7 @@ import os
 import sys
 
 from oras.cli import options
-from oras.cli.console import UsageError
+from oras.cli.console import UsageError, say
 from oras.cli.progress import add_transfer_flags, make_renderer
 from oras.concurrency import PUSH_CONCURRENCY
 from oras.defaults import default_blob_media_type
@@ -167,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if renderer is not None:
             renderer.close()
-    print(f"Successfully pushed {container}")
+    say(f"Successfully pushed {container}")
     return 0
 
 

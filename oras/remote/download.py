@@ -20,6 +20,8 @@ from typing import BinaryIO, Callable, Iterator, Optional, Union
 import requests
 import urllib3.exceptions
 
+from oras import scratch
+from oras.concurrency import check_interrupted
 from oras.digest import Hasher
 from oras.errors import DigestMismatchError, RegistryTimeoutError
 from oras.progress import ProgressReporter
@@ -59,6 +61,7 @@ def download_verified(
     directory = os.path.dirname(os.path.abspath(outfile))
     fd, tmp = tempfile.mkstemp(prefix=".oras-", suffix=".partial", dir=directory)
     try:
+        scratch.track(tmp)
         with os.fdopen(fd, "wb") as fh:
             _stream(fetch, hasher, fh, size, progress, check)
         if size is not None and hasher.size != size:
@@ -75,6 +78,8 @@ def download_verified(
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    finally:
+        scratch.untrack(tmp)
 
 
 #: Buffers a download cycles through: one being read into, the rest queued for hashing.
@@ -220,6 +225,7 @@ def _receive(
                 if progress is not None:
                     progress.rewind(0)
             for chunk in raw_chunks(response, background.ring):
+                check_interrupted()
                 background.update(chunk)
                 fh.write(chunk)
                 offset += len(chunk)

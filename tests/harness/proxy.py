@@ -37,6 +37,8 @@ SETTLE_TIMEOUT = 2.0
 MIN_OVERLAP = 0.005
 #: How often the accept loop checks whether `stop()` was called.
 _ACCEPT_POLL = 0.1
+#: Bytes sent at a time on a throttled response.
+_THROTTLE_SLICE = 16 * 1024
 #: Hop-by-hop request headers the proxy handles itself instead of forwarding.
 _NOT_FORWARDED = {b"expect"}
 
@@ -96,6 +98,7 @@ class Fault:
     after_bytes: int = 0
     seconds: float = 0.0
     offset: int = 0
+    bytes_per_second: int = 0
     #: How many requests this fault has been applied to.
     hits: int = 0
 
@@ -380,6 +383,19 @@ class FaultProxy(LoopbackService):
         """Wait `seconds` after reading a matching request's head, before handling it."""
         return self._arm("delay", method, path_regex, seconds=seconds, times=times)
 
+    def throttle(
+        self,
+        method: str,
+        path_regex: PathPattern,
+        bytes_per_second: int,
+        times: Optional[int] = None,
+    ) -> Fault:
+        """Relay matching responses' bodies at `bytes_per_second`: a slow link, to catch a
+        client mid-download."""
+        return self._arm(
+            "throttle", method, path_regex, bytes_per_second=bytes_per_second, times=times
+        )
+
     def _take(self, kind: str, method: str, path: str) -> Optional[Fault]:
         """The first armed fault of `kind` matching the request, counting the hit."""
         with self._lock:
@@ -657,6 +673,7 @@ class FaultProxy(LoopbackService):
         cut = self._take("cut_response", entry.method, entry.path)
         stall = None if cut is not None else self._take("stall_response", entry.method, entry.path)
         corrupt = self._take("corrupt_response", entry.method, entry.path)
+        throttle = self._take("throttle", entry.method, entry.path)
         if cut is not None:
             entry.faults.append("cut_response")
         if stall is not None:
@@ -664,6 +681,9 @@ class FaultProxy(LoopbackService):
             cut = stall
         if corrupt is not None:
             entry.faults.append("corrupt_response")
+        if throttle is not None:
+            entry.faults.append("throttle")
+        started = time.monotonic()
         flip_at: Optional[int] = None
         if corrupt is not None:
             flip_at = corrupt.offset
@@ -689,8 +709,16 @@ class FaultProxy(LoopbackService):
                             self._stopping.wait(stall.seconds)
                         _close_gracefully(client)
                         raise _ClientGone("response cut on purpose")
-                client.sendall(data)
-                entry.bytes_out += len(data)
+                if throttle is None:
+                    client.sendall(data)
+                    entry.bytes_out += len(data)
+                    continue
+                for start in range(0, len(data), _THROTTLE_SLICE):
+                    piece = data[start : start + _THROTTLE_SLICE]
+                    due = started + (entry.bytes_out + len(piece)) / throttle.bytes_per_second
+                    time.sleep(max(0.0, due - time.monotonic()))
+                    client.sendall(piece)
+                    entry.bytes_out += len(piece)
         except EOFError:
             raise _UpstreamError("registry closed mid-response")
         if cut is not None:  # the whole body was shorter than the cut point
