@@ -73,3 +73,7 @@ class NotFoundError(RegistryError):
 
 class ProtocolError(OrasError, ValueError):
     """The registry broke the protocol: a missing header, a malformed body, an oversized response."""
+
+
+class DuplicateTitleError(OrasError, ValueError):
+    """Two layers of one artifact with the same title: they would be written to one file."""

@@ -12,6 +12,7 @@ from typing import IO, Any, Optional, Union
 
 from oras import defaults
 from oras.descriptor import Descriptor
+from oras.errors import DuplicateTitleError
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -72,6 +73,28 @@ def resolve_entry(entry: PathLike, disable_path_validation: bool = False) -> tup
     if not disable_path_validation:
         check_inside_cwd(path)
     return path, media_type
+
+
+def check_unique_titles(entries: list[Any]) -> None:
+    """Refuse two entries with one title: a pull would write both to one file.
+
+    `entries` are StreamEntry objects or `(path, media type, annotations)` tuples, whose
+    title is the annotations' title (from an annotation file) or else the path's basename.
+    """
+    seen: dict[str, str] = {}
+    for entry in entries:
+        if isinstance(entry, StreamEntry):
+            title, source = entry.title, "standard input"
+        else:
+            path, _, annotations = entry
+            title = (annotations or {}).get(defaults.annotation_title) or title_for(path)
+            source = path
+        if title in seen:
+            raise DuplicateTitleError(
+                f"{seen[title]} and {source} would both be pushed with the title {title!r}",
+                hint="rename one of them, or give one another title in the annotation file",
+            )
+        seen[title] = source
 
 
 def pack_path(

@@ -48,6 +48,7 @@ from oras.errors import (
 from oras.pack import (
     StreamEntry,
     build_manifest,
+    check_unique_titles,
     manifest_bytes,
     pack_path,
     resolve_entry,
@@ -839,6 +840,7 @@ class Registry:
             else:
                 path, media_type = resolve_entry(entry, disable_path_validation)
                 entries.append((path, media_type, annotset.get_annotations(path)))
+        check_unique_titles(entries)
 
         def push_one(entry: Any) -> dict[str, Any]:
             if isinstance(entry, StreamEntry):

@@ -1,0 +1,108 @@
+"""How an artifact's layers become files, and back: titles, unpacking, conflicts, modes, stdout.
+
+Library (`Registry.push`/`pull`) and CLI (`oras-py push`/`pull`) against the real registry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+import requests
+
+import oras.client
+import oras.defaults
+import oras.provider
+from oras.errors import DuplicateTitleError
+from tests.conftest import CliRunner
+
+TITLE = "org.opencontainers.image.title"
+MANIFEST_TYPES = ", ".join(oras.defaults.default_manifest_accepted_media_types)
+
+
+@pytest.fixture
+def client() -> oras.client.OrasClient:
+    return oras.client.OrasClient(insecure=True)
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _tags(registry, repo: str) -> list[str]:
+    response = requests.get(f"{registry.url}/v2/{repo}/tags/list")
+    return (response.json().get("tags") or []) if response.status_code == 200 else []
+
+
+def _push_layers(client, registry, repo: str, layers: list[tuple[bytes, dict]]) -> str:
+    """Push blobs and a manifest by hand (titles and media types as given); returns the ref."""
+    container = client.get_container(f"{registry.host}/{repo}:hand")
+    descriptors = []
+    for i, (blob, fields) in enumerate(layers):
+        descriptor = {
+            "mediaType": "application/octet-stream",
+            "size": len(blob),
+            "digest": "sha256:" + hashlib.sha256(blob).hexdigest(),
+            **fields,
+        }
+        path = Path(f".blob-{i}")
+        path.write_bytes(blob)
+        client.upload_blob(str(path), container, descriptor)
+        path.unlink()
+        descriptors.append(descriptor)
+    with oras.provider.temporary_empty_config() as empty:
+        config = {
+            "mediaType": "application/vnd.unknown.config.v1+json",
+            "size": 2,
+            "digest": oras.defaults.blank_config_hash,
+        }
+        client.upload_blob(empty, container, config)
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": config,
+        "layers": descriptors,
+        "annotations": {},
+    }
+    client.upload_manifest(manifest, container)
+    return str(container)
+
+
+# -- two layers, one title -------------------------------------------------------------------------
+
+
+def test_push_refuses_two_files_with_one_title(registry, client, workdir, unique_repo):
+    (workdir / "hello.txt").write_text("top\n")
+    (workdir / "x").mkdir()
+    (workdir / "x" / "hello.txt").write_text("nested\n")
+    target = f"{registry.host}/{unique_repo}:v1"
+    with pytest.raises(DuplicateTitleError, match="hello.txt") as info:
+        client.push(target=target, files=["hello.txt", "x/hello.txt"])
+    assert isinstance(info.value, ValueError)
+    # Refused before anything was uploaded: no manifest, no tag.
+    assert _tags(registry, unique_repo) == []
+
+    # An annotation-file title tells them apart.
+    annotations = {"x/hello.txt": {TITLE: "nested.txt"}}
+    client.push(target=target, files=["hello.txt", "x/hello.txt"], annotation_file=annotations)
+    assert _tags(registry, unique_repo) == ["v1"]
+
+
+def test_cli_push_refuses_two_files_with_one_title(
+    registry, oras_cli: CliRunner, tmp_path, unique_repo
+):
+    (tmp_path / "hello.txt").write_text("top\n")
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "hello.txt").write_text("nested\n")
+    result = oras_cli(
+        "push", f"localhost:{registry.port}/{unique_repo}:v1", "hello.txt", "x/hello.txt"
+    )
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    assert "hello.txt and x/hello.txt would both be pushed with the title 'hello.txt'" in lines[0]
+    assert "Traceback" not in result.stderr
+    assert _tags(registry, unique_repo) == []
