@@ -77,3 +77,7 @@ class ProtocolError(OrasError, ValueError):
 
 class DuplicateTitleError(OrasError, ValueError):
     """Two layers of one artifact with the same title: they would be written to one file."""
+
+
+class InvalidFileNameError(OrasError, ValueError):
+    """A layer title that cannot name a file: empty, `.`, `..`, or with control characters."""

@@ -45,6 +45,7 @@ from oras.errors import (
     ProtocolError,
     RegistryError,
 )
+from oras.filenames import check_file_name, drop_duplicate_outputs
 from oras.pack import (
     StreamEntry,
     build_manifest,
@@ -988,14 +989,18 @@ class Registry:
         self.auth.load_configs(container, configs=[config_path] if config_path else None)
         container, manifest = self.resolve_manifest(container, allowed_media_type)
         outdir = os.path.abspath(outdir or oras.utils.get_tmpdir())
-        oras.utils.mkdir_p(outdir)
-        plan: list[tuple[dict, str]] = []
+        # Every name is checked before anything is written.
+        named: list[tuple[dict, str]] = []
         for layer in manifest.get("layers") or []:
             if layer.get("mediaType") == defaults.empty_media_type:
                 continue
-            annotations = layer.get("annotations") or {}
-            name = annotations.get(defaults.annotation_title) or layer["digest"]
-            outfile = oras.utils.sanitize_path(outdir, os.path.join(outdir, name))
+            title = (layer.get("annotations") or {}).get(defaults.annotation_title)
+            name = layer["digest"] if title is None else check_file_name(title)
+            named.append((layer, oras.utils.sanitize_path(outdir, os.path.join(outdir, name))))
+        named = drop_duplicate_outputs(named)
+        oras.utils.mkdir_p(outdir)
+        plan: list[tuple[dict, str]] = []
+        for layer, outfile in named:
             if not overwrite and os.path.exists(outfile):
                 log.warning(
                     "%s already exists and --keep-old-files set, will not overwrite.", outfile
@@ -1021,8 +1026,6 @@ class Registry:
             log.info("Successfully pulled %s.", outfile)
             return outfile
 
-        if len({outfile for _, outfile in plan}) < len(plan):
-            concurrency = 1  # two layers write the same name: keep manifest order
         self._fit_pool(concurrency)
         with self._progress_scope(progress):
             return map_concurrently(pull_one, plan, concurrency)

@@ -14,7 +14,7 @@ import requests
 import oras.client
 import oras.defaults
 import oras.provider
-from oras.errors import DuplicateTitleError
+from oras.errors import DuplicateTitleError, InvalidFileNameError
 from tests.conftest import CliRunner
 
 TITLE = "org.opencontainers.image.title"
@@ -106,3 +106,73 @@ def test_cli_push_refuses_two_files_with_one_title(
     assert "hello.txt and x/hello.txt would both be pushed with the title 'hello.txt'" in lines[0]
     assert "Traceback" not in result.stderr
     assert _tags(registry, unique_repo) == []
+
+
+def test_pull_refuses_two_layers_with_one_title_before_writing(
+    registry, client, workdir, unique_repo
+):
+    target = _push_layers(
+        client,
+        registry,
+        unique_repo,
+        [
+            (b"first\n", {"annotations": {TITLE: "hello.txt"}}),
+            (b"other\n", {"annotations": {TITLE: "other.txt"}}),
+            (b"second\n", {"annotations": {TITLE: "./hello.txt"}}),
+        ],
+    )
+    out = workdir / "out"
+    with pytest.raises(DuplicateTitleError, match="two layers of the artifact have one title"):
+        client.pull(target=target, outdir=str(out))
+    assert not out.exists()
+
+
+def test_pull_writes_a_repeated_identical_layer_once(registry, client, workdir, unique_repo):
+    layer = (b"same\n", {"annotations": {TITLE: "same.txt"}})
+    target = _push_layers(client, registry, unique_repo, [layer, layer])
+    out = workdir / "out"
+    assert client.pull(target=target, outdir=str(out)) == [str(out / "same.txt")]
+    assert (out / "same.txt").read_bytes() == b"same\n"
+
+
+UNSAFE_TITLES = [
+    "",
+    ".",
+    "..",
+    "sub/..",
+    "nul\x00byte",
+    "\x1b]0;PWNED\x07",
+    "a\nSuccessfully pulled",
+]
+
+
+@pytest.mark.parametrize("title", UNSAFE_TITLES)
+def test_pull_refuses_unsafe_titles_before_writing(registry, client, workdir, unique_repo, title):
+    target = _push_layers(
+        client,
+        registry,
+        unique_repo,
+        [
+            (b"fine\n", {"annotations": {TITLE: "fine.txt"}}),
+            (b"evil\n", {"annotations": {TITLE: title}}),
+        ],
+    )
+    out = workdir / "out"
+    with pytest.raises(InvalidFileNameError) as info:
+        client.pull(target=target, outdir=str(out))
+    assert isinstance(info.value, ValueError)
+    assert "\x1b" not in str(info.value) and "\n" not in str(info.value)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("title", [".", "\x1b]0;PWNED\x07"])
+def test_cli_pull_refuses_unsafe_titles_in_one_line(
+    registry, client, workdir, unique_repo, oras_cli: CliRunner, title
+):
+    _push_layers(client, registry, unique_repo, [(b"evil\n", {"annotations": {TITLE: title}})])
+    result = oras_cli("pull", f"localhost:{registry.port}/{unique_repo}:hand", "-o", "out")
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: layer title "), result.stderr
+    assert "\x1b" not in result.stderr and "Errno" not in result.stderr
+    assert not (workdir / "out").exists()
