@@ -100,12 +100,16 @@ def check_unique_titles(entries: list[Any]) -> None:
 def pack_path(
     path: str, media_type: str = "", annotations: Optional[dict[str, str]] = None
 ) -> PackedBlob:
-    """Describe one file (hashing it) or pack a directory as a reproducible tar+gzip."""
+    """Describe one file (hashing it) or pack a directory as a reproducible tar+gzip.
+
+    A directory's layer carries Go oras's annotations as well as its title: the digest of the
+    uncompressed tar and `unpack: "true"`, so that every client unpacks it (Go oras unpacks
+    only layers marked so) and can check what it unpacked.
+    """
     from oras.archive import make_targz
     from oras.digest import digest_file
 
     blob_annotations = {defaults.annotation_title: title_for(path)}
-    blob_annotations.update(annotations or {})
     if os.path.isdir(path):
         fd, tarball = tempfile.mkstemp(prefix="oras-", suffix=".tar.gz")
         os.close(fd)
@@ -114,6 +118,9 @@ def pack_path(
         except BaseException:
             os.unlink(tarball)
             raise
+        blob_annotations[defaults.annotation_digest] = info.tar_digest
+        blob_annotations[defaults.annotation_unpack] = "true"
+        blob_annotations.update(annotations or {})
         desc = Descriptor(
             media_type=media_type or defaults.default_blob_dir_media_type,
             digest=info.digest,
@@ -121,6 +128,7 @@ def pack_path(
             annotations=blob_annotations,
         )
         return PackedBlob(tarball, desc, temporary=True)
+    blob_annotations.update(annotations or {})
     digest, size = digest_file(path)
     desc = Descriptor(
         media_type=media_type or defaults.default_blob_media_type,

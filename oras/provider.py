@@ -55,7 +55,7 @@ from oras.pack import (
     resolve_entry,
     title_for,
 )
-from oras.progress import DONE, EXISTS, STARTED, ProgressCallback, ProgressReporter
+from oras.progress import DONE, EXISTS, SKIPPED, STARTED, ProgressCallback, ProgressReporter
 from oras.remote.download import download_verified, raw_chunks
 from oras.remote.response import next_link, read_limited, registry_error
 from oras.remote.retry import send_with_retry
@@ -971,10 +971,19 @@ class Registry:
         outdir: Optional[str] = None,
         concurrency: int = PULL_CONCURRENCY,
         progress: Optional[ProgressCallback] = None,
+        skip_untitled: bool = False,
+        unpack_all_targz: bool = True,
         **legacy: Any,
     ) -> list[str]:
         """Download an artifact's layers into `outdir` (`concurrency` at a time); returns the
-        paths written, in manifest order."""
+        paths written, in manifest order.
+
+        oras-py's rules by default: an untitled layer is written under its digest, and every
+        tar+gzip layer is unpacked, as is any layer annotated `io.deis.oras.content.unpack:
+        "true"`. Go oras's rules with `skip_untitled=True` (untitled layers are skipped and
+        reported SKIPPED to `progress`) and `unpack_all_targz=False` (only annotated layers
+        are unpacked; other tar+gzip layers are written as the files they are).
+        """
         if self._delegate is not None:
             return self._delegate.pull(
                 target,
@@ -984,6 +993,8 @@ class Registry:
                 outdir=outdir,
                 concurrency=concurrency,
                 progress=progress,
+                skip_untitled=skip_untitled,
+                unpack_all_targz=unpack_all_targz,
             )
         container = self.get_container(target)
         self.auth.load_configs(container, configs=[config_path] if config_path else None)
@@ -991,10 +1002,14 @@ class Registry:
         outdir = os.path.abspath(outdir or oras.utils.get_tmpdir())
         # Every name is checked before anything is written.
         named: list[tuple[dict, str]] = []
+        untitled: list[dict] = []
         for layer in manifest.get("layers") or []:
             if layer.get("mediaType") == defaults.empty_media_type:
                 continue
             title = (layer.get("annotations") or {}).get(defaults.annotation_title)
+            if skip_untitled and (title is None or title == ""):
+                untitled.append(layer)
+                continue
             name = layer["digest"] if title is None else check_file_name(title)
             named.append((layer, oras.utils.sanitize_path(outdir, os.path.join(outdir, name))))
         named = drop_duplicate_outputs(named)
@@ -1011,9 +1026,8 @@ class Registry:
         def pull_one(item: tuple[dict, str]) -> str:
             layer, outfile = item
             annotations = layer.get("annotations") or {}
-            unpack = (
-                layer.get("mediaType") == defaults.default_blob_dir_media_type
-                or annotations.get(defaults.annotation_unpack) == "true"
+            unpack = annotations.get(defaults.annotation_unpack) == "true" or (
+                unpack_all_targz and layer.get("mediaType") == defaults.default_blob_dir_media_type
             )
             self._state.layer = layer
             try:
@@ -1028,6 +1042,9 @@ class Registry:
 
         self._fit_pool(concurrency)
         with self._progress_scope(progress):
+            for layer in untitled:
+                log.debug("skipping layer %s: it has no title", layer.get("digest"))
+                ProgressReporter(self._progress(), "download", layer).emit(SKIPPED)
             return map_concurrently(pull_one, plan, concurrency)
 
     @ensure_container

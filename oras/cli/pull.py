@@ -56,6 +56,9 @@ def run(args: argparse.Namespace) -> int:
             allowed_media_type=args.allowed_media_type or None,
             concurrency=args.concurrency,
             progress=renderer,
+            # Go oras's rules: untitled layers are skipped, only marked layers are unpacked.
+            skip_untitled=True,
+            unpack_all_targz=False,
         )
     finally:
         if renderer is not None:

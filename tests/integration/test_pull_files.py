@@ -5,7 +5,9 @@ Library (`Registry.push`/`pull`) and CLI (`oras-py push`/`pull`) against the rea
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -176,3 +178,108 @@ def test_cli_pull_refuses_unsafe_titles_in_one_line(
     assert len(lines) == 1 and lines[0].startswith("Error: layer title "), result.stderr
     assert "\x1b" not in result.stderr and "Errno" not in result.stderr
     assert not (workdir / "out").exists()
+
+
+# -- what is unpacked, what is skipped -------------------------------------------------------------
+
+TARGZ = "application/vnd.oci.image.layer.v1.tar+gzip"
+UNPACK = "io.deis.oras.content.unpack"
+TAR_DIGEST = "io.deis.oras.content.digest"
+
+
+def _manifest(registry, repo: str, ref: str) -> dict:
+    response = requests.get(
+        f"{registry.url}/v2/{repo}/manifests/{ref}", headers={"Accept": MANIFEST_TYPES}
+    )
+    response.raise_for_status()
+    return response.json()
+
+
+def _tree(root: Path) -> Path:
+    (root / "sub").mkdir(parents=True)
+    (root / "sub" / "inner.txt").write_text("inner\n")
+    (root / "top.txt").write_text("top\n")
+    return root
+
+
+def test_directory_layers_carry_the_go_unpack_annotations(registry, client, workdir, unique_repo):
+    _tree(workdir / "tree")
+    (workdir / "plain.txt").write_text("plain\n")
+    client.push(target=f"{registry.host}/{unique_repo}:v1", files=["tree", "plain.txt"])
+    directory, plain = _manifest(registry, unique_repo, "v1")["layers"]
+    assert directory["mediaType"] == TARGZ
+    assert directory["annotations"][UNPACK] == "true"
+    blob = requests.get(f"{registry.url}/v2/{unique_repo}/blobs/{directory['digest']}").content
+    tar_digest = "sha256:" + hashlib.sha256(gzip.decompress(blob)).hexdigest()
+    assert directory["annotations"][TAR_DIGEST] == tar_digest
+    # A file's layer keeps oras-py's annotations: the title only.
+    assert plain["annotations"] == {TITLE: "plain.txt"}
+
+
+def test_cli_pull_writes_an_unmarked_targz_layer_as_the_file(
+    registry, client, workdir, unique_repo, oras_cli: CliRunner
+):
+    _tree(workdir / "bundle")
+    with tarfile.open(workdir / "bundle.tar.gz", "w:gz") as tar:
+        tar.add(workdir / "bundle", arcname="bundle")
+    tarball = (workdir / "bundle.tar.gz").read_bytes()
+    target = f"localhost:{registry.port}/{unique_repo}:v1"
+    pushed = oras_cli("push", target, f"bundle.tar.gz:{TARGZ}")
+    assert pushed.returncode == 0, pushed.stderr
+
+    pulled = oras_cli("pull", target, "-o", "cli")
+    assert pulled.returncode == 0, pulled.stderr
+    assert sorted(p.name for p in (workdir / "cli").iterdir()) == ["bundle.tar.gz"]
+    assert (workdir / "cli" / "bundle.tar.gz").read_bytes() == tarball
+
+    # The library keeps oras-py's rule: every tar+gzip layer is unpacked.
+    client.pull(target=target, outdir=str(workdir / "lib"))
+    assert (workdir / "lib" / "bundle" / "sub" / "inner.txt").read_text() == "inner\n"
+
+
+@pytest.mark.parametrize("pusher", ["cli", "library"])
+def test_cli_pull_unpacks_pushed_directories(
+    registry, client, workdir, unique_repo, oras_cli: CliRunner, pusher
+):
+    _tree(workdir / "tree")
+    target = f"localhost:{registry.port}/{unique_repo}:v1"
+    if pusher == "cli":
+        assert oras_cli("push", target, "tree").returncode == 0
+    else:
+        client.push(target=f"{registry.host}/{unique_repo}:v1", files=["tree"])
+    pulled = oras_cli("pull", target, "-o", "out")
+    assert pulled.returncode == 0, pulled.stderr
+    assert (workdir / "out" / "tree" / "sub" / "inner.txt").read_text() == "inner\n"
+    assert (workdir / "out" / "tree" / "top.txt").read_text() == "top\n"
+    assert sorted(p.name for p in (workdir / "out").iterdir()) == ["tree"]
+
+
+def test_cli_pull_skips_untitled_layers(
+    registry, client, workdir, unique_repo, oras_cli: CliRunner
+):
+    untitled = b"no title\n"
+    blank = b"blank title\n"
+    target = _push_layers(
+        client,
+        registry,
+        unique_repo,
+        [
+            (b"titled\n", {"annotations": {TITLE: "titled.txt"}}),
+            (untitled, {"mediaType": "application/x-untitled"}),
+            (blank, {"mediaType": "application/x-blank", "annotations": {TITLE: ""}}),
+        ],
+    )
+    pulled = oras_cli("pull", "--no-tty", target, "-o", "out")
+    assert pulled.returncode == 0, pulled.stderr
+    assert sorted(p.name for p in (workdir / "out").iterdir()) == ["titled.txt"]
+    for data, media_type in ((untitled, "application/x-untitled"), (blank, "application/x-blank")):
+        short = hashlib.sha256(data).hexdigest()[:12]
+        assert f"Skipped     {short} {media_type}" in pulled.stderr.splitlines()
+
+    # The library names an untitled layer after its digest, as oras-py does.
+    digest = "sha256:" + hashlib.sha256(untitled).hexdigest()
+    lib = workdir / "lib"
+    target_without_blank = _push_layers(
+        client, registry, unique_repo, [(untitled, {"mediaType": "application/x-untitled"})]
+    )
+    assert client.pull(target=target_without_blank, outdir=str(lib)) == [str(lib / digest)]
