@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import IO, Any, Optional
 
 from oras.digest import Hasher
-from oras.errors import DigestMismatchError, PathTraversalError
+from oras.errors import DigestMismatchError, OutputConflictError, PathTraversalError
 
 logger = logging.getLogger(__name__)
 
@@ -252,8 +252,34 @@ def _move(source: str, dest: str) -> None:
         shutil.move(source, dest)
 
 
+def _check_merge(source_dir: str, dest_dir: str) -> None:
+    """Refuse (OutputConflictError) a merge that would replace an existing directory by a
+    file, or an existing file (or symbolic link) by a directory; checked before anything moves."""
+    for entry in sorted(os.listdir(source_dir)):
+        source = os.path.join(source_dir, entry)
+        dest = os.path.join(dest_dir, entry)
+        try:
+            dest_mode = os.lstat(dest).st_mode
+        except FileNotFoundError:
+            continue
+        source_is_dir = stat.S_ISDIR(os.lstat(source).st_mode)
+        dest_is_dir = stat.S_ISDIR(dest_mode)
+        if source_is_dir and dest_is_dir:
+            _check_merge(source, dest)
+        elif source_is_dir or dest_is_dir:
+            what = "a directory" if source_is_dir else "a file"
+            existing = "directory" if dest_is_dir else "file"
+            if stat.S_ISLNK(dest_mode):
+                existing = "symbolic link"
+            raise OutputConflictError(
+                f"refusing to replace the {existing} {dest} by {what} from the archive",
+                hint="move it away, or pull into another directory",
+            )
+
+
 def _merge(source_dir: str, dest_dir: str) -> None:
-    """Move the extracted tree into place, merging into directories that already exist."""
+    """Move the extracted tree into place, merging into directories that already exist
+    (`_check_merge` has made sure that no file replaces a directory or the reverse)."""
     for entry in sorted(os.listdir(source_dir)):
         source = os.path.join(source_dir, entry)
         dest = os.path.join(dest_dir, entry)
@@ -276,7 +302,8 @@ def safe_extract_targz(
     """Extract a tar+gzip into `outdir`, refusing members that would land outside it.
 
     Absolute names, `..` escapes, links resolving outside `outdir`, devices and fifos raise
-    PathTraversalError. With `expected_tar_digest`, the uncompressed tar stream must match or
+    PathTraversalError; a member that would replace an existing directory by a file, or an
+    existing file by a directory, raises OutputConflictError. With `expected_tar_digest`, the uncompressed tar stream must match or
     DigestMismatchError is raised. Members are extracted into a temporary directory inside
     `outdir` and moved into place only when everything checked out, so a refused archive
     leaves nothing behind. Returns the extracted paths (under the resolved `outdir`) in
@@ -310,6 +337,7 @@ def safe_extract_targz(
                     f"expected {expected_tar_digest}"
                 )
         _check_final_links(root, path)
+        _check_merge(root, final_root)
         _merge(root, final_root)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -81,3 +81,7 @@ class DuplicateTitleError(OrasError, ValueError):
 
 class InvalidFileNameError(OrasError, ValueError):
     """A layer title that cannot name a file: empty, `.`, `..`, or with control characters."""
+
+
+class OutputConflictError(OrasError, FileExistsError):
+    """A pull that would put a directory where a file is, or a file where a directory is."""

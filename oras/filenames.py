@@ -1,12 +1,14 @@
-"""Layer titles as file names on pull: which titles may name a file, and one file per title."""
+"""Layer titles as file names on pull: which titles may name a file, one file per title, and
+what a pulled file may replace (a file, never a directory, and the reverse)."""
 
 from __future__ import annotations
 
 import os
+import stat
 import unicodedata
 from typing import Any
 
-from oras.errors import DuplicateTitleError, InvalidFileNameError
+from oras.errors import DuplicateTitleError, InvalidFileNameError, OutputConflictError
 
 
 def check_file_name(name: Any) -> str:
@@ -51,3 +53,46 @@ def drop_duplicate_outputs(plan: list[tuple[dict, str]]) -> list[tuple[dict, str
                 f"written to {outfile}: two layers of the artifact have one title"
             )
     return kept
+
+
+_HINT = "move it away, or pull into another directory"
+
+
+def check_output_dir(outdir: str) -> None:
+    """Refuse an output directory that is a file, or lies below one (OutputConflictError)."""
+    path = os.path.abspath(outdir)
+    while not os.path.lexists(path) and os.path.dirname(path) != path:
+        path = os.path.dirname(path)
+    if os.path.lexists(path) and not os.path.isdir(path):
+        where = "is" if path == os.path.abspath(outdir) else f"is below {path}, which is"
+        raise OutputConflictError(
+            f"cannot pull into {outdir}: it {where} a file, not a directory", hint=_HINT
+        )
+
+
+def check_replaceable(outdir: str, outfile: str, directory: bool = False) -> None:
+    """Refuse (OutputConflictError) to write `outfile` under `outdir` when that would replace a
+    directory by a file or a file by a directory: an existing non-directory on the way to it,
+    or, when `directory` is false, a directory at `outfile` itself. Writing over an existing
+    file is fine (that is what a pull without keep-old-files does)."""
+    root = os.path.realpath(outdir)
+    relative = os.path.relpath(outfile, root)
+    parts = relative.split(os.sep)
+    path = root
+    for part in parts[:-1]:
+        path = os.path.join(path, part)
+        if os.path.lexists(path) and not os.path.isdir(path):
+            raise OutputConflictError(
+                f"refusing to replace the file {path} by a directory (to hold {relative})",
+                hint=_HINT,
+            )
+    if directory:
+        return
+    try:
+        mode = os.lstat(outfile).st_mode
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(mode):
+        raise OutputConflictError(
+            f"refusing to replace the directory {outfile} by a file", hint=_HINT
+        )

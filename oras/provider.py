@@ -45,7 +45,12 @@ from oras.errors import (
     ProtocolError,
     RegistryError,
 )
-from oras.filenames import check_file_name, drop_duplicate_outputs
+from oras.filenames import (
+    check_file_name,
+    check_output_dir,
+    check_replaceable,
+    drop_duplicate_outputs,
+)
 from oras.pack import (
     StreamEntry,
     build_manifest,
@@ -983,6 +988,11 @@ class Registry:
         "true"`. Go oras's rules with `skip_untitled=True` (untitled layers are skipped and
         reported SKIPPED to `progress`) and `unpack_all_targz=False` (only annotated layers
         are unpacked; other tar+gzip layers are written as the files they are).
+
+        Titles are checked before anything is written: one that cannot name a file raises
+        InvalidFileNameError, two layers with one title DuplicateTitleError. Existing files
+        are overwritten (skipped when `overwrite` is false), but a directory is never replaced
+        by a file nor a file by a directory: OutputConflictError.
         """
         if self._delegate is not None:
             return self._delegate.pull(
@@ -1013,7 +1023,7 @@ class Registry:
             name = layer["digest"] if title is None else check_file_name(title)
             named.append((layer, oras.utils.sanitize_path(outdir, os.path.join(outdir, name))))
         named = drop_duplicate_outputs(named)
-        oras.utils.mkdir_p(outdir)
+        check_output_dir(outdir)
         plan: list[tuple[dict, str]] = []
         for layer, outfile in named:
             if not overwrite and os.path.exists(outfile):
@@ -1021,17 +1031,15 @@ class Registry:
                     "%s already exists and --keep-old-files set, will not overwrite.", outfile
                 )
                 continue
+            check_replaceable(outdir, outfile, directory=self._unpacks(layer, unpack_all_targz))
             plan.append((layer, outfile))
+        oras.utils.mkdir_p(outdir)
 
         def pull_one(item: tuple[dict, str]) -> str:
             layer, outfile = item
-            annotations = layer.get("annotations") or {}
-            unpack = annotations.get(defaults.annotation_unpack) == "true" or (
-                unpack_all_targz and layer.get("mediaType") == defaults.default_blob_dir_media_type
-            )
             self._state.layer = layer
             try:
-                if unpack:
+                if self._unpacks(layer, unpack_all_targz):
                     self._pull_directory(container, layer, outfile)
                 else:
                     self.download_blob(container, layer["digest"], outfile)
@@ -1046,6 +1054,14 @@ class Registry:
                 log.debug("skipping layer %s: it has no title", layer.get("digest"))
                 ProgressReporter(self._progress(), "download", layer).emit(SKIPPED)
             return map_concurrently(pull_one, plan, concurrency)
+
+    @staticmethod
+    def _unpacks(layer: dict, unpack_all_targz: bool) -> bool:
+        """Whether pull unpacks `layer`: marked so, or (oras-py's rule) any tar+gzip layer."""
+        annotations = layer.get("annotations") or {}
+        return annotations.get(defaults.annotation_unpack) == "true" or (
+            unpack_all_targz and layer.get("mediaType") == defaults.default_blob_dir_media_type
+        )
 
     @ensure_container
     def resolve_manifest(

@@ -16,7 +16,7 @@ import requests
 import oras.client
 import oras.defaults
 import oras.provider
-from oras.errors import DuplicateTitleError, InvalidFileNameError
+from oras.errors import DuplicateTitleError, InvalidFileNameError, OutputConflictError
 from tests.conftest import CliRunner
 
 TITLE = "org.opencontainers.image.title"
@@ -283,3 +283,83 @@ def test_cli_pull_skips_untitled_layers(
         client, registry, unique_repo, [(untitled, {"mediaType": "application/x-untitled"})]
     )
     assert client.pull(target=target_without_blank, outdir=str(lib)) == [str(lib / digest)]
+
+
+# -- a file never silently replaces a directory, nor the reverse ----------------------------------
+
+
+def test_pull_refuses_to_replace_a_file_by_a_directory(
+    registry, client, workdir, unique_repo, oras_cli: CliRunner
+):
+    _tree(workdir / "d")
+    target = f"{registry.host}/{unique_repo}:v1"
+    client.push(target=target, files=["d"])
+    out = workdir / "out"
+    out.mkdir()
+    (out / "d").write_text("precious\n")
+    with pytest.raises(OutputConflictError, match=r"replace the file .*out/d by a directory"):
+        client.pull(target=target, outdir=str(out))
+    assert (out / "d").read_text() == "precious\n"
+    assert sorted(p.name for p in out.iterdir()) == ["d"]
+
+    result = oras_cli("pull", f"localhost:{registry.port}/{unique_repo}:v1", "-o", "out")
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith("Error: refusing to replace the file "), result.stderr
+    assert "Traceback" not in result.stderr
+    assert (out / "d").read_text() == "precious\n"
+
+
+def test_pull_refuses_to_replace_a_directory_by_a_file_before_writing(
+    registry, client, workdir, unique_repo
+):
+    target = _push_layers(
+        client,
+        registry,
+        unique_repo,
+        [
+            (b"first\n", {"annotations": {TITLE: "first.txt"}}),
+            (b"file\n", {"annotations": {TITLE: "d"}}),
+        ],
+    )
+    out = workdir / "out"
+    (out / "d").mkdir(parents=True)
+    (out / "d" / "mine.txt").write_text("precious\n")
+    with pytest.raises(OutputConflictError, match=r"replace the directory .*out/d by a file"):
+        client.pull(target=target, outdir=str(out))
+    assert sorted(p.name for p in out.iterdir()) == ["d"]
+    assert (out / "d" / "mine.txt").read_text() == "precious\n"
+
+
+def test_pull_refuses_a_title_below_an_existing_file(registry, client, workdir, unique_repo):
+    target = _push_layers(
+        client, registry, unique_repo, [(b"x\n", {"annotations": {TITLE: "a/b.txt"}})]
+    )
+    out = workdir / "out"
+    out.mkdir()
+    (out / "a").write_text("precious\n")
+    with pytest.raises(OutputConflictError, match=r"replace the file .*out/a by a directory"):
+        client.pull(target=target, outdir=str(out))
+    assert (out / "a").read_text() == "precious\n"
+
+
+def test_pull_into_a_file_is_a_one_line_error(
+    registry, client, workdir, unique_repo, oras_cli: CliRunner
+):
+    (workdir / "hello.txt").write_text("hello\n")
+    target = f"{registry.host}/{unique_repo}:v1"
+    client.push(target=target, files=["hello.txt"])
+    (workdir / "taken").write_text("precious\n")
+    with pytest.raises(OutputConflictError, match="it is a file, not a directory") as info:
+        client.pull(target=target, outdir=str(workdir / "taken"))
+    assert isinstance(info.value, FileExistsError)
+    with pytest.raises(OutputConflictError, match="is below .*taken, which is a file"):
+        client.pull(target=target, outdir=str(workdir / "taken" / "deeper"))
+
+    result = oras_cli("pull", f"localhost:{registry.port}/{unique_repo}:v1", "-o", "taken")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"Error: cannot pull into {workdir / 'taken'}: it is a file, not a directory "
+        "(move it away, or pull into another directory)"
+    ]
+    assert (workdir / "taken").read_text() == "precious\n"

@@ -14,7 +14,12 @@ import pytest
 
 from oras.archive import TarballInfo, make_targz, safe_extract_targz, safe_join
 from oras.digest import digest_bytes
-from oras.errors import DigestMismatchError, InvalidDigestError, PathTraversalError
+from oras.errors import (
+    DigestMismatchError,
+    InvalidDigestError,
+    OutputConflictError,
+    PathTraversalError,
+)
 
 
 def _make_tree(base: Path, mtime: Optional[int] = None) -> Path:
@@ -206,17 +211,46 @@ def test_extract_merges_into_existing_outdir(tmp_path: Path) -> None:
     assert (out / "data" / "a.txt").read_text() == "alpha\n"
 
 
-def test_extract_replaces_symlink_in_outdir_instead_of_following_it(tmp_path: Path) -> None:
+def test_extract_refuses_to_replace_symlink_in_outdir_and_never_follows_it(
+    tmp_path: Path,
+) -> None:
     victim = tmp_path / "victim"
     victim.mkdir()
     out = tmp_path / "out"
     out.mkdir()
     os.symlink(victim, out / "data")
     archive = _build(tmp_path / "t.tar.gz", [_dir("data"), _file("data/f", b"payload")])
-    safe_extract_targz(archive, str(out))
-    assert not (out / "data").is_symlink()
-    assert (out / "data" / "f").read_bytes() == b"payload"
+    with pytest.raises(OutputConflictError, match="symbolic link"):
+        safe_extract_targz(archive, str(out))
+    assert (out / "data").is_symlink()
     assert os.listdir(victim) == []
+    assert os.listdir(out) == ["data"]
+
+
+@pytest.mark.parametrize("existing", ["file", "dir"])
+def test_extract_never_swaps_a_file_and_a_directory(tmp_path: Path, existing: str) -> None:
+    out = tmp_path / "out"
+    (out / "pkg").mkdir(parents=True)
+    if existing == "file":
+        (out / "pkg" / "d").write_text("precious")
+        members = [_dir("pkg"), _dir("pkg/d"), _file("pkg/d/f", b"payload"), _file("pkg/new")]
+    else:
+        (out / "pkg" / "d").mkdir()
+        (out / "pkg" / "d" / "mine").write_text("precious")
+        members = [_dir("pkg"), _file("pkg/d", b"payload"), _file("pkg/new")]
+    archive = _build(tmp_path / "t.tar.gz", members)
+    with pytest.raises(
+        OutputConflictError,
+        match=f"replace the {'file' if existing == 'file' else 'directory'} .*pkg/d",
+    ):
+        safe_extract_targz(archive, str(out))
+    # Nothing of the archive was moved in, and nothing is left behind.
+    assert sorted(os.listdir(out / "pkg")) == ["d"]
+    assert not [p for p in os.listdir(out) if p.startswith(".oras-extract-")]
+    if existing == "file":
+        assert (out / "pkg" / "d").read_text() == "precious"
+    else:
+        assert (out / "pkg" / "d" / "mine").read_text() == "precious"
 
 
 def test_extract_read_only_directory(tmp_path: Path) -> None:

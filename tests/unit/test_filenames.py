@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from oras.errors import DuplicateTitleError, InvalidFileNameError
-from oras.filenames import check_file_name, drop_duplicate_outputs
+from oras.errors import DuplicateTitleError, InvalidFileNameError, OutputConflictError
+from oras.filenames import (
+    check_file_name,
+    check_output_dir,
+    check_replaceable,
+    drop_duplicate_outputs,
+)
 
 
 @pytest.mark.parametrize("name", ["a.txt", "dir/a.txt", " spaced ", "ünïcode", "a/../b", ".hidden"])
@@ -49,3 +54,25 @@ def test_identical_repeats_are_dropped_and_different_layers_refused():
     ]
     with pytest.raises(DuplicateTitleError, match="/o/x"):
         drop_duplicate_outputs([(a, "/o/x"), (b, "/o/x")])
+
+
+def test_output_dir_must_not_be_or_lie_below_a_file(tmp_path):
+    check_output_dir(str(tmp_path / "new" / "deeper"))  # missing: created later
+    check_output_dir(str(tmp_path))
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(OutputConflictError, match="it is a file"):
+        check_output_dir(str(tmp_path / "f"))
+    with pytest.raises(OutputConflictError, match="is below"):
+        check_output_dir(str(tmp_path / "f" / "sub"))
+
+
+def test_replaceable_outputs(tmp_path):
+    (tmp_path / "file").write_text("x")
+    (tmp_path / "dir").mkdir()
+    check_replaceable(str(tmp_path), str(tmp_path / "file"))  # a file over a file
+    check_replaceable(str(tmp_path), str(tmp_path / "dir" / "new"))
+    check_replaceable(str(tmp_path), str(tmp_path / "dir"), directory=True)
+    with pytest.raises(OutputConflictError, match="replace the directory"):
+        check_replaceable(str(tmp_path), str(tmp_path / "dir"))
+    with pytest.raises(OutputConflictError, match="replace the file"):
+        check_replaceable(str(tmp_path), str(tmp_path / "file" / "inner"))
