@@ -61,7 +61,7 @@ from oras.pack import (
     title_for,
 )
 from oras.progress import DONE, EXISTS, SKIPPED, STARTED, ProgressCallback, ProgressReporter
-from oras.remote.download import download_verified, raw_chunks
+from oras.remote.download import download_verified, new_partial_file, raw_chunks
 from oras.remote.response import next_link, read_limited, registry_error
 from oras.remote.retry import send_with_retry
 from oras.remote.upload import (
@@ -1175,7 +1175,12 @@ def _check_size(path: str, size: int, layer: dict) -> None:
 
 
 def _atomic_write(path: str, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".oras-", dir=os.path.dirname(path))
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, path)
+    fd, tmp = new_partial_file(os.path.dirname(path))
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
+import stat
 import tarfile
 from pathlib import Path
 
@@ -363,3 +365,33 @@ def test_pull_into_a_file_is_a_one_line_error(
         "(move it away, or pull into another directory)"
     ]
     assert (workdir / "taken").read_text() == "precious\n"
+
+
+# -- modes -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def umask():
+    """Set the process umask for the test (CLI children inherit it); restored afterwards."""
+    saved = os.umask(0o022)
+    os.umask(saved)
+    yield os.umask
+    os.umask(saved)
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o002, 0o077], ids=oct)
+def test_pulled_files_get_the_mode_of_a_new_file(
+    registry, client, workdir, unique_repo, oras_cli: CliRunner, umask, mask
+):
+    (workdir / "data.txt").write_text("data\n")
+    (workdir / "empty.txt").write_bytes(b"")
+    target = f"{registry.host}/{unique_repo}:v1"
+    client.push(target=target, files=["data.txt", "empty.txt"])
+    umask(mask)
+    client.pull(target=target, outdir=str(workdir / "lib"))
+    result = oras_cli("pull", f"localhost:{registry.port}/{unique_repo}:v1", "-o", "cli")
+    assert result.returncode == 0, result.stderr
+    for out in ("lib", "cli"):
+        for name in ("data.txt", "empty.txt"):
+            mode = stat.S_IMODE((workdir / out / name).stat().st_mode)
+            assert mode == 0o666 & ~mask, (out, name, oct(mode))
