@@ -686,20 +686,26 @@ class Registry:
 
     @ensure_container
     def fetch_blob_to(self, container: container_type, layer: dict, sink: BinaryIO) -> None:
-        """Stream a blob into an open binary file (stdout, say), checking its digest and size
-        at the end; the bytes are already written when a mismatch is raised."""
+        """Stream a blob into an open binary file, checking its digest and size at the end
+        (and stopping as soon as it outgrows its size); the bytes are already written when a
+        mismatch is raised, so a sink that must see only verified bytes is a temporary one."""
         digest = validate_digest(layer["digest"])
         self.auth.load_configs(container)
+        size = layer.get("size")
         response = self.get_blob(container, digest, stream=True)
         try:
             self._check_200_response(response)
             hasher = Hasher.for_digest(digest)
             for chunk in raw_chunks(response):
                 hasher.update(chunk)
+                if isinstance(size, int) and hasher.size > size:
+                    raise DigestMismatchError(
+                        f"blob {digest} is larger than the {size} bytes its descriptor says"
+                    )
                 sink.write(chunk)
         finally:
             response.close()
-        hasher.verify(digest, layer.get("size"))
+        hasher.verify(digest, size)
 
     def upload_blob(
         self,

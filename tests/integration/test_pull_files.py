@@ -9,6 +9,8 @@ import gzip
 import hashlib
 import os
 import stat
+import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -395,3 +397,78 @@ def test_pulled_files_get_the_mode_of_a_new_file(
         for name in ("data.txt", "empty.txt"):
             mode = stat.S_IMODE((workdir / out / name).stat().st_mode)
             assert mode == 0o666 & ~mask, (out, name, oct(mode))
+
+
+# -- `-o -`: nothing unverified reaches stdout ------------------------------------------------------
+
+
+def _blob_data(registry, payload: bytes) -> Path:
+    encoded = hashlib.sha256(payload).hexdigest()
+    return registry.storage_dir / "docker/registry/v2/blobs/sha256" / encoded[:2] / encoded / "data"
+
+
+@pytest.mark.parametrize("size", [5000, 17 * 1024 * 1024], ids=["in-memory", "spooled-to-disk"])
+def test_pull_to_stdout_writes_only_verified_bytes(
+    registry, client, workdir, unique_repo, tmp_path_factory, size
+):
+    payload = os.urandom(size)
+    (workdir / "blob.bin").write_bytes(payload)
+    client.push(target=f"{registry.host}/{unique_repo}:v1", files=["blob.bin"])
+    target = f"localhost:{registry.port}/{unique_repo}:v1"
+    spool_dir = tmp_path_factory.mktemp("spool")
+    env = {**os.environ, "TMPDIR": str(spool_dir)}
+
+    good = run_cli_bytes(["pull", target, "-o", "-"], workdir, env)
+    assert good.returncode == 0, good.stderr
+    assert good.stdout == payload
+
+    data = _blob_data(registry, payload)
+    data.write_bytes(b"EVIL!" + payload[5:])
+    try:
+        bad = run_cli_bytes(["pull", target, "-o", "-"], workdir, env)
+    finally:
+        data.write_bytes(payload)  # leave the shared registry consistent
+    assert bad.returncode == 1
+    assert bad.stdout == b""
+    lines = bad.stderr.decode().strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: digest mismatch: "), bad.stderr
+    assert list(spool_dir.iterdir()) == []  # the spool file is gone
+    assert sorted(p.name for p in workdir.iterdir()) == ["blob.bin"]
+
+
+def test_pull_help_says_stdout_is_written_after_verification(oras_cli: CliRunner):
+    result = oras_cli("pull", "--help")
+    assert result.returncode == 0
+    assert "only once it is verified" in " ".join(result.stdout.split())
+
+
+def run_cli_bytes(args: list[str], cwd: Path, env: dict) -> subprocess.CompletedProcess[bytes]:
+    """Run the CLI with bytes on stdout (the `oras_cli` fixture speaks text)."""
+    env = dict(env)
+    root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    return subprocess.run(
+        [sys.executable, "-m", "oras.cli", *args],
+        capture_output=True,
+        cwd=cwd,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_pull_to_stdout_stops_a_blob_that_outgrows_its_size(registry, client, workdir, unique_repo):
+    payload = b"small\n"
+    (workdir / "small.txt").write_bytes(payload)
+    client.push(target=f"{registry.host}/{unique_repo}:v1", files=["small.txt"])
+    data = _blob_data(registry, payload)
+    data.write_bytes(payload + b"x" * 3_000_000)
+    try:
+        result = run_cli_bytes(
+            ["pull", f"localhost:{registry.port}/{unique_repo}:v1", "-o", "-"], workdir, os.environ
+        )
+    finally:
+        data.write_bytes(payload)
+    assert result.returncode == 1
+    assert result.stdout == b""
+    assert b"is larger than the 6 bytes its descriptor says" in result.stderr
