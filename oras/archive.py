@@ -9,11 +9,17 @@ import shutil
 import stat
 import tarfile
 import tempfile
+import zlib
 from dataclasses import dataclass
 from typing import IO, Any, Optional
 
 from oras.digest import Hasher
-from oras.errors import DigestMismatchError, OutputConflictError, PathTraversalError
+from oras.errors import (
+    ArchiveError,
+    DigestMismatchError,
+    OutputConflictError,
+    PathTraversalError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -296,8 +302,28 @@ def _merge(source_dir: str, dest_dir: str) -> None:
         _move(source, dest)
 
 
+#: What reading a file that is not gzip, or not a tar inside, or cut short, raises.
+_UNREADABLE = (
+    gzip.BadGzipFile,
+    EOFError,
+    zlib.error,
+    tarfile.ReadError,
+    tarfile.CompressionError,
+    tarfile.StreamError,
+)
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, EOFError):
+        return "it ends early"
+    return str(error) or type(error).__name__
+
+
 def safe_extract_targz(
-    path: str, outdir: str, expected_tar_digest: Optional[str] = None
+    path: str,
+    outdir: str,
+    expected_tar_digest: Optional[str] = None,
+    label: Optional[str] = None,
 ) -> list[str]:
     """Extract a tar+gzip into `outdir`, refusing members that would land outside it.
 
@@ -307,8 +333,10 @@ def safe_extract_targz(
     DigestMismatchError is raised. Members are extracted into a temporary directory inside
     `outdir` and moved into place only when everything checked out, so a refused archive
     leaves nothing behind. Returns the extracted paths (under the resolved `outdir`) in
-    archive order.
+    archive order. A file that is not gzip, or not a tar inside, raises ArchiveError. Messages
+    name the archive `label` (a layer, say) when given, else its path.
     """
+    name = label or path
     hasher = Hasher.for_digest(expected_tar_digest) if expected_tar_digest else Hasher()
     created_outdir = not os.path.exists(outdir)
     os.makedirs(outdir, exist_ok=True)
@@ -318,25 +346,30 @@ def safe_extract_targz(
     names: dict[str, None] = {}  # ordered and de-duplicated
     directories: list[tarfile.TarInfo] = []
     try:
-        with open(path, "rb") as raw, gzip.GzipFile(fileobj=raw, mode="rb") as gz:
-            reader = _HashingReader(gz, hasher)
-            with tarfile.open(fileobj=reader, mode="r|") as tar:
-                for member in tar:
-                    normalised = _extract_member(tar, member, root, path)
-                    if normalised is None:
-                        continue
-                    names[normalised] = None
-                    if member.isdir():
-                        directories.append(member)
-            reader.drain()
+        try:
+            with open(path, "rb") as raw, gzip.GzipFile(fileobj=raw, mode="rb") as gz:
+                reader = _HashingReader(gz, hasher)
+                with tarfile.open(fileobj=reader, mode="r|") as tar:
+                    for member in tar:
+                        normalised = _extract_member(tar, member, root, name)
+                        if normalised is None:
+                            continue
+                        names[normalised] = None
+                        if member.isdir():
+                            directories.append(member)
+                reader.drain()
+        except _UNREADABLE as e:
+            raise ArchiveError(
+                f"cannot unpack {name}: it is not a tar+gzip archive ({_reason(e)})"
+            ) from None
         if expected_tar_digest:
             actual = hasher.digest()
             if actual != expected_tar_digest:
                 raise DigestMismatchError(
-                    f"{path}: uncompressed tar digest {actual} does not match "
+                    f"{name}: uncompressed tar digest {actual} does not match "
                     f"expected {expected_tar_digest}"
                 )
-        _check_final_links(root, path)
+        _check_final_links(root, name)
         _check_merge(root, final_root)
         _merge(root, final_root)
     except BaseException:

@@ -85,3 +85,7 @@ class InvalidFileNameError(OrasError, ValueError):
 
 class OutputConflictError(OrasError, FileExistsError):
     """A pull that would put a directory where a file is, or a file where a directory is."""
+
+
+class ArchiveError(OrasError, ValueError):
+    """A layer to unpack that is not a readable tar+gzip archive."""

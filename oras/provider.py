@@ -1088,8 +1088,11 @@ class Registry:
         os.close(fd)
         try:
             self.download_blob(container, layer["digest"], tarball)
-            expected = (layer.get("annotations") or {}).get(defaults.annotation_digest)
-            safe_extract_targz(tarball, parent, expected_tar_digest=expected)
+            annotations = layer.get("annotations") or {}
+            expected = annotations.get(defaults.annotation_digest)
+            title = annotations.get(defaults.annotation_title)
+            label = f"layer {title!r} ({layer['digest']})" if title else f"layer {layer['digest']}"
+            safe_extract_targz(tarball, parent, expected_tar_digest=expected, label=label)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tarball)

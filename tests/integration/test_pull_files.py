@@ -20,7 +20,12 @@ import requests
 import oras.client
 import oras.defaults
 import oras.provider
-from oras.errors import DuplicateTitleError, InvalidFileNameError, OutputConflictError
+from oras.errors import (
+    ArchiveError,
+    DuplicateTitleError,
+    InvalidFileNameError,
+    OutputConflictError,
+)
 from tests.conftest import CliRunner
 
 TITLE = "org.opencontainers.image.title"
@@ -472,3 +477,33 @@ def test_pull_to_stdout_stops_a_blob_that_outgrows_its_size(registry, client, wo
     assert result.returncode == 1
     assert result.stdout == b""
     assert b"is larger than the 6 bytes its descriptor says" in result.stderr
+
+
+# -- a layer to unpack that is no archive ----------------------------------------------------------
+
+
+def test_pull_of_a_marked_layer_that_is_not_targz_is_a_typed_error(
+    registry, client, workdir, unique_repo, oras_cli: CliRunner
+):
+    target = _push_layers(
+        client,
+        registry,
+        unique_repo,
+        [
+            (
+                b"hello, not gzip\n",
+                {"mediaType": TARGZ, "annotations": {TITLE: "pkg", UNPACK: "true"}},
+            )
+        ],
+    )
+    out = workdir / "out"
+    with pytest.raises(ArchiveError, match=r"cannot unpack layer 'pkg' \(sha256:.*not a tar\+gzip"):
+        client.pull(target=target, outdir=str(out))
+    assert list(out.iterdir()) == []  # neither the download nor a staging directory is left
+
+    result = oras_cli("pull", "--no-tty", target, "-o", "cli")
+    assert result.returncode == 1
+    error = result.stderr.strip().splitlines()[-1]
+    assert error.startswith("Error: cannot unpack layer 'pkg' (sha256:"), result.stderr
+    assert "Not a gzipped file" in error and "Traceback" not in result.stderr
+    assert list((workdir / "cli").iterdir()) == []

@@ -15,6 +15,7 @@ import pytest
 from oras.archive import TarballInfo, make_targz, safe_extract_targz, safe_join
 from oras.digest import digest_bytes
 from oras.errors import (
+    ArchiveError,
     DigestMismatchError,
     InvalidDigestError,
     OutputConflictError,
@@ -450,3 +451,27 @@ def test_invalid_expected_digest_is_refused_up_front(tmp_path: Path) -> None:
     with pytest.raises(InvalidDigestError):
         safe_extract_targz(archive, str(tmp_path / "out"), expected_tar_digest="sha256:short")
     assert not (tmp_path / "out").exists()
+
+
+def _truncated_targz(tmp_path: Path) -> bytes:
+    whole = Path(_build(tmp_path / "whole.tar.gz", [_file("f", os.urandom(50_000))])).read_bytes()
+    return whole[: len(whole) // 2]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        lambda tmp: b"hello, not gzip\n",
+        lambda tmp: gzip.compress(b"gzip, but no tar inside" * 40),
+        _truncated_targz,
+    ],
+    ids=["not-gzip", "not-tar", "truncated"],
+)
+def test_extract_unreadable_archive_is_a_typed_error(tmp_path: Path, content) -> None:
+    archive = tmp_path / "bad.tar.gz"
+    archive.write_bytes(content(tmp_path))
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(ArchiveError, match="cannot unpack layer 'x': it is not a tar\\+gzip"):
+        safe_extract_targz(str(archive), str(out), label="layer 'x'")
+    assert os.listdir(out) == []
