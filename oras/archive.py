@@ -329,12 +329,13 @@ def safe_extract_targz(
 
     Absolute names, `..` escapes, links resolving outside `outdir`, devices and fifos raise
     PathTraversalError; a member that would replace an existing directory by a file, or an
-    existing file by a directory, raises OutputConflictError. With `expected_tar_digest`, the uncompressed tar stream must match or
-    DigestMismatchError is raised. Members are extracted into a temporary directory inside
-    `outdir` and moved into place only when everything checked out, so a refused archive
-    leaves nothing behind. Returns the extracted paths (under the resolved `outdir`) in
-    archive order. A file that is not gzip, or not a tar inside, raises ArchiveError. Messages
-    name the archive `label` (a layer, say) when given, else its path.
+    existing file by a directory, raises OutputConflictError; a file that is not gzip, or not
+    a tar inside, raises ArchiveError. With `expected_tar_digest`, the uncompressed tar stream
+    must match or DigestMismatchError is raised. Members are extracted into a temporary
+    directory inside `outdir` and moved into place only when everything checked out, so a
+    refused archive leaves nothing behind. Returns the extracted paths (under the resolved
+    `outdir`) in archive order. Messages name the archive `label` (a layer, say) when given,
+    else its path.
     """
     name = label or path
     hasher = Hasher.for_digest(expected_tar_digest) if expected_tar_digest else Hasher()

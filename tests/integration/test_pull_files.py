@@ -294,7 +294,7 @@ def test_cli_pull_skips_untitled_layers(
     assert client.pull(target=target_without_blank, outdir=str(lib)) == [str(lib / digest)]
 
 
-# -- a file never silently replaces a directory, nor the reverse ----------------------------------
+# -- a file never silently replaces a directory, nor the reverse -----------------------------------
 
 
 def test_pull_refuses_to_replace_a_file_by_a_directory(
@@ -404,7 +404,7 @@ def test_pulled_files_get_the_mode_of_a_new_file(
             assert mode == 0o666 & ~mask, (out, name, oct(mode))
 
 
-# -- `-o -`: nothing unverified reaches stdout ------------------------------------------------------
+# -- `-o -`: nothing unverified reaches stdout -----------------------------------------------------
 
 
 def _blob_data(registry, payload: bytes) -> Path:
