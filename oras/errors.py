@@ -162,3 +162,19 @@ def typed_transport_errors() -> Iterator[None]:
             hint="is the registry running at that address?",
             request=e.request,
         ) from e
+
+
+class DuplicateTitleError(OrasError, ValueError):
+    """Two layers of one artifact with the same title: they would be written to one file."""
+
+
+class InvalidFileNameError(OrasError, ValueError):
+    """A layer title that cannot name a file: empty, `.`, `..`, or with control characters."""
+
+
+class OutputConflictError(OrasError, FileExistsError):
+    """A pull that would put a directory where a file is, or a file where a directory is."""
+
+
+class ArchiveError(OrasError, ValueError):
+    """A layer to unpack that is not a readable tar+gzip archive."""

@@ -13,6 +13,7 @@ from typing import IO, Any, Optional, Union
 
 from oras import defaults, scratch
 from oras.descriptor import Descriptor
+from oras.errors import DuplicateTitleError
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -83,15 +84,41 @@ def resolve_entry(entry: PathLike, disable_path_validation: bool = False) -> tup
     return path, media_type
 
 
+def check_unique_titles(entries: list[Any]) -> None:
+    """Refuse two entries with one title: a pull would write both to one file.
+
+    `entries` are StreamEntry objects or `(path, media type, annotations)` tuples, whose
+    title is the annotations' title (from an annotation file) or else the path's basename.
+    """
+    seen: dict[str, str] = {}
+    for entry in entries:
+        if isinstance(entry, StreamEntry):
+            title, source = entry.title, "standard input"
+        else:
+            path, _, annotations = entry
+            title = (annotations or {}).get(defaults.annotation_title) or title_for(path)
+            source = path
+        if title in seen:
+            raise DuplicateTitleError(
+                f"{seen[title]} and {source} would both be pushed with the title {title!r}",
+                hint="rename one of them, or give one another title in the annotation file",
+            )
+        seen[title] = source
+
+
 def pack_path(
     path: str, media_type: str = "", annotations: Optional[dict[str, str]] = None
 ) -> PackedBlob:
-    """Describe one file (hashing it) or pack a directory as a reproducible tar+gzip."""
+    """Describe one file (hashing it) or pack a directory as a reproducible tar+gzip.
+
+    A directory's layer carries Go oras's annotations as well as its title: the digest of the
+    uncompressed tar and `unpack: "true"`, so that every client unpacks it (Go oras unpacks
+    only layers marked so) and can check what it unpacked.
+    """
     from oras.archive import make_targz
     from oras.digest import digest_file
 
     blob_annotations = {defaults.annotation_title: title_for(path)}
-    blob_annotations.update(annotations or {})
     if os.path.isdir(path):
         fd, tarball = tempfile.mkstemp(prefix="oras-", suffix=".tar.gz")
         os.close(fd)
@@ -104,6 +131,9 @@ def pack_path(
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tarball)
             raise
+        blob_annotations[defaults.annotation_digest] = info.tar_digest
+        blob_annotations[defaults.annotation_unpack] = "true"
+        blob_annotations.update(annotations or {})
         desc = Descriptor(
             media_type=media_type or defaults.default_blob_dir_media_type,
             digest=info.digest,
@@ -111,6 +141,7 @@ def pack_path(
             annotations=blob_annotations,
         )
         return PackedBlob(tarball, desc, temporary=True)
+    blob_annotations.update(annotations or {})
     digest, size = digest_file(path)
     desc = Descriptor(
         media_type=media_type or defaults.default_blob_media_type,

@@ -51,16 +51,23 @@ from oras.errors import (
     RegistryTimeoutError,
     typed_transport_errors,
 )
+from oras.filenames import (
+    check_file_name,
+    check_output_dir,
+    check_replaceable,
+    drop_duplicate_outputs,
+)
 from oras.pack import (
     StreamEntry,
     build_manifest,
+    check_unique_titles,
     manifest_bytes,
     pack_path,
     resolve_entry,
     title_for,
 )
-from oras.progress import DONE, EXISTS, STARTED, ProgressCallback, ProgressReporter
-from oras.remote.download import download_verified, raw_chunks
+from oras.progress import DONE, EXISTS, SKIPPED, STARTED, ProgressCallback, ProgressReporter
+from oras.remote.download import download_verified, new_partial_file, raw_chunks
 from oras.remote.response import is_registry_ping, next_link, read_limited, registry_error
 from oras.remote.retry import is_timeout, send_with_retry
 from oras.remote.timeouts import DEFAULT_TIMEOUTS, TIMEOUT_HINT, Timeouts, request_timeouts
@@ -767,20 +774,26 @@ class Registry:
 
     @ensure_container
     def fetch_blob_to(self, container: container_type, layer: dict, sink: BinaryIO) -> None:
-        """Stream a blob into an open binary file (stdout, say), checking its digest and size
-        at the end; the bytes are already written when a mismatch is raised."""
+        """Stream a blob into an open binary file, checking its digest and size at the end
+        (and stopping as soon as it outgrows its size); the bytes are already written when a
+        mismatch is raised, so a sink that must see only verified bytes is a temporary one."""
         digest = validate_digest(layer["digest"])
         self.auth.load_configs(container)
+        size = layer.get("size")
         response = self.get_blob(container, digest, stream=True)
         try:
             self._check_200_response(response)
             hasher = Hasher.for_digest(digest)
             for chunk in raw_chunks(response):
                 hasher.update(chunk)
+                if isinstance(size, int) and hasher.size > size:
+                    raise DigestMismatchError(
+                        f"blob {digest} is larger than the {size} bytes its descriptor says"
+                    )
                 sink.write(chunk)
         finally:
             response.close()
-        hasher.verify(digest, layer.get("size"))
+        hasher.verify(digest, size)
 
     def upload_blob(
         self,
@@ -947,6 +960,7 @@ class Registry:
             else:
                 path, media_type = resolve_entry(entry, disable_path_validation)
                 entries.append((path, media_type, annotset.get_annotations(path)))
+        check_unique_titles(entries)
         _check_push_input(annotset, entries, manifest_annotations, do_chunked, chunk_size)
 
         def push_one(entry: Any) -> dict[str, Any]:
@@ -1077,11 +1091,27 @@ class Registry:
         outdir: Optional[str] = None,
         concurrency: int = PULL_CONCURRENCY,
         progress: Optional[ProgressCallback] = None,
+        skip_untitled: bool = False,
+        unpack_all_targz: bool = True,
         **legacy: Any,
     ) -> list[str]:
         """Download an artifact's layers into `outdir` (`concurrency` at a time); returns the
-        paths written, in manifest order. Unknown keywords are a TypeError, except oras-py
-        0.0.x/0.1.x ones (LEGACY_TRANSFER_KWARGS)."""
+        paths written, in manifest order.
+
+        oras-py's rules by default: an untitled layer is written under its digest, and every
+        tar+gzip layer is unpacked, as is any layer annotated `io.deis.oras.content.unpack:
+        "true"`. Go oras's rules with `skip_untitled=True` (untitled layers are skipped and
+        reported SKIPPED to `progress`) and `unpack_all_targz=False` (only annotated layers
+        are unpacked; other tar+gzip layers are written as the files they are).
+
+        Titles are checked before anything is written: one that cannot name a file raises
+        InvalidFileNameError, two layers with one title DuplicateTitleError. Existing files
+        are overwritten (skipped when `overwrite` is false), but a directory is never replaced
+        by a file nor a file by a directory: OutputConflictError.
+
+        Unknown keywords are a TypeError, except oras-py 0.0.x/0.1.x ones
+        (LEGACY_TRANSFER_KWARGS).
+        """
         _refuse_unknown_kwargs("pull", legacy, LEGACY_TRANSFER_KWARGS)
         _check_concurrency(concurrency)
         if self._delegate is not None:
@@ -1093,36 +1123,43 @@ class Registry:
                 outdir=outdir,
                 concurrency=concurrency,
                 progress=progress,
+                skip_untitled=skip_untitled,
+                unpack_all_targz=unpack_all_targz,
             )
         container = self.get_container(target)
         self.auth.load_configs(container, configs=[config_path] if config_path else None)
         container, manifest = self.resolve_manifest(container, allowed_media_type)
         outdir = os.path.abspath(outdir or oras.utils.get_tmpdir())
-        oras.utils.mkdir_p(outdir)
-        plan: list[tuple[dict, str]] = []
+        # Every name is checked before anything is written.
+        named: list[tuple[dict, str]] = []
+        untitled: list[dict] = []
         for layer in manifest.get("layers") or []:
             if layer.get("mediaType") == defaults.empty_media_type:
                 continue
-            annotations = layer.get("annotations") or {}
-            name = annotations.get(defaults.annotation_title) or layer["digest"]
-            outfile = oras.utils.sanitize_path(outdir, os.path.join(outdir, name))
+            title = (layer.get("annotations") or {}).get(defaults.annotation_title)
+            if skip_untitled and (title is None or title == ""):
+                untitled.append(layer)
+                continue
+            name = layer["digest"] if title is None else check_file_name(title)
+            named.append((layer, oras.utils.sanitize_path(outdir, os.path.join(outdir, name))))
+        named = drop_duplicate_outputs(named)
+        check_output_dir(outdir)
+        plan: list[tuple[dict, str]] = []
+        for layer, outfile in named:
             if not overwrite and os.path.exists(outfile):
                 log.warning(
                     "%s already exists and --keep-old-files set, will not overwrite.", outfile
                 )
                 continue
+            check_replaceable(outdir, outfile, directory=self._unpacks(layer, unpack_all_targz))
             plan.append((layer, outfile))
+        oras.utils.mkdir_p(outdir)
 
         def pull_one(item: tuple[dict, str]) -> str:
             layer, outfile = item
-            annotations = layer.get("annotations") or {}
-            unpack = (
-                layer.get("mediaType") == defaults.default_blob_dir_media_type
-                or annotations.get(defaults.annotation_unpack) == "true"
-            )
             self._state.layer = layer
             try:
-                if unpack:
+                if self._unpacks(layer, unpack_all_targz):
                     self._pull_directory(container, layer, outfile)
                 else:
                     self.download_blob(container, layer["digest"], outfile)
@@ -1131,11 +1168,20 @@ class Registry:
             log.info("Successfully pulled %s.", outfile)
             return outfile
 
-        if len({outfile for _, outfile in plan}) < len(plan):
-            concurrency = 1  # two layers write the same name: keep manifest order
         self._fit_pool(concurrency)
         with self._progress_scope(progress):
+            for layer in untitled:
+                log.debug("skipping layer %s: it has no title", layer.get("digest"))
+                ProgressReporter(self._progress(), "download", layer).emit(SKIPPED)
             return map_concurrently(pull_one, plan, concurrency)
+
+    @staticmethod
+    def _unpacks(layer: dict, unpack_all_targz: bool) -> bool:
+        """Whether pull unpacks `layer`: marked so, or (oras-py's rule) any tar+gzip layer."""
+        annotations = layer.get("annotations") or {}
+        return annotations.get(defaults.annotation_unpack) == "true" or (
+            unpack_all_targz and layer.get("mediaType") == defaults.default_blob_dir_media_type
+        )
 
     @ensure_container
     def resolve_manifest(
@@ -1159,8 +1205,11 @@ class Registry:
         try:
             scratch.track(tarball)
             self.download_blob(container, layer["digest"], tarball)
-            expected = (layer.get("annotations") or {}).get(defaults.annotation_digest)
-            safe_extract_targz(tarball, parent, expected_tar_digest=expected)
+            annotations = layer.get("annotations") or {}
+            expected = annotations.get(defaults.annotation_digest)
+            title = annotations.get(defaults.annotation_title)
+            label = f"layer {title!r} ({layer['digest']})" if title else f"layer {layer['digest']}"
+            safe_extract_targz(tarball, parent, expected_tar_digest=expected, label=label)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tarball)
@@ -1274,7 +1323,12 @@ def _check_size(path: str, size: int, layer: dict) -> None:
 
 
 def _atomic_write(path: str, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".oras-", dir=os.path.dirname(path))
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, path)
+    fd, tmp = new_partial_file(os.path.dirname(path))
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise

@@ -12,7 +12,7 @@ import http.client
 import logging
 import os
 import queue
-import tempfile
+import secrets
 import threading
 import urllib.parse
 from typing import BinaryIO, Callable, Iterator, Optional, Union
@@ -48,6 +48,25 @@ _DROPPED = (
 )
 
 
+#: Names tried by `new_partial_file` before giving up (a clash is already one in 2**64).
+_NAME_ATTEMPTS = 100
+
+
+def new_partial_file(directory: str, suffix: str = ".partial") -> tuple[int, str]:
+    """Create a new, uniquely named `.oras-*` file in `directory`; returns its open descriptor
+    and path. Unlike `tempfile.mkstemp` (always 0600), it is created with mode 0666 so that the
+    umask (or the directory's default ACL) gives it the mode of any newly created file, which
+    the pulled file keeps when it is renamed into place."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(_NAME_ATTEMPTS):
+        path = os.path.join(directory, f".oras-{secrets.token_hex(8)}{suffix}")
+        try:
+            return os.open(path, flags, 0o666), path
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary file name in {directory}")
+
+
 def download_verified(
     fetch: Fetch,
     digest: str,
@@ -59,7 +78,7 @@ def download_verified(
     """Write the blob `digest` to `outfile`; nothing is left at `outfile` unless it verifies."""
     hasher = Hasher.for_digest(digest)
     directory = os.path.dirname(os.path.abspath(outfile))
-    fd, tmp = tempfile.mkstemp(prefix=".oras-", suffix=".partial", dir=directory)
+    fd, tmp = new_partial_file(directory)
     try:
         scratch.track(tmp)
         with os.fdopen(fd, "wb") as fh:
