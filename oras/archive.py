@@ -9,11 +9,19 @@ import shutil
 import stat
 import tarfile
 import tempfile
+import zlib
 from dataclasses import dataclass
 from typing import IO, Any, Optional
 
+from oras import scratch
+from oras.concurrency import check_interrupted
 from oras.digest import Hasher
-from oras.errors import DigestMismatchError, PathTraversalError
+from oras.errors import (
+    ArchiveError,
+    DigestMismatchError,
+    OutputConflictError,
+    PathTraversalError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +49,7 @@ class _HashingWriter:
         self.hasher = Hasher()
 
     def write(self, data: Any) -> int:
+        check_interrupted()  # packing a large directory stops with the push
         self.hasher.update(data)
         self._target.write(data)
         return memoryview(data).nbytes
@@ -57,6 +66,7 @@ class _HashingReader:
         self.hasher = hasher
 
     def read(self, size: int = -1) -> bytes:
+        check_interrupted()
         data = self._source.read(size)
         self.hasher.update(data)
         return data
@@ -88,6 +98,40 @@ def safe_join(base: str, name: str) -> str:
     if target == root or not _is_within(root, target):
         raise PathTraversalError(f"refusing path {name!r}: it resolves outside {base}")
     return target
+
+
+def check_links_inside(directory: str) -> None:
+    """Refuse a directory holding a symbolic link that `pull` would refuse to recreate: one
+    whose target is absolute or resolves outside the directory (PathTraversalError).
+
+    Such links are not followed (the target's content may be anything on this machine) nor
+    stored as they are (the artifact could not be pulled); the push stops before it starts.
+    """
+    root = os.path.realpath(directory)
+    pending = [root]
+    while pending:
+        with os.scandir(pending.pop()) as entries:
+            for entry in sorted(entries, key=lambda e: e.name):
+                if entry.is_symlink():
+                    _check_link(root, entry.path, directory)
+                elif entry.is_dir(follow_symlinks=False):
+                    pending.append(entry.path)
+
+
+def _check_link(root: str, path: str, directory: str) -> None:
+    target = os.readlink(path)
+    if _is_absolute(target):
+        reason = "its target is an absolute path"
+    elif not _is_within(root, os.path.realpath(path)):
+        reason = f"it leads outside {directory}"
+    else:
+        return
+    shown = os.path.join(directory, os.path.relpath(path, root))
+    raise PathTraversalError(
+        f"refusing to push symbolic link {shown} -> {target}: {reason}",
+        hint="a link in a pushed directory must be relative and stay inside it; "
+        "replace it with a copy of its target, or push the target as well",
+    )
 
 
 def make_targz(source_dir: str, dest_path: str) -> TarballInfo:
@@ -137,6 +181,7 @@ def make_targz(source_dir: str, dest_path: str) -> TarballInfo:
                     tar.add(walk_root, arcname=root_name, recursive=True, filter=normalise)
     except BaseException:
         os.unlink(dest)  # a partial archive is worse than none
+        scratch.untrack(dest)
         raise
     return TarballInfo(
         path=dest,
@@ -252,8 +297,34 @@ def _move(source: str, dest: str) -> None:
         shutil.move(source, dest)
 
 
+def _check_merge(source_dir: str, dest_dir: str) -> None:
+    """Refuse (OutputConflictError) a merge that would replace an existing directory by a
+    file, or an existing file (or symbolic link) by a directory; checked before anything moves."""
+    for entry in sorted(os.listdir(source_dir)):
+        source = os.path.join(source_dir, entry)
+        dest = os.path.join(dest_dir, entry)
+        try:
+            dest_mode = os.lstat(dest).st_mode
+        except FileNotFoundError:
+            continue
+        source_is_dir = stat.S_ISDIR(os.lstat(source).st_mode)
+        dest_is_dir = stat.S_ISDIR(dest_mode)
+        if source_is_dir and dest_is_dir:
+            _check_merge(source, dest)
+        elif source_is_dir or dest_is_dir:
+            what = "a directory" if source_is_dir else "a file"
+            existing = "directory" if dest_is_dir else "file"
+            if stat.S_ISLNK(dest_mode):
+                existing = "symbolic link"
+            raise OutputConflictError(
+                f"refusing to replace the {existing} {dest} by {what} from the archive",
+                hint="move it away, or pull into another directory",
+            )
+
+
 def _merge(source_dir: str, dest_dir: str) -> None:
-    """Move the extracted tree into place, merging into directories that already exist."""
+    """Move the extracted tree into place, merging into directories that already exist
+    (`_check_merge` has made sure that no file replaces a directory or the reverse)."""
     for entry in sorted(os.listdir(source_dir)):
         source = os.path.join(source_dir, entry)
         dest = os.path.join(dest_dir, entry)
@@ -270,49 +341,80 @@ def _merge(source_dir: str, dest_dir: str) -> None:
         _move(source, dest)
 
 
+#: What reading a file that is not gzip, or not a tar inside, or cut short, raises.
+_UNREADABLE = (
+    gzip.BadGzipFile,
+    EOFError,
+    zlib.error,
+    tarfile.ReadError,
+    tarfile.CompressionError,
+    tarfile.StreamError,
+)
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, EOFError):
+        return "it ends early"
+    return str(error) or type(error).__name__
+
+
 def safe_extract_targz(
-    path: str, outdir: str, expected_tar_digest: Optional[str] = None
+    path: str,
+    outdir: str,
+    expected_tar_digest: Optional[str] = None,
+    label: Optional[str] = None,
 ) -> list[str]:
     """Extract a tar+gzip into `outdir`, refusing members that would land outside it.
 
     Absolute names, `..` escapes, links resolving outside `outdir`, devices and fifos raise
-    PathTraversalError. With `expected_tar_digest`, the uncompressed tar stream must match or
-    DigestMismatchError is raised. Members are extracted into a temporary directory inside
-    `outdir` and moved into place only when everything checked out, so a refused archive
-    leaves nothing behind. Returns the extracted paths (under the resolved `outdir`) in
-    archive order.
+    PathTraversalError; a member that would replace an existing directory by a file, or an
+    existing file by a directory, raises OutputConflictError; a file that is not gzip, or not
+    a tar inside, raises ArchiveError. With `expected_tar_digest`, the uncompressed tar stream
+    must match or DigestMismatchError is raised. Members are extracted into a temporary
+    directory inside `outdir` and moved into place only when everything checked out, so a
+    refused archive leaves nothing behind. Returns the extracted paths (under the resolved
+    `outdir`) in archive order. Messages name the archive `label` (a layer, say) when given,
+    else its path.
     """
+    name = label or path
     hasher = Hasher.for_digest(expected_tar_digest) if expected_tar_digest else Hasher()
     created_outdir = not os.path.exists(outdir)
     os.makedirs(outdir, exist_ok=True)
     final_root = os.path.realpath(outdir)
-    staging = tempfile.mkdtemp(prefix=_EXTRACT_PREFIX, dir=final_root)
+    staging = scratch.track(tempfile.mkdtemp(prefix=_EXTRACT_PREFIX, dir=final_root))
     root = os.path.realpath(staging)
     names: dict[str, None] = {}  # ordered and de-duplicated
     directories: list[tarfile.TarInfo] = []
     try:
-        with open(path, "rb") as raw, gzip.GzipFile(fileobj=raw, mode="rb") as gz:
-            reader = _HashingReader(gz, hasher)
-            with tarfile.open(fileobj=reader, mode="r|") as tar:
-                for member in tar:
-                    normalised = _extract_member(tar, member, root, path)
-                    if normalised is None:
-                        continue
-                    names[normalised] = None
-                    if member.isdir():
-                        directories.append(member)
-            reader.drain()
+        try:
+            with open(path, "rb") as raw, gzip.GzipFile(fileobj=raw, mode="rb") as gz:
+                reader = _HashingReader(gz, hasher)
+                with tarfile.open(fileobj=reader, mode="r|") as tar:
+                    for member in tar:
+                        normalised = _extract_member(tar, member, root, name)
+                        if normalised is None:
+                            continue
+                        names[normalised] = None
+                        if member.isdir():
+                            directories.append(member)
+                reader.drain()
+        except _UNREADABLE as e:
+            raise ArchiveError(
+                f"cannot unpack {name}: it is not a tar+gzip archive ({_reason(e)})"
+            ) from None
         if expected_tar_digest:
             actual = hasher.digest()
             if actual != expected_tar_digest:
                 raise DigestMismatchError(
-                    f"{path}: uncompressed tar digest {actual} does not match "
+                    f"{name}: uncompressed tar digest {actual} does not match "
                     f"expected {expected_tar_digest}"
                 )
-        _check_final_links(root, path)
+        _check_final_links(root, name)
+        _check_merge(root, final_root)
         _merge(root, final_root)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        scratch.untrack(staging)
         if created_outdir:
             try:
                 os.rmdir(final_root)
@@ -320,6 +422,7 @@ def safe_extract_targz(
                 pass
         raise
     shutil.rmtree(staging, ignore_errors=True)
+    scratch.untrack(staging)
 
     # Directory modes and times last, so read-only directories did not block their contents.
     for member in sorted(directories, key=lambda m: m.name, reverse=True):

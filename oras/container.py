@@ -6,7 +6,14 @@ from typing import Optional
 
 import oras.defaults
 from oras.errors import InvalidReferenceError
-from oras.reference import REFERENCE_REGEX, Reference, parse_reference, redact, registry_api_host
+from oras.reference import (
+    REFERENCE_REGEX,
+    Reference,
+    parse_reference,
+    redact,
+    registry_api_host,
+    shorten,
+)
 
 # Kept public for oras-py compatibility: groups registry, namespace, repository, tag, digest.
 # Unlike upstream it matches only whole, valid references.
@@ -17,7 +24,8 @@ class Container:
     """A reference split the oras-py way: registry, namespace, repository, tag and digest.
 
     `tag` defaults to "latest" even when a digest is given (as oras-py did); URLs use the
-    digest when there is one. Docker Hub names get `library/` for one-component repositories
+    digest when there is one. A name that is only a registry (`localhost:5000`, or the
+    `registry` argument itself) is refused, where oras-py read it as repository and tag. Docker Hub names get `library/` for one-component repositories
     and `registry-1.docker.io` as the host in URLs, while `registry` keeps the name as written.
     """
 
@@ -36,10 +44,13 @@ class Container:
         try:
             ref = parse_reference(name, default_registry=self.registry)
         except InvalidReferenceError as exc:
+            shown = shorten(redact(name)) if isinstance(name, str) else repr(name)
+            # oras-py's message; the hint says what exactly is wrong.
             raise InvalidReferenceError(
-                f"{redact(name)} does not match a recognized registry unique resource identifier. "
+                f"{shown} does not match a recognized registry unique resource identifier. "
                 "Try <registry>/<namespace>/<repository>:<tag|digest>",
-                hint=str(exc),
+                hint=exc.reason or str(exc),
+                reason=exc.reason,
             ) from exc
         namespace, _, repository = ref.repository.rpartition("/")
         self.registry = ref.registry

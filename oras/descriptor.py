@@ -107,3 +107,76 @@ def parse_json_object(raw: bytes, what: str) -> dict[str, Any]:
 def parse_manifest(raw: bytes, what: str) -> dict[str, Any]:
     """A manifest or index's JSON object (`what` names it in errors)."""
     return parse_json_object(raw, f"manifest {what}")
+
+
+def _kind(value: Any) -> str:
+    """A JSON value's type, as JSON names it."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+def _descriptor_problem(d: Any) -> Optional[str]:
+    """What is wrong with a descriptor's fields, or None."""
+    from oras.digest import digest_problem
+
+    if not isinstance(d, dict):
+        return f"is {_kind(d)}, not an object"
+    if not isinstance(d.get("mediaType", ""), str):
+        return f"has a mediaType that is {_kind(d['mediaType'])}, not a string"
+    if "digest" not in d:
+        return "has no digest"
+    problem = digest_problem(d["digest"])
+    if problem:
+        return f"has an invalid digest ({problem})"
+    size = d.get("size")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        return f"has a size that is {_kind(size)}, not a non-negative integer"
+    annotations = d.get("annotations")
+    if annotations is None:
+        return None
+    if not isinstance(annotations, dict):
+        return f"has annotations that are {_kind(annotations)}, not an object"
+    for key, value in annotations.items():
+        if not isinstance(value, str):
+            return f"has annotation {key!r} that is {_kind(value)}, not a string"
+    return None
+
+
+def check_manifest(manifest: dict[str, Any], what: str) -> dict[str, Any]:
+    """`manifest` if the fields a pull reads have the types the OCI spec gives them (an
+    index's `manifests`, an image manifest's `config` and `layers`); InvalidManifestError
+    naming the first one that does not, instead of a Python error later."""
+    from oras.errors import InvalidManifestError
+
+    def fail(where: str, problem: str) -> InvalidManifestError:
+        return InvalidManifestError(f"manifest {what} is malformed: {where} {problem}")
+
+    if not isinstance(manifest, dict):
+        raise fail("it", f"is {_kind(manifest)}, not an object")
+    is_index = manifest.get("mediaType") in INDEX_MEDIA_TYPES or "manifests" in manifest
+    field = "manifests" if is_index else "layers"
+    entries = manifest.get(field)
+    if entries is not None and not isinstance(entries, list):
+        raise fail(field, f"is {_kind(entries)}, not an array")
+    for i, entry in enumerate(entries or []):
+        problem = _descriptor_problem(entry)
+        if problem:
+            raise fail(f"{field}[{i}]", problem)
+        platform = entry.get("platform")
+        if is_index and platform is not None and not isinstance(platform, dict):
+            raise fail(f"{field}[{i}].platform", f"is {_kind(platform)}, not an object")
+    config = manifest.get("config")
+    if not is_index and config is not None:
+        problem = _descriptor_problem(config)
+        if problem:
+            raise fail("config", problem)
+    return manifest

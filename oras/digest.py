@@ -7,6 +7,7 @@ import os
 import re
 from typing import Any, Callable, Optional, Union
 
+from oras.concurrency import check_interrupted
 from oras.errors import DigestMismatchError, InvalidDigestError
 
 # OCI image-spec digest grammar (oci.md section 1), without anchors so other grammars can embed it.
@@ -29,20 +30,24 @@ FILE_READ_SIZE = 1024 * 1024
 BytesLike = Union[bytes, bytearray, memoryview]
 
 
-def validate_digest(digest: str) -> str:
-    """Return `digest` if it is a well-formed OCI digest, else raise InvalidDigestError."""
+def digest_problem(digest: str) -> Optional[str]:
+    """What is wrong with `digest` (without repeating it), or None if it is well formed."""
     if not isinstance(digest, str):
-        raise InvalidDigestError(f"invalid digest {digest!r}: expected a string")
+        return "expected a string"
     if not _DIGEST_REGEX.fullmatch(digest):
-        raise InvalidDigestError(
-            f"invalid digest {digest!r}: expected <algorithm>:<encoded>, e.g. sha256:<64 hex>"
-        )
+        return "expected <algorithm>:<encoded>, e.g. sha256:<64 hex>"
     algorithm, encoded = digest.split(":", 1)
     length = _REGISTERED_HEX_LENGTHS.get(algorithm)
     if length is not None and (len(encoded) != length or not _LOWER_HEX.fullmatch(encoded)):
-        raise InvalidDigestError(
-            f"invalid digest {digest!r}: {algorithm} needs {length} lowercase hex characters"
-        )
+        return f"{algorithm} needs {length} lowercase hex characters"
+    return None
+
+
+def validate_digest(digest: str) -> str:
+    """Return `digest` if it is a well-formed OCI digest, else raise InvalidDigestError."""
+    problem = digest_problem(digest)
+    if problem:
+        raise InvalidDigestError(f"invalid digest {digest!r}: {problem}")
     return digest
 
 
@@ -120,6 +125,7 @@ def digest_file(path: Union[str, os.PathLike[str]], algorithm: str = "sha256") -
     view = memoryview(buffer)
     with open(path, "rb") as handle:
         while True:
+            check_interrupted()
             count = handle.readinto(buffer)
             if not count:
                 break

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+import contextlib
+from typing import Any, Iterator, Optional
+
+import requests
+import requests.exceptions
 
 
 class OrasError(Exception):
@@ -17,7 +21,15 @@ class OrasError(Exception):
 
 
 class InvalidReferenceError(OrasError, ValueError):
-    """A reference (registry/repository:tag@digest) that cannot be parsed."""
+    """A reference (registry/repository:tag@digest) that cannot be parsed; `reason` says why."""
+
+    def __init__(self, message: str, hint: Optional[str] = None, reason: Optional[str] = None):
+        super().__init__(message, hint)
+        self.reason = reason
+
+
+class ArgumentError(OrasError, ValueError):
+    """A call's arguments are out of range: no files to push, a concurrency below 1."""
 
 
 class InvalidDigestError(OrasError, ValueError):
@@ -26,6 +38,11 @@ class InvalidDigestError(OrasError, ValueError):
 
 class DigestMismatchError(OrasError, ValueError):
     """Content whose size or digest differs from its descriptor."""
+
+
+class InvalidPathError(OrasError, ValueError):
+    """A path no file can have: one holding a NUL byte (Python's own error says only
+    `embedded null byte`)."""
 
 
 class PathTraversalError(OrasError, ValueError):
@@ -38,6 +55,12 @@ class AuthenticationException(OrasError):
 
 class CredentialHelperError(OrasError):
     """A docker-credential-* helper is missing or failed."""
+
+
+class TransferInterrupted(KeyboardInterrupt):
+    """Raised in a worker thread when the push or pull it works for was interrupted (Ctrl-C, or
+    a signal the program turns into KeyboardInterrupt): the worker stops at its next chunk and
+    removes what it was writing. A KeyboardInterrupt, so no `except Exception` swallows it."""
 
 
 class RegistryError(OrasError, ValueError):
@@ -71,8 +94,90 @@ class NotFoundError(RegistryError):
     """The registry has no such repository, manifest, tag or blob (404)."""
 
 
+class RegistryTimeoutError(OrasError, requests.exceptions.Timeout):
+    """The registry did not accept a connection, or sent or took nothing, within the client's
+    timeouts (retries included). A `requests` Timeout, as oras-py raised."""
+
+
 class ProtocolError(OrasError, ValueError):
     """The registry broke the protocol: a missing header, a malformed body, an oversized response."""
+
+
+class InvalidManifestError(ProtocolError):
+    """A manifest or index whose fields do not have the types the OCI spec gives them."""
+
+
+class RegistryConnectionError(OrasError, requests.exceptions.ConnectionError):
+    """The registry (or its token service) could not be reached: nothing listening, a name
+    that does not resolve, a connection reset. A requests ConnectionError, as oras-py raised."""
+
+    def __init__(self, message: str, hint: Optional[str] = None, request: Any = None):
+        super().__init__(message, hint)
+        self.request = request
+
+
+class TLSError(RegistryConnectionError, requests.exceptions.SSLError):
+    """TLS with the registry failed: an untrusted or mismatched certificate, or a server that
+    does not speak TLS. A requests SSLError, as oras-py raised."""
+
+
+def _root_cause(error: BaseException) -> str:
+    """The innermost reason of a requests error (urllib3 and socket errors hide inside)."""
+    seen = error
+    while seen.__context__ is not None and seen.__context__ is not seen:
+        seen = seen.__context__
+    reason = getattr(seen, "reason", None)  # urllib3 keeps the real failure there
+    text = str(reason if isinstance(reason, BaseException) else seen)
+    return text.splitlines()[0][:300] if text else type(error).__name__
+
+
+def _host_of(error: requests.exceptions.RequestException) -> str:
+    from urllib.parse import urlsplit
+
+    request = getattr(error, "request", None)
+    url = getattr(request, "url", None)
+    return urlsplit(url).netloc if url else "the registry"
+
+
+@contextlib.contextmanager
+def typed_transport_errors() -> Iterator[None]:
+    """Re-raise requests' connection and TLS failures as RegistryConnectionError and TLSError
+    (subclasses of the same requests exceptions). Timeouts pass through unchanged."""
+    try:
+        yield
+    except OrasError:
+        raise
+    except requests.exceptions.SSLError as e:
+        raise TLSError(
+            f"TLS failure talking to {_host_of(e)}: {_root_cause(e)}",
+            hint="pass tls_verify=<CA bundle> to trust the registry's CA, tls_verify=False to "
+            "skip verification, or insecure=True for a plain-HTTP registry",
+            request=e.request,
+        ) from e
+    except requests.exceptions.ConnectionError as e:
+        if isinstance(e, requests.exceptions.Timeout):
+            raise
+        raise RegistryConnectionError(
+            f"cannot connect to {_host_of(e)}: {_root_cause(e)}",
+            hint="is the registry running at that address?",
+            request=e.request,
+        ) from e
+
+
+class DuplicateTitleError(OrasError, ValueError):
+    """Two layers of one artifact with the same title: they would be written to one file."""
+
+
+class InvalidFileNameError(OrasError, ValueError):
+    """A layer title that cannot name a file: empty, `.`, `..`, or with control characters."""
+
+
+class OutputConflictError(OrasError, FileExistsError):
+    """A pull that would put a directory where a file is, or a file where a directory is."""
+
+
+class ArchiveError(OrasError, ValueError):
+    """A layer to unpack that is not a readable tar+gzip archive."""
 
 
 class InvalidLayoutError(OrasError, ValueError):

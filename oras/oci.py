@@ -14,7 +14,7 @@ import jsonschema
 from oras import defaults, schemas
 from oras.digest import digest_bytes, digest_file
 from oras.pack import EMPTY_MANIFEST
-from oras.utils.fileio import read_json
+from oras.utils.fileio import check_path, read_json
 
 __all__ = [
     "Annotations",
@@ -60,6 +60,7 @@ class Annotations:
             content: Any = copy.deepcopy(dict(filename))
             source = "annotations"
         else:
+            check_path(filename, "annotation file")
             if not os.path.exists(filename):
                 raise FileNotFoundError(f"Annotation file {os.fspath(filename)} does not exist.")
             content = read_json(filename)
@@ -69,6 +70,7 @@ class Annotations:
         for section, values in content.items():
             if not isinstance(values, dict):
                 raise ValueError(f"{source}: section {section!r} must be an object of annotations.")
+            check_annotations(values, f"{source}, section {section!r}")
         self.lookup = content
 
     def add(self, section: str, key: str, value: str) -> None:
@@ -89,6 +91,33 @@ class Annotations:
             if os.path.abspath(name) == wanted:
                 return values
         return {}
+
+    def unmatched(self, paths: list[PathLike]) -> list[str]:
+        """The file keys (not `$manifest` or `$config`) that name none of `paths`, in file order;
+        a key names a path when both lead to the same absolute path (see `get_annotations`)."""
+        wanted = {os.path.abspath(os.fspath(p)) for p in paths}
+        return [
+            name
+            for name in self.lookup
+            if name not in _SECTIONS and os.path.abspath(name) not in wanted
+        ]
+
+
+#: The annotation file's keys that are not file paths.
+_SECTIONS = ("$manifest", "$config")
+
+
+def check_annotations(annotations: Mapping[Any, Any], source: str) -> None:
+    """Refuse what a manifest cannot carry, before anything is uploaded: an empty annotation
+    name, or a value that is not a string (the registry would refuse the manifest)."""
+    for name, value in annotations.items():
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError(f"{source}: annotation names must not be empty ({name!r}).")
+        if not isinstance(value, str):
+            raise ValueError(
+                f"{source}: the value of annotation {name!r} must be a string, "
+                f"not {type(value).__name__}."
+            )
 
 
 class Layer:
@@ -127,6 +156,8 @@ def ManifestConfig(
     A path that does not exist falls back to `{}`, as in oras-py, but with a warning.
     """
     media_type = media_type or defaults.unknown_config_media_type
+    if path is not None:
+        check_path(path, "config file")
     if path is not None and os.path.exists(path):
         return _file_descriptor(path, media_type), os.fspath(path)
     if path is not None:

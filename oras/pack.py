@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import json
@@ -10,8 +11,9 @@ import tempfile
 from dataclasses import dataclass
 from typing import IO, Any, Optional, Union
 
-from oras import defaults
+from oras import defaults, scratch
 from oras.descriptor import Descriptor
+from oras.errors import DuplicateTitleError
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -36,6 +38,8 @@ class PackedBlob:
     def cleanup(self) -> None:
         if self.temporary and os.path.exists(self.path):
             os.unlink(self.path)
+        if self.temporary:
+            scratch.untrack(self.path)
 
 
 def title_for(path: str) -> str:
@@ -62,35 +66,74 @@ class StreamEntry:
 
 def resolve_entry(entry: PathLike, disable_path_validation: bool = False) -> tuple[str, str]:
     """`path[:mediatype]` -> (path, media type or ""), checking that the path exists (and,
-    unless disabled, that it lies inside the current directory)."""
+    unless disabled, that it lies inside the current directory), and that a directory holds
+    no symbolic link leading outside it."""
     from oras.utils import split_path_and_content
+    from oras.utils.fileio import check_path
 
-    spec = split_path_and_content(os.fspath(entry))
+    spec = split_path_and_content(check_path(entry, "file"))
     path, media_type = spec.path, spec.content or ""
     if not path or not os.path.exists(path):
         raise FileNotFoundError(f"{path} does not exist.")
     if not disable_path_validation:
         check_inside_cwd(path)
+    if os.path.isdir(path):
+        from oras.archive import check_links_inside
+
+        check_links_inside(path)
     return path, media_type
+
+
+def check_unique_titles(entries: list[Any]) -> None:
+    """Refuse two entries with one title: a pull would write both to one file.
+
+    `entries` are StreamEntry objects or `(path, media type, annotations)` tuples, whose
+    title is the annotations' title (from an annotation file) or else the path's basename.
+    """
+    seen: dict[str, str] = {}
+    for entry in entries:
+        if isinstance(entry, StreamEntry):
+            title, source = entry.title, "standard input"
+        else:
+            path, _, annotations = entry
+            title = (annotations or {}).get(defaults.annotation_title) or title_for(path)
+            source = path
+        if title in seen:
+            raise DuplicateTitleError(
+                f"{seen[title]} and {source} would both be pushed with the title {title!r}",
+                hint="rename one of them, or give one another title in the annotation file",
+            )
+        seen[title] = source
 
 
 def pack_path(
     path: str, media_type: str = "", annotations: Optional[dict[str, str]] = None
 ) -> PackedBlob:
-    """Describe one file (hashing it) or pack a directory as a reproducible tar+gzip."""
+    """Describe one file (hashing it) or pack a directory as a reproducible tar+gzip.
+
+    A directory's layer carries Go oras's annotations as well as its title: the digest of the
+    uncompressed tar and `unpack: "true"`, so that every client unpacks it (Go oras unpacks
+    only layers marked so) and can check what it unpacked.
+    """
     from oras.archive import make_targz
     from oras.digest import digest_file
 
     blob_annotations = {defaults.annotation_title: title_for(path)}
-    blob_annotations.update(annotations or {})
     if os.path.isdir(path):
         fd, tarball = tempfile.mkstemp(prefix="oras-", suffix=".tar.gz")
         os.close(fd)
+        scratch.track(tarball)
         try:
             info = make_targz(path, tarball)
         except BaseException:
-            os.unlink(tarball)
+            # make_targz may have removed it already: a second unlink must not replace the
+            # real error (a file it could not read) with "No such file" for the tarball.
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tarball)
             raise
+        blob_annotations[defaults.annotation_digest] = info.tar_digest
+        blob_annotations[defaults.annotation_unpack] = "true"
+        blob_annotations.update(annotations or {})
         desc = Descriptor(
             media_type=media_type or defaults.default_blob_dir_media_type,
             digest=info.digest,
@@ -98,6 +141,7 @@ def pack_path(
             annotations=blob_annotations,
         )
         return PackedBlob(tarball, desc, temporary=True)
+    blob_annotations.update(annotations or {})
     digest, size = digest_file(path)
     desc = Descriptor(
         media_type=media_type or defaults.default_blob_media_type,

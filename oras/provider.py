@@ -19,6 +19,7 @@ import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, BinaryIO, Callable, Iterator, Optional, Union
+from urllib.parse import urlsplit
 
 import requests
 import requests.adapters
@@ -26,7 +27,8 @@ import requests.adapters
 import oras.auth
 import oras.defaults as defaults
 import oras.utils
-from oras.concurrency import PULL_CONCURRENCY, PUSH_CONCURRENCY, map_concurrently
+from oras import scratch
+from oras.concurrency import PULL_CONCURRENCY, PUSH_CONCURRENCY, in_this_context, map_concurrently
 from oras.container import Container
 from oras.credentials import Credential, CredentialStore
 from oras.decorator import ensure_container
@@ -35,28 +37,40 @@ from oras.descriptor import (
     INDEX_MEDIA_TYPES,
     MAX_MANIFEST_SIZE,
     Descriptor,
+    check_manifest,
     parse_manifest,
 )
 from oras.digest import Hasher, digest_bytes, digest_file, validate_digest
 from oras.errors import (
+    ArgumentError,
     AuthenticationError,
     DigestMismatchError,
     OrasError,
     ProtocolError,
     RegistryError,
+    RegistryTimeoutError,
+    typed_transport_errors,
+)
+from oras.filenames import (
+    check_file_name,
+    check_output_dir,
+    check_replaceable,
+    drop_duplicate_outputs,
 )
 from oras.pack import (
     StreamEntry,
     build_manifest,
+    check_unique_titles,
     manifest_bytes,
     pack_path,
     resolve_entry,
     title_for,
 )
-from oras.progress import DONE, EXISTS, STARTED, ProgressCallback, ProgressReporter
-from oras.remote.download import download_verified, raw_chunks
-from oras.remote.response import next_link, read_limited, registry_error
-from oras.remote.retry import send_with_retry
+from oras.progress import DONE, EXISTS, SKIPPED, STARTED, ProgressCallback, ProgressReporter
+from oras.remote.download import download_verified, new_partial_file, raw_chunks
+from oras.remote.response import is_registry_ping, next_link, read_limited, registry_error
+from oras.remote.retry import is_timeout, send_with_retry
+from oras.remote.timeouts import DEFAULT_TIMEOUTS, TIMEOUT_HINT, Timeouts, request_timeouts
 from oras.remote.upload import (
     AUTO_CHUNK_SIZE,
     CHUNKED_THRESHOLD,
@@ -72,8 +86,9 @@ from oras.version import __version__
 
 log = logging.getLogger(__name__)
 
-#: (connect, read) timeouts of every registry request, in seconds.
-TIMEOUT = (30, 300)
+#: Default (connect, read) timeouts of registry requests, in seconds (`oras.remote.timeouts`);
+#: a client takes others with `Registry(timeout=...)`.
+TIMEOUT = DEFAULT_TIMEOUTS
 #: Most tag-list pages followed before giving up.
 MAX_PAGES = 10000
 
@@ -86,12 +101,14 @@ def temporary_empty_config() -> Iterator[str]:
     """A temporary file holding `{}`, removed afterwards."""
     fd, path = tempfile.mkstemp(prefix="oras-config-", suffix=".json")
     try:
+        scratch.track(path)
         with os.fdopen(fd, "w") as fh:
             fh.write("{}")
         yield path
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
+        scratch.untrack(path)
 
 
 def _reject_cookies(session: requests.Session) -> None:
@@ -129,12 +146,39 @@ def _deprecated(new: str) -> None:
     )
 
 
+#: Keywords of 0.0.x/0.1.x `push` and `pull` (which took `**kwargs`), accepted and ignored.
+LEGACY_TRANSFER_KWARGS = frozenset(
+    {"refresh_headers", "username", "password", "insecure", "manifest_config_ref"}
+)
+
+
+def _refuse_unknown_kwargs(
+    method: str, given: dict[str, Any], legacy: frozenset[str] = frozenset()
+) -> None:
+    """TypeError naming keyword arguments `method` does not take (a typo is not ignored)."""
+    unknown = sorted(set(given) - legacy)
+    if len(unknown) == 1:
+        raise TypeError(f"{method}() got an unexpected keyword argument {unknown[0]!r}")
+    if unknown:
+        names = ", ".join(repr(name) for name in unknown)
+        raise TypeError(f"{method}() got unexpected keyword arguments {names}")
+
+
+def _check_concurrency(concurrency: int) -> None:
+    if concurrency < 1:
+        raise ArgumentError(f"concurrency must be at least 1, not {concurrency!r}")
+
+
 class Registry:
     """A client of OCI registries (oras-py's `Registry`, also exported as `OrasClient`).
 
     `insecure=True` means plain HTTP (oras-py's meaning); `tls_verify` is False to skip
     certificate checks or a CA bundle path; `cert` is a client certificate for mutual TLS
     (a PEM file holding certificate and key, or a `(cert_file, key_file)` pair).
+    `timeout` bounds every request: seconds, or a `(connect, read)` pair, where read is the
+    longest wait for the next bytes of an answer, not for a whole transfer (default
+    `oras.remote.timeouts.DEFAULT_TIMEOUTS`, 30 s and 60 s); a request that times out is tried
+    once more.
     """
 
     def __init__(
@@ -146,8 +190,10 @@ class Registry:
         registry: Optional[Registry] = None,
         progress: Optional[ProgressCallback] = None,
         cert: Optional[Union[str, tuple[str, str]]] = None,
+        timeout: Union[None, float, tuple[float, float]] = None,
         **legacy: Any,
     ):
+        _refuse_unknown_kwargs("Registry", legacy)
         if isinstance(insecure, Registry):  # 0.1.x: OrasClient(hostname, registry, insecure, tls)
             registry, insecure = insecure, tls_verify if isinstance(tls_verify, bool) else False
             tls_verify = auth_backend if isinstance(auth_backend, (bool, str)) else True
@@ -155,6 +201,8 @@ class Registry:
         if auth_backend in (True, False):
             auth_backend = "token"
         self.hostname = hostname
+        #: (connect, read) seconds of every request, token requests included.
+        self.timeout: Timeouts = request_timeouts(timeout)
         self.headers: dict[str, str] = {}
         #: Called with a ProgressEvent for each step of every blob transfer; None reports nothing.
         self.progress: Optional[ProgressCallback] = progress
@@ -175,6 +223,7 @@ class Registry:
         self.auth = oras.auth.get_auth_backend(
             auth_backend, self.session, bool(insecure), tls_verify=tls_verify
         )
+        self.auth.timeout = self.timeout
         if hostname and hasattr(self.auth, "add_registry_host"):
             # Credentials go to the registries the client works for, never to other hosts.
             self.auth.add_registry_host(hostname)
@@ -297,9 +346,10 @@ class Registry:
             headers.update(self.auth.auth_headers(method, url))
         response = self._send(method, url, data, headers, json, stream)
         if response.status_code in (401, 403):
-            new_headers, changed = self.auth.authenticate_request(
-                response, headers, refresh=response.status_code == 403
-            )
+            with typed_transport_errors():  # the token service may be down
+                new_headers, changed = self.auth.authenticate_request(
+                    response, headers, refresh=response.status_code == 403
+                )
             if changed:
                 response.close()
                 response = self._send(method, url, data, new_headers, json, stream)
@@ -323,12 +373,34 @@ class Registry:
                 json=json,
                 stream=stream,
                 verify=self._tls_verify,
-                timeout=TIMEOUT,
+                timeout=self.timeout,
             )
 
-        response = send_with_retry(once, replayable=_replayable(data))
+        try:
+            with typed_transport_errors():
+                response = send_with_retry(once, replayable=_replayable(data))
+        except Exception as e:
+            if is_timeout(e) and not isinstance(e, OrasError):
+                raise self._timeout_error(e, method, url) from e
+            raise
         log.debug("%s %s -> %s", method, url, response.status_code)
         return response
+
+    def _timeout_error(self, error: BaseException, method: str, url: str) -> RegistryTimeoutError:
+        """The typed error for a request that timed out on every attempt, saying which wait."""
+        connect, read = self.timeout
+        parts = urlsplit(url)
+        if isinstance(error, requests.exceptions.ConnectTimeout):
+            what = f"no connection to {parts.netloc} within {connect:g} s"
+        elif isinstance(error, requests.exceptions.ReadTimeout):
+            what = f"{parts.netloc} sent no answer for {read:g} s"
+        else:  # a write blocked: the registry stopped reading the request
+            what = f"{parts.netloc} took no data for {connect:g} s"
+        timed_out = RegistryTimeoutError(
+            f"{method} {parts.path or '/'} timed out: {what}", hint=TIMEOUT_HINT
+        )
+        timed_out.request = getattr(error, "request", None)
+        return timed_out
 
     def _check_200_response(self, response: requests.Response) -> None:
         if response.status_code not in (200, 201, 202):
@@ -378,6 +450,7 @@ class Registry:
         is written, else the client's config files) with mode 0600. `identity_token` logs in
         with an OAuth2 refresh token instead of a password.
         """
+        _refuse_unknown_kwargs("login", legacy)
         if self._delegate is not None:
             return self._delegate.login(
                 username,
@@ -421,13 +494,7 @@ class Registry:
         self._verify_credentials(hostname, cred)
         self.auth.add_registry_host(hostname)
         self.auth._explicit = cred
-        if isinstance(config_path, (list, tuple)):
-            store = CredentialStore([str(p) for p in config_path])
-        elif config_path:
-            store = CredentialStore([str(config_path)])
-        else:
-            store = self.auth.credential_store
-        where = store.store(hostname, cred)
+        where = self._credential_store(config_path).store(hostname, cred)
         log.debug("credentials for %s saved to %s", hostname, where)
         return {"Status": "Login Succeeded"}
 
@@ -440,17 +507,24 @@ class Registry:
         backend = TokenAuth(
             session=self.session, insecure=self._insecure, tls_verify=self._tls_verify
         )
+        backend.timeout = self.timeout
         backend.add_registry_host(hostname)
         backend._explicit = cred
 
         def ping(headers: dict[str, str]) -> requests.Response:
-            return self.session.get(
-                url,
-                headers={**self.headers, **headers},
-                verify=self._tls_verify,
-                timeout=TIMEOUT,
-                allow_redirects=False,
-            )
+            try:
+                with typed_transport_errors():
+                    return self.session.get(
+                        url,
+                        headers={**self.headers, **headers},
+                        verify=self._tls_verify,
+                        timeout=self.timeout,
+                        allow_redirects=False,
+                    )
+            except requests.exceptions.RequestException as e:
+                if is_timeout(e):
+                    raise self._timeout_error(e, "GET", url) from e
+                raise
 
         response = ping({})
         if response.status_code == 401:
@@ -479,13 +553,34 @@ class Registry:
             )
         if response.status_code != 200:
             raise registry_error(response, f"login to {hostname}")
+        if not is_registry_ping(response):
+            # A file or web server answering every path would otherwise "accept" any password.
+            content_type = response.headers.get("Content-Type") or "no Content-Type"
+            response.close()
+            raise ProtocolError(
+                f"login to {hostname} failed: it is not a registry (GET /v2/ answered HTTP 200 "
+                f"with {content_type.split(';')[0][:80]} and no Docker-Distribution-API-Version)",
+                hint="check the registry address and port",
+            )
 
-    def logout(self, hostname: str) -> None:
+    def _credential_store(self, config_path: Optional[Any] = None) -> CredentialStore:
+        """The store `login` writes and `logout` erases: `config_path` (a path, or a list of
+        paths whose first one is edited) when given, else the client's config files."""
+        if isinstance(config_path, (list, tuple)):
+            return CredentialStore([str(p) for p in config_path])
+        if config_path:
+            return CredentialStore([str(config_path)])
+        return getattr(self.auth, "credential_store", None) or CredentialStore()
+
+    def logout(self, hostname: str, config_path: Optional[Any] = None) -> None:
         """Forget the host's credentials in memory and erase the stored ones (from the config
-        file, or through its credential helper)."""
+        file, or through its credential helper). `config_path` names the file as `login`
+        took it."""
         if self._delegate is not None:
+            if config_path:
+                return self._delegate.logout(hostname, config_path=config_path)
             return self._delegate.logout(hostname)
-        store = getattr(self.auth, "credential_store", None) or CredentialStore()
+        store = self._credential_store(config_path)
         try:
             store.erase(hostname)
         except OrasError as e:
@@ -679,20 +774,26 @@ class Registry:
 
     @ensure_container
     def fetch_blob_to(self, container: container_type, layer: dict, sink: BinaryIO) -> None:
-        """Stream a blob into an open binary file (stdout, say), checking its digest and size
-        at the end; the bytes are already written when a mismatch is raised."""
+        """Stream a blob into an open binary file, checking its digest and size at the end
+        (and stopping as soon as it outgrows its size); the bytes are already written when a
+        mismatch is raised, so a sink that must see only verified bytes is a temporary one."""
         digest = validate_digest(layer["digest"])
         self.auth.load_configs(container)
+        size = layer.get("size")
         response = self.get_blob(container, digest, stream=True)
         try:
             self._check_200_response(response)
             hasher = Hasher.for_digest(digest)
             for chunk in raw_chunks(response):
                 hasher.update(chunk)
+                if isinstance(size, int) and hasher.size > size:
+                    raise DigestMismatchError(
+                        f"blob {digest} is larger than the {size} bytes its descriptor says"
+                    )
                 sink.write(chunk)
         finally:
             response.close()
-        hasher.verify(digest, layer.get("size"))
+        hasher.verify(digest, size)
 
     def upload_blob(
         self,
@@ -805,10 +906,29 @@ class Registry:
         quiet: bool = False,
         concurrency: int = PUSH_CONCURRENCY,
         progress: Optional[ProgressCallback] = None,
+        allow_empty: bool = False,
         **legacy: Any,
     ) -> requests.Response:
         """Push files as an artifact (`concurrency` blobs at a time); returns the manifest PUT
-        response. `progress` receives a ProgressEvent per step of each blob."""
+        response. `progress` receives a ProgressEvent per step of each blob.
+
+        Annotations a manifest cannot carry (an empty name, a value that is not a string) and
+        a `chunk_size` below one byte raise ValueError before anything is uploaded. An
+        annotation-file entry that names no pushed file is logged as a warning and not used
+        (oras-py ignored it silently; the command line refuses it).
+
+        `files` is a list of `path[:mediatype]` (a single path is one file). Without files
+        the push is refused unless `allow_empty=True` (a manifest with no layers). Unknown
+        keywords are a TypeError, except oras-py 0.0.x/0.1.x ones (LEGACY_TRANSFER_KWARGS).
+        """
+        _refuse_unknown_kwargs("push", legacy, LEGACY_TRANSFER_KWARGS)
+        if isinstance(files, (str, os.PathLike, StreamEntry)):
+            files = [files]
+        if not files and not allow_empty:
+            raise ArgumentError(
+                "push needs at least one file (allow_empty=True pushes an artifact without any)"
+            )
+        _check_concurrency(concurrency)
         if self._delegate is not None:
             return self._delegate.push(
                 target,
@@ -824,6 +944,7 @@ class Registry:
                 quiet=quiet,
                 concurrency=concurrency,
                 progress=progress,
+                allow_empty=allow_empty,
             )
         container = self.get_container(target)
         self.auth.load_configs(container, configs=[config_path] if config_path else None)
@@ -839,6 +960,8 @@ class Registry:
             else:
                 path, media_type = resolve_entry(entry, disable_path_validation)
                 entries.append((path, media_type, annotset.get_annotations(path)))
+        check_unique_titles(entries)
+        _check_push_input(annotset, entries, manifest_annotations, do_chunked, chunk_size)
 
         def push_one(entry: Any) -> dict[str, Any]:
             if isinstance(entry, StreamEntry):
@@ -911,7 +1034,7 @@ class Registry:
             return found
 
         with ThreadPoolExecutor(max_workers=1) as hasher:
-            digest = hasher.submit(hash_file)
+            digest = hasher.submit(in_this_context(hash_file))  # stops with this worker
             try:
                 response = put_file_while_hashing(
                     self.do_request,
@@ -968,10 +1091,29 @@ class Registry:
         outdir: Optional[str] = None,
         concurrency: int = PULL_CONCURRENCY,
         progress: Optional[ProgressCallback] = None,
+        skip_untitled: bool = False,
+        unpack_all_targz: bool = True,
         **legacy: Any,
     ) -> list[str]:
         """Download an artifact's layers into `outdir` (`concurrency` at a time); returns the
-        paths written, in manifest order."""
+        paths written, in manifest order.
+
+        oras-py's rules by default: an untitled layer is written under its digest, and every
+        tar+gzip layer is unpacked, as is any layer annotated `io.deis.oras.content.unpack:
+        "true"`. Go oras's rules with `skip_untitled=True` (untitled layers are skipped and
+        reported SKIPPED to `progress`) and `unpack_all_targz=False` (only annotated layers
+        are unpacked; other tar+gzip layers are written as the files they are).
+
+        Titles are checked before anything is written: one that cannot name a file raises
+        InvalidFileNameError, two layers with one title DuplicateTitleError. Existing files
+        are overwritten (skipped when `overwrite` is false), but a directory is never replaced
+        by a file nor a file by a directory: OutputConflictError.
+
+        Unknown keywords are a TypeError, except oras-py 0.0.x/0.1.x ones
+        (LEGACY_TRANSFER_KWARGS).
+        """
+        _refuse_unknown_kwargs("pull", legacy, LEGACY_TRANSFER_KWARGS)
+        _check_concurrency(concurrency)
         if self._delegate is not None:
             return self._delegate.pull(
                 target,
@@ -981,36 +1123,43 @@ class Registry:
                 outdir=outdir,
                 concurrency=concurrency,
                 progress=progress,
+                skip_untitled=skip_untitled,
+                unpack_all_targz=unpack_all_targz,
             )
         container = self.get_container(target)
         self.auth.load_configs(container, configs=[config_path] if config_path else None)
         container, manifest = self.resolve_manifest(container, allowed_media_type)
         outdir = os.path.abspath(outdir or oras.utils.get_tmpdir())
-        oras.utils.mkdir_p(outdir)
-        plan: list[tuple[dict, str]] = []
+        # Every name is checked before anything is written.
+        named: list[tuple[dict, str]] = []
+        untitled: list[dict] = []
         for layer in manifest.get("layers") or []:
             if layer.get("mediaType") == defaults.empty_media_type:
                 continue
-            annotations = layer.get("annotations") or {}
-            name = annotations.get(defaults.annotation_title) or layer["digest"]
-            outfile = oras.utils.sanitize_path(outdir, os.path.join(outdir, name))
+            title = (layer.get("annotations") or {}).get(defaults.annotation_title)
+            if skip_untitled and (title is None or title == ""):
+                untitled.append(layer)
+                continue
+            name = layer["digest"] if title is None else check_file_name(title)
+            named.append((layer, oras.utils.sanitize_path(outdir, os.path.join(outdir, name))))
+        named = drop_duplicate_outputs(named)
+        check_output_dir(outdir)
+        plan: list[tuple[dict, str]] = []
+        for layer, outfile in named:
             if not overwrite and os.path.exists(outfile):
                 log.warning(
                     "%s already exists and --keep-old-files set, will not overwrite.", outfile
                 )
                 continue
+            check_replaceable(outdir, outfile, directory=self._unpacks(layer, unpack_all_targz))
             plan.append((layer, outfile))
+        oras.utils.mkdir_p(outdir)
 
         def pull_one(item: tuple[dict, str]) -> str:
             layer, outfile = item
-            annotations = layer.get("annotations") or {}
-            unpack = (
-                layer.get("mediaType") == defaults.default_blob_dir_media_type
-                or annotations.get(defaults.annotation_unpack) == "true"
-            )
             self._state.layer = layer
             try:
-                if unpack:
+                if self._unpacks(layer, unpack_all_targz):
                     self._pull_directory(container, layer, outfile)
                 else:
                     self.download_blob(container, layer["digest"], outfile)
@@ -1019,21 +1168,32 @@ class Registry:
             log.info("Successfully pulled %s.", outfile)
             return outfile
 
-        if len({outfile for _, outfile in plan}) < len(plan):
-            concurrency = 1  # two layers write the same name: keep manifest order
         self._fit_pool(concurrency)
         with self._progress_scope(progress):
+            for layer in untitled:
+                log.debug("skipping layer %s: it has no title", layer.get("digest"))
+                ProgressReporter(self._progress(), "download", layer).emit(SKIPPED)
             return map_concurrently(pull_one, plan, concurrency)
+
+    @staticmethod
+    def _unpacks(layer: dict, unpack_all_targz: bool) -> bool:
+        """Whether pull unpacks `layer`: marked so, or (oras-py's rule) any tar+gzip layer."""
+        annotations = layer.get("annotations") or {}
+        return annotations.get(defaults.annotation_unpack) == "true" or (
+            unpack_all_targz and layer.get("mediaType") == defaults.default_blob_dir_media_type
+        )
 
     @ensure_container
     def resolve_manifest(
         self, container: container_type, allowed_media_type: Optional[list[str]] = None
     ) -> tuple[Container, dict[str, Any]]:
-        """The image manifest a reference means: itself, or an index's entry for this platform."""
-        manifest = self.get_manifest(container, allowed_media_type)
+        """The image manifest a reference means: itself, or an index's entry for this platform.
+        Raises InvalidManifestError when a field the pull reads has the wrong type."""
+        manifest = check_manifest(self.get_manifest(container, allowed_media_type), str(container))
         if manifest.get("mediaType") in INDEX_MEDIA_TYPES or "manifests" in manifest:
             container = self._select_platform(container, manifest)
             manifest = self.get_manifest(container, allowed_media_type)
+            check_manifest(manifest, str(container))
         return container, manifest
 
     def _pull_directory(self, container: Container, layer: dict, outfile: str) -> None:
@@ -1043,12 +1203,17 @@ class Registry:
         fd, tarball = tempfile.mkstemp(prefix=".oras-", suffix=".tar.gz", dir=parent)
         os.close(fd)
         try:
+            scratch.track(tarball)
             self.download_blob(container, layer["digest"], tarball)
-            expected = (layer.get("annotations") or {}).get(defaults.annotation_digest)
-            safe_extract_targz(tarball, parent, expected_tar_digest=expected)
+            annotations = layer.get("annotations") or {}
+            expected = annotations.get(defaults.annotation_digest)
+            title = annotations.get(defaults.annotation_title)
+            label = f"layer {title!r} ({layer['digest']})" if title else f"layer {layer['digest']}"
+            safe_extract_targz(tarball, parent, expected_tar_digest=expected, label=label)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tarball)
+            scratch.untrack(tarball)
 
     def _select_platform(self, container: Container, index: dict) -> Container:
         """The index entry for this machine's platform (or the only entry)."""
@@ -1125,6 +1290,27 @@ class Registry:
         return self.upload_blob(*args, **kwargs)
 
 
+def _check_push_input(
+    annotset: Any,
+    entries: list[Any],
+    manifest_annotations: Optional[dict],
+    do_chunked: bool,
+    chunk_size: int,
+) -> None:
+    """Refuse, before anything is uploaded, what would fail later (annotations a manifest
+    cannot carry, a chunk size below one byte); warn about annotation-file keys that name no
+    pushed file (oras-py ignored them silently)."""
+    import oras.oci
+
+    oras.oci.check_annotations(manifest_annotations or {}, "manifest_annotations")
+    streams = any(isinstance(entry, StreamEntry) for entry in entries)
+    if (do_chunked or streams) and not (isinstance(chunk_size, int) and chunk_size >= 1):
+        raise ValueError(f"chunk_size must be at least 1 byte, not {chunk_size!r}")
+    paths = [entry[0] for entry in entries if not isinstance(entry, StreamEntry)]
+    for name in annotset.unmatched(paths):
+        log.warning("Annotation file entry %r matches no pushed file: it is not used.", name)
+
+
 def _validate(document: dict, schema: dict) -> None:
     import jsonschema  # imported on use: it costs start-up time for every command
 
@@ -1154,7 +1340,12 @@ def _check_size(path: str, size: int, layer: dict) -> None:
 
 
 def _atomic_write(path: str, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".oras-", dir=os.path.dirname(path))
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, path)
+    fd, tmp = new_partial_file(os.path.dirname(path))
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise

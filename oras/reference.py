@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass, replace
 from typing import Optional
 
-from oras.digest import DIGEST_PATTERN, validate_digest
-from oras.errors import InvalidDigestError, InvalidReferenceError
+from oras.digest import DIGEST_PATTERN, digest_problem
+from oras.errors import InvalidReferenceError
 
 DOCKER_HUB = "docker.io"
 DOCKER_HUB_API_HOST = "registry-1.docker.io"
@@ -18,6 +18,12 @@ _DOCKER_HUB_NAMESPACE = "library"
 MAX_NAME_LENGTH = 255
 
 EXPECTED_FORM = "<registry>/<repository>[:<tag>|@<digest>]"
+#: The example in hints, on the user's registry when the reference names one.
+_EXAMPLE = "{registry}/dinosaur/artifact:v1"
+_EXAMPLE_REGISTRY = "localhost:5000"
+#: Longest reference, and part of one, quoted back in an error message (longer ones are cut).
+MAX_QUOTED = 80
+_MAX_QUOTED_PART = 40
 
 # Grammar pieces (oci.md section 1), unanchored so they can be combined.
 PATH_COMPONENT_PATTERN = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
@@ -43,6 +49,8 @@ REFERENCE_REGEX = re.compile(
 )
 
 _REPOSITORY_REGEX = re.compile(REPOSITORY_PATTERN)
+_CONTROL_REGEX = re.compile(r"[\x00-\x1f\x7f]")
+_IPV4_REGEX = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
 _TAG_REGEX = re.compile(TAG_PATTERN)
 _REGISTRY_REGEX = re.compile(REGISTRY_PATTERN)
 
@@ -71,19 +79,69 @@ def redact(text: str) -> str:
     return _USERINFO.sub("***@", text)
 
 
+def shorten(text: str, limit: int = MAX_QUOTED) -> str:
+    """`text` for a message: control characters escaped, cut after `limit` characters (saying
+    how long it was)."""
+    cut = text if len(text) <= limit else text[:limit]
+    cut = _CONTROL_REGEX.sub(lambda m: repr(m.group())[1:-1], cut)
+    return cut if len(text) <= limit else f"{cut}... ({len(text)} characters)"
+
+
+def quote(text: str, limit: int = MAX_QUOTED) -> str:
+    """`text` quoted (control characters escaped) for a message, cut after `limit` characters."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text)} characters)"
+
+
+def _example_registry(text: str) -> str:
+    """The registry the user typed, when the reference starts with one, for the hint."""
+    first = text.partition("@")[0].split("/", 1)[0]
+    if "/" not in text.partition("@")[0]:
+        looks_like_host = _names_only_a_registry(first, None)
+    else:
+        looks_like_host = "." in first or ":" in first or first.lower() == "localhost"
+    if looks_like_host and len(first) <= MAX_QUOTED and not _check_registry(first):
+        return first
+    return _EXAMPLE_REGISTRY
+
+
 def _invalid(text: object, reason: str) -> InvalidReferenceError:
-    shown = redact(text) if isinstance(text, str) else text
+    """The error for `text`: what is wrong, once, then the shape (the hint gives an example)."""
+    shown = quote(redact(text)) if isinstance(text, str) else repr(text)
+    registry = _example_registry(text) if isinstance(text, str) else _EXAMPLE_REGISTRY
     return InvalidReferenceError(
-        f"invalid reference {shown!r}: {reason}; expected {EXPECTED_FORM}",
-        hint=f"use the form {EXPECTED_FORM}, e.g. localhost:5000/project/artifact:v1",
+        f"invalid reference {shown}: {reason}; expected {EXPECTED_FORM}",
+        hint=f"for example {_EXAMPLE.format(registry=registry)}",
+        reason=reason,
     )
+
+
+def _names_only_a_registry(name: str, default_registry: Optional[str]) -> bool:
+    """Whether `name`, a reference without `/`, is a registry rather than `repository[:tag]`.
+
+    Docker would read `localhost:5000` as repository `localhost`, tag `5000`; nobody means
+    that. A lone `localhost`, an IP address, `<dotted host>:<port>` and the client's own
+    default registry are registries. `myreg:5000` stays repository `myreg`, tag `5000`, as in
+    Docker (a dotless name with a numeric tag is as likely as `python:3`).
+    """
+    if name.startswith("["):  # [::1]:5000
+        return True
+    host, _, port = name.partition(":")
+    if default_registry and name.lower() == default_registry.lower():
+        return True
+    if host.lower() == "localhost" and (not port or port.isdigit()):
+        return True
+    if _IPV4_REGEX.fullmatch(host) and (not port or port.isdigit()):
+        return True
+    return "." in host and port.isdigit()
 
 
 def _check_registry(registry: str) -> Optional[str]:
     if not registry:
         return "empty registry"
     if not _REGISTRY_REGEX.fullmatch(registry):
-        return f"registry {registry!r} is not a valid host[:port]"
+        return f"registry {quote(registry, _MAX_QUOTED_PART)} is not a valid host[:port]"
     return None
 
 
@@ -92,28 +150,32 @@ def _check_repository(repository: str) -> Optional[str]:
         return "empty repository"
     if _REPOSITORY_REGEX.fullmatch(repository):
         return None
+    shown = quote(repository, _MAX_QUOTED_PART)
     if "" in repository.split("/"):
-        return f"repository {repository!r} has an empty path component"
+        return f"repository {shown} has an empty path component"
     if repository != repository.lower() and _REPOSITORY_REGEX.fullmatch(repository.lower()):
-        return f"repository {repository!r} must be lowercase"
+        return f"repository {shown} must be lowercase"
     return (
-        f"repository {repository!r} must be lowercase letters, digits and separators "
+        f"repository {shown} must be lowercase letters, digits and separators "
         "(., _, __, -) between them, in /-separated components"
     )
 
 
+#: Longest tag the distribution spec allows.
+MAX_TAG_LENGTH = 128
+
+
 def _check_tag(tag: str) -> Optional[str]:
+    if len(tag) > MAX_TAG_LENGTH:
+        return f"the tag is {len(tag)} characters long, more than {MAX_TAG_LENGTH}"
     if not _TAG_REGEX.fullmatch(tag):
-        return f"tag {tag!r} must match [a-zA-Z0-9_][a-zA-Z0-9._-]{{0,127}}"
+        return f"tag {quote(tag, _MAX_QUOTED_PART)} must match [a-zA-Z0-9_][a-zA-Z0-9._-]{{0,127}}"
     return None
 
 
 def _check_digest(digest: str) -> Optional[str]:
-    try:
-        validate_digest(digest)
-    except InvalidDigestError as exc:
-        return str(exc)
-    return None
+    problem = digest_problem(digest)
+    return f"invalid digest: {problem}" if problem else None
 
 
 def _check_length(registry: str, repository: str) -> Optional[str]:
@@ -168,16 +230,30 @@ class Reference:
         return replace(self, digest=digest)
 
 
-def parse_reference(text: str, default_registry: Optional[str] = None) -> Reference:
+def parse_reference(
+    text: str, default_registry: Optional[str] = None, require_registry: bool = False
+) -> Reference:
     """Parse `text` strictly; a name without a registry gets `default_registry` or `docker.io`.
 
     The first path component is the registry when it contains `.` or `:` or is `localhost`.
-    On Docker Hub a one-component repository gets the `library/` namespace.
+    On Docker Hub a one-component repository gets the `library/` namespace. A name that is
+    only a registry (`localhost:5000`) is refused: it has no repository. `require_registry`
+    refuses any name without a registry, as the Go `oras` does.
     """
-    if not isinstance(text, str) or not text:
-        raise _invalid(text, "empty or not a string")
+    if not isinstance(text, str):
+        raise _invalid(text, f"a reference is a string, not {type(text).__name__}")
+    if not text:
+        raise _invalid(text, "empty reference")
+    control = _CONTROL_REGEX.search(text)
+    if control:
+        what = "a NUL byte" if control.group() == "\x00" else "a control character"
+        raise _invalid(text, f"it contains {what} ({control.group()!r})")
 
     name, at, digest = text.partition("@")
+    if "/" not in name and _names_only_a_registry(name, default_registry):
+        raise _invalid(text, "it names a registry but no repository")
+    if "/" not in name and require_registry:
+        raise _invalid(text, "missing registry or repository")
     if at:
         problem = _check_digest(digest)
         if problem:
@@ -195,6 +271,12 @@ def parse_reference(text: str, default_registry: Optional[str] = None) -> Refere
     first, slash, rest = path.partition("/")
     if slash and ("." in first or ":" in first or first == "localhost"):
         registry, repository = first, rest
+    elif require_registry:
+        raise _invalid(
+            text,
+            f"missing registry ({first!r} is not a registry host: one has a '.' or a port, "
+            "or is localhost)",
+        )
     else:
         registry, repository = default_registry or DOCKER_HUB, path
 

@@ -29,7 +29,7 @@ import requests
 from oras.auth.base import AuthBackend
 from oras.credentials import Credential
 from oras.descriptor import parse_json_object
-from oras.errors import AuthenticationError, ProtocolError
+from oras.errors import AuthenticationError, ProtocolError, RegistryTimeoutError
 from oras.reference import registry_api_host
 from oras.remote.challenge import (
     Challenge,
@@ -40,6 +40,8 @@ from oras.remote.challenge import (
     split_scope,
 )
 from oras.remote.response import read_limited
+from oras.remote.retry import is_timeout
+from oras.remote.timeouts import DEFAULT_TIMEOUTS, TIMEOUT_HINT, Timeouts
 from oras.utils import iter_localhosts
 
 log = logging.getLogger(__name__)
@@ -50,8 +52,9 @@ MAX_TOKEN_RESPONSE = 128 * 1024
 DEFAULT_EXPIRES_IN = 60
 #: Renew this many seconds before a token expires (at most a quarter of its lifetime).
 EXPIRY_SKEW = 10
-#: (connect, read) timeouts of a token request, in seconds.
-TOKEN_TIMEOUT = (30, 60)
+#: (connect, read) timeouts of a token request, in seconds, unless the client sets others
+#: (`Registry(timeout=...)` sets the backend's `timeout`).
+TOKEN_TIMEOUT = DEFAULT_TIMEOUTS
 #: `client_id` of OAuth2 token requests (required by the spec).
 CLIENT_ID = "oras-py"
 #: Most tokens kept per (realm, service, identity); the oldest go first.
@@ -102,6 +105,8 @@ class TokenAuth(AuthBackend):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
+        #: (connect, read) seconds of token requests.
+        self.timeout: Timeouts = TOKEN_TIMEOUT
         self.token: Optional[str] = None
         # (realm, service, identity) -> {requested scope set -> token}
         self._tokens: dict[_CacheKey, dict[tuple[str, ...], _Token]] = {}
@@ -406,13 +411,14 @@ class TokenAuth(AuthBackend):
         if service:
             params.append(("service", service))
         params.extend(("scope", s) for s in scopes)
-        return self.session.get(
+        return self._token_request(
+            "GET",
             realm,
             params=params,
             auth=(cred.username, cred.password) if cred.basic else None,
             headers={"Accept": "application/json"},
             verify=self._tls_verify,
-            timeout=TOKEN_TIMEOUT,
+            timeout=self.timeout,
             allow_redirects=False,
             stream=True,
         )
@@ -427,15 +433,36 @@ class TokenAuth(AuthBackend):
             form.update(grant_type="password", username=cred.username, password=cred.password)
         if scopes:
             form["scope"] = " ".join(scopes)
-        return self.session.post(
+        return self._token_request(
+            "POST",
             realm,
             data=form,
             headers={"Accept": "application/json"},
             verify=self._tls_verify,
-            timeout=TOKEN_TIMEOUT,
+            timeout=self.timeout,
             allow_redirects=False,
             stream=True,
         )
+
+    def _token_request(self, method: str, realm: str, **kwargs: Any) -> requests.Response:
+        """GET or POST to the realm; a timeout becomes RegistryTimeoutError naming the realm."""
+        send = self.session.post if method == "POST" else self.session.get
+        try:
+            return send(realm, **kwargs)
+        except requests.exceptions.RequestException as e:
+            if not is_timeout(e):
+                raise
+            connect, read = self.timeout
+            what = (
+                f"no connection within {connect:g} s"
+                if isinstance(e, requests.exceptions.ConnectTimeout)
+                else f"no answer for {read:g} s"
+            )
+            error = RegistryTimeoutError(
+                f"token request to {urlsplit(realm).netloc} timed out: {what}", hint=TIMEOUT_HINT
+            )
+            error.request = e.request
+            raise error from e
 
     @staticmethod
     def _parse_token_response(

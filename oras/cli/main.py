@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import signal
 import sys
-from typing import Optional
+import threading
+from typing import Any, Callable, Optional
 from urllib.parse import urlsplit
 
 from oras.cli.console import UsageError, error_line
@@ -25,10 +28,16 @@ COMMANDS = (
 )
 
 
+def _usage_error(message: str, prog: str) -> int:
+    """A mistake on the command line: the error, then where the usage is; exit status 2."""
+    error_line(f"Error: {message}")
+    sys.stderr.write(f"Run '{prog} --help' for usage.\n")
+    return 2
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2, as argparse but without usage spam
-        error_line(f"Error: {message}")
-        self.exit(2, f"Run '{self.prog} --help' for usage.\n")
+        sys.exit(_usage_error(message, self.prog))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,8 +79,10 @@ def _describe(error: BaseException) -> str:
             else ("is the registry running, and does it speak HTTPS? use --plain-http for HTTP")
         )
         return f"cannot connect to {host}: {_root_cause(error)} ({hint})"
-    if isinstance(error, requests.exceptions.Timeout):
-        return f"{host} did not answer in time; try again later"
+    if isinstance(error, requests.exceptions.Timeout) and not isinstance(error, OrasError):
+        from oras.remote.timeouts import TIMEOUT_HINT
+
+        return f"{host} did not answer in time ({TIMEOUT_HINT})"
     message = str(error) or type(error).__name__
     if isinstance(error, KeyError):
         message = f"missing field {message}"
@@ -87,6 +98,60 @@ def _root_cause(error: BaseException) -> str:
     return text.splitlines()[0][:300] if text else type(error).__name__
 
 
+#: The signals that stop a command, what they are called, and the exit status they give.
+_STOP_SIGNALS = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}
+
+
+def _trap_stop_signals(received: list[int]) -> Callable[[], None]:
+    """SIGINT and SIGTERM raise KeyboardInterrupt in the main thread (noting which one came in
+    `received`), so that transfers stop and remove their partial files; a second signal while
+    that happens exits at once. Returns what puts the previous handlers back."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def stop(signum: int, frame: Any) -> None:
+        if received:  # already stopping: the user insists
+            _leave(128 + received[0])
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    previous = {signum: signal.signal(signum, stop) for signum in _STOP_SIGNALS}
+
+    def restore() -> None:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+    return restore
+
+
+def _leave(status: int) -> None:
+    """Remove the library's temporary files, then end the process now with `status`."""
+    from oras import scratch
+
+    scratch.remove_all()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
+
+
+def _stopped(received: list[int]) -> int:
+    """After an interrupt: one line, every temporary file removed, exit status 128 + signal.
+    A worker thread still blocked (on a silent connection, say) is not waited for."""
+    signum = received[0] if received else signal.SIGINT
+    error_line(f"Error: {_STOP_SIGNALS.get(signal.Signals(signum), 'interrupted')}")
+    status = 128 + signum
+    if any(
+        t.is_alive() and not t.daemon
+        for t in threading.enumerate()
+        if t is not threading.current_thread()
+    ):
+        _leave(status)  # the interpreter would wait for them at exit
+    from oras import scratch
+
+    scratch.remove_all()
+    return status
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     from oras.cli.options import normalize_bool_flags
 
@@ -99,7 +164,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         if hasattr(args, "files") and all(_is_file_arg(e) for e in extras):
             args.files.extend(extras)
         else:
-            parser.error(f"unrecognized arguments: {' '.join(extras)}")
+            prog = f"{parser.prog} {args.command}" if args.command else parser.prog
+            return _usage_error(f"unrecognized arguments: {' '.join(extras)}", prog)
     if args.version and not args.command:
         args.command = "version"
     if not args.command:
@@ -110,21 +176,26 @@ def main(argv: Optional[list[str]] = None) -> int:
 
     setup_logging(quiet=args.quiet, debug=getattr(args, "debug", False))
     module = importlib.import_module(f"oras.cli.{args.command}")
+    received: list[int] = []
+    restore_signals = _trap_stop_signals(received)
     try:
         return int(module.run(args) or 0)
     except UsageError as e:
-        error_line(f"Error: {e}")
-        return 2
+        return _usage_error(str(e), f"{parser.prog} {args.command}")
     except KeyboardInterrupt:
-        error_line("Error: interrupted")
-        return 130
+        return _stopped(received)
     except Exception as e:  # every failure is one line; --debug shows the traceback
         if getattr(args, "debug", False):
             import traceback
 
-            traceback.print_exc()
+            from oras.cli.console import printable
+
+            for line in traceback.format_exc().splitlines():
+                print(printable(line), file=sys.stderr)
         error_line(f"Error: {_describe(e)}")
         return 1
+    finally:
+        restore_signals()
 
 
 if __name__ == "__main__":

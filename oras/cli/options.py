@@ -8,6 +8,7 @@ import sys
 from typing import Any, Optional
 
 from oras.cli.console import UsageError, warn
+from oras.remote.timeouts import CONNECT_TIMEOUT, READ_TIMEOUT
 
 log = logging.getLogger("oras.cli")
 
@@ -83,6 +84,25 @@ def add_remote(parser: argparse.ArgumentParser, insecure_aliases: tuple[str, ...
     group.add_argument("--ca-file", help="CA bundle to verify the registry's certificate")
     group.add_argument("--cert-file", help="client certificate (PEM) for mutual TLS")
     group.add_argument("--key-file", help="private key (PEM) of --cert-file")
+    group.add_argument(
+        "--timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        help="give up on a request after this long without a connection or without data "
+        "(not a limit on a whole transfer); a timed-out request is tried once more "
+        f"(default: {CONNECT_TIMEOUT:g} s to connect, {READ_TIMEOUT:g} s without data)",
+    )
+
+
+def _seconds(value: str) -> float:
+    """A positive, finite number of seconds (argparse type)."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = float("nan")
+    if not (seconds > 0 and seconds != float("inf")):
+        raise argparse.ArgumentTypeError(f"not a positive number of seconds: {value!r}")
+    return seconds
 
 
 def registry_host(reference: str) -> str:
@@ -107,21 +127,22 @@ def transport_for(args: argparse.Namespace, host: str) -> tuple[bool, Any]:
     probe before any credential is sent), so plain and TLS registries on loopback both work
     without flags; every other host uses HTTPS.
     """
-    from oras.remote.scheme import is_loopback, speaks_tls
+    from oras.remote.scheme import PROBE_TIMEOUT, is_loopback, speaks_tls
 
+    probe = min(PROBE_TIMEOUT, getattr(args, "timeout", None) or PROBE_TIMEOUT)
     verify: Any = args.ca_file or True
     if args.skip_tls_verify:
         verify = False
     if args.plain_http is not None:
         return bool(args.plain_http), verify
     if args.insecure:
-        if speaks_tls(host):
+        if speaks_tls(host, timeout=probe):
             return False, False
         if not is_loopback(host):
             warn(f"{host} does not speak TLS: using plain HTTP because of --insecure")
         return True, verify
     if is_loopback(host):  # nothing listening: plain HTTP, so the error says just that
-        return not speaks_tls(host, unreachable=False), verify
+        return not speaks_tls(host, timeout=probe, unreachable=False), verify
     return False, verify
 
 
@@ -140,7 +161,13 @@ def client_for(args: argparse.Namespace, host: str) -> Any:
 
     cert = client_cert(args)
     plain, verify = transport_for(args, host)
-    client = oras.client.OrasClient(hostname=host, insecure=plain, tls_verify=verify, cert=cert)
+    client = oras.client.OrasClient(
+        hostname=host,
+        insecure=plain,
+        tls_verify=verify,
+        cert=cert,
+        timeout=getattr(args, "timeout", None),
+    )
     if getattr(args, "registry_config", None):
         client.auth.use_config_files(args.registry_config)
     return client
@@ -178,8 +205,15 @@ def _stdin_secret() -> str:
 
 
 def make_client(args: argparse.Namespace, reference: str) -> Any:
-    """An OrasClient for the reference's registry, with the flags' transport and credentials."""
+    """An OrasClient for the reference's registry, with the flags' transport and credentials.
+
+    The reference must name its registry, as in the Go `oras`: `localhost:5000` alone (no
+    repository) or `dinosaur/artifact` (no registry) is refused before anything is sent.
+    """
+    from oras.reference import parse_reference
+
     host = registry_host(reference)
+    parse_reference(reference, require_registry=True)
     username, password, token = read_secrets(args)
     client = client_for(args, host)
     if username and password:

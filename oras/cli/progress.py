@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional, TextIO, Union
 
+from oras.cli.console import colour_allowed, printable
 from oras.progress import DONE, EXISTS, PROGRESS, SKIPPED, STARTED, ProgressEvent
 
 _PROMPTS = {
@@ -58,7 +59,8 @@ class LineProgress:
             return
         digest = event.descriptor.get("digest") or "-"
         with self._lock:
-            print(f"{prompt} {short_digest(digest)} {event.name}", file=self.stream, flush=True)
+            line = f"{prompt} {short_digest(digest)} {event.name}"
+            print(printable(line), file=self.stream, flush=True)
 
     def close(self) -> None:
         pass
@@ -105,7 +107,13 @@ class TerminalProgress:
     speed. A finished blob's row is printed once for good above the live rows, and a summary line
     (blobs done, bytes, speed, time) stays below them; at the end only the summary remains.
     Rows are cut to the terminal's width and only as many as fit are live, so that a redraw
-    never wraps or scrolls (which would leave copies of the rows behind).
+    never wraps or scrolls (which would leave copies of the rows behind). A terminal that does
+    not know its size (0x0) is taken as `$COLUMNS`x`$LINES`, else 80x24. Without colour
+    (`colour=False`, by default when `NO_COLOR` is set) the bar is drawn with `=`.
+
+    The summary's bytes are those that went over the wire, blobs in flight included: an upload
+    that turns out to exist in the registry counts what was sent before that was known, and
+    the size of the blobs that existed is given beside their count.
     """
 
     def __init__(
@@ -113,14 +121,17 @@ class TerminalProgress:
         stream: TextIO = sys.stderr,
         size: Optional[Callable[[], os.terminal_size]] = None,
         interval: float = 0.2,
+        colour: Optional[bool] = None,
     ):
         self.stream = stream
         self._size = size or self._terminal_size
         self._interval = interval
+        self._colour = colour_allowed(stream) if colour is None else colour
         self._active: dict[int, _Row] = {}
         self._above: list[str] = []  # lines printed for good above the live rows, next redraw
         self._counts = {DONE: 0, EXISTS: 0, SKIPPED: 0}
-        self._bytes = 0  # of the blobs transferred (not of those that existed or were skipped)
+        self._bytes = 0  # transferred by the blobs that finished
+        self._existed = 0  # size of the blobs the registry already held
         self._action = ""
         self._started = time.monotonic()
         self._lock = threading.Lock()
@@ -138,9 +149,16 @@ class TerminalProgress:
 
     def _terminal_size(self) -> os.terminal_size:
         try:
-            return os.get_terminal_size(self.stream.fileno())
+            size = os.get_terminal_size(self.stream.fileno())
         except (OSError, ValueError, AttributeError):
-            return os.terminal_size((80, 24))
+            size = os.terminal_size((0, 0))
+        # A pseudo-terminal nobody set a size on says 0x0: that is unknown, not tiny.
+        columns = size.columns or _env_size("COLUMNS") or 80
+        lines = size.lines or _env_size("LINES") or 24
+        return os.terminal_size((columns, lines))
+
+    def _paint(self, text: str, code: str) -> str:
+        return f"{code}{text}{_RESET}" if self._colour else text
 
     def __call__(self, event: ProgressEvent) -> None:
         key = id(event.descriptor)
@@ -159,7 +177,11 @@ class TerminalProgress:
                 self._counts[event.status] += 1
                 if event.status == DONE:
                     self._bytes += event.total if event.total >= 0 else event.done
-                mark = f"{_DONE_COLOUR}✓{_RESET} "
+                else:  # what was sent before the registry turned out to hold it, if anything
+                    self._bytes += event.done
+                if event.status == EXISTS:
+                    self._existed += max(event.total, 0)
+                mark = self._paint("✓", _DONE_COLOUR) + " "
                 self._above.append(mark + _fit(self._finished_line(row), self._width() - 2))
 
     def _loop(self) -> None:
@@ -174,19 +196,19 @@ class TerminalProgress:
     def _finished_line(self, row: _Row) -> str:
         event = row.event
         size = human(event.total) if event.total >= 0 else human(event.done)
-        name = _fit(event.name, _NAME_WIDTH)
+        name = _fit(printable(event.name), _NAME_WIDTH)
         took = _clock(row.finished - row.started)
         return f"{self._prompt(event):<11} {name:<{_NAME_WIDTH}} {size:>10}  {took}"
 
     def _active_line(self, row: _Row, width: int) -> str:
         event, total = row.event, row.event.total
-        spinner = f"{_SPIN_COLOUR}{_SPINNER[self._tick % len(_SPINNER)]}{_RESET} "
+        spinner = self._paint(_SPINNER[self._tick % len(_SPINNER)], _SPIN_COLOUR) + " "
         fraction = min(1.0, event.done / total) if total > 0 else 0.0
         speed = row.speed()
         amount = f"{human(event.done)}/{human(total) if total >= 0 else '-'}"
         percent = f"{fraction * 100:5.1f}%" if total > 0 else "    -"
         eta = _clock((total - event.done) / speed) if speed > 0 and total > 0 else "-:--"
-        name = _fit(event.name, _NAME_WIDTH)
+        name = _fit(printable(event.name), _NAME_WIDTH)
         text = (
             f"{self._prompt(event):<11} {name:<{_NAME_WIDTH}} {amount:>19} {percent}"
             f"  ETA {eta} {human(speed):>9}/s"
@@ -194,7 +216,8 @@ class TerminalProgress:
         bar_width = min(_BAR, width - 2 - len(text) - 3)
         if bar_width >= _MIN_BAR:
             filled = int(fraction * bar_width)
-            bar = f"[{_BAR_COLOUR}{' ' * filled}{_RESET}{'.' * (bar_width - filled)}] "
+            fill = self._paint(" " * filled, _BAR_COLOUR) if self._colour else "=" * filled
+            bar = f"[{fill}{'.' * (bar_width - filled)}] "
             return spinner + bar + text
         return spinner + _fit(text, width - 2)
 
@@ -204,13 +227,14 @@ class TerminalProgress:
         done = self._counts[DONE]
         parts = [f"{verb} {done} blob{'s' if done != 1 else ''}"]
         if self._counts[EXISTS]:
-            parts.append(f"{self._counts[EXISTS]} existed")
+            parts.append(f"{self._counts[EXISTS]} existed ({human(self._existed)})")
         if self._counts[SKIPPED]:
             parts.append(f"{self._counts[SKIPPED]} skipped")
         if self._active and not final:
             parts.append(f"{len(self._active)} in progress")
-        rate = self._bytes / elapsed if elapsed > 0 else 0.0
-        return f"{', '.join(parts)}: {human(self._bytes)} in {_clock(elapsed)} ({human(rate)}/s)"
+        moved = self._bytes + sum(max(row.event.done, 0) for row in self._active.values())
+        rate = moved / elapsed if elapsed > 0 else 0.0
+        return f"{', '.join(parts)}: {human(moved)} in {_clock(elapsed)} ({human(rate)}/s)"
 
     def _draw(self, final: bool = False) -> None:
         with self._lock:
@@ -247,6 +271,11 @@ class TerminalProgress:
         self._draw(final=True)
 
 
+def _env_size(name: str) -> int:
+    value = os.environ.get(name, "")
+    return int(value) if value.isdigit() else 0
+
+
 class _AboveLiveRows(logging.Handler):
     """Hands log records to a `TerminalProgress`, which prints them above its live rows."""
 
@@ -257,7 +286,11 @@ class _AboveLiveRows(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            self.progress.print_above(self.format(record))
+            # Escaped here as well: the handler it stands in for may have any formatter.
+            plain = logging.makeLogRecord(
+                {**record.__dict__, "msg": printable(record.getMessage()), "args": None}
+            )
+            self.progress.print_above(self.format(plain))
         except Exception:
             self.handleError(record)
 
@@ -284,10 +317,11 @@ def _route_logs_above(progress: TerminalProgress) -> Callable[[], None]:
 def make_renderer(
     no_tty: bool, quiet: bool, stream: TextIO = sys.stderr
 ) -> Optional[Union[TerminalProgress, LineProgress]]:
-    """The renderer for this run: None when quiet, live rows on a terminal, else lines."""
+    """The renderer for this run: None when quiet, live rows on a terminal, else lines (also on
+    a `TERM=dumb` terminal, which cannot move the cursor back over the rows)."""
     if quiet:
         return None
-    if not no_tty and stream.isatty():
+    if not no_tty and stream.isatty() and os.environ.get("TERM") != "dumb":
         return TerminalProgress(stream)
     return LineProgress(stream)
 

@@ -18,7 +18,14 @@ if TYPE_CHECKING:  # the CLI imports the library only when a command runs
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("pull", help="pull files from a registry")
     parser.add_argument("target", help="<registry>/<repository>[:<tag>|@<digest>]")
-    parser.add_argument("-o", "--output", default=".", help="output directory (default: .)")
+    parser.add_argument(
+        "-o",
+        "--output",
+        default=".",
+        help="output directory (default: .); '-' writes the artifact's only file to stdout, "
+        "and only once it is verified: it is held in memory up to 16 MiB, beyond that in a "
+        "temporary file, so nothing unverified is ever written",
+    )
     parser.add_argument(
         "-k",
         "--keep-old-files",
@@ -56,6 +63,9 @@ def run(args: argparse.Namespace) -> int:
             allowed_media_type=args.allowed_media_type or None,
             concurrency=args.concurrency,
             progress=renderer,
+            # Go oras's rules: untitled layers are skipped, only marked layers are unpacked.
+            skip_untitled=True,
+            unpack_all_targz=False,
         )
     finally:
         if renderer is not None:
@@ -63,8 +73,16 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+#: `-o -` holds a blob up to this size in memory until it is verified; a larger one goes to an
+#: unnamed temporary file (gone when closed, even if the process is killed).
+STDOUT_SPOOL_IN_MEMORY = 16 * 1024 * 1024
+
+
 def _pull_to_stdout(client: Registry, args: argparse.Namespace) -> int:
-    """`-o -`: write the artifact's single file to standard output, verified as it streams."""
+    """`-o -`: write the artifact's single file to standard output once it is verified."""
+    import shutil
+    import tempfile
+
     from oras.defaults import empty_media_type
 
     container, manifest = client.resolve_manifest(args.target, args.allowed_media_type or None)
@@ -78,6 +96,10 @@ def _pull_to_stdout(client: Registry, args: argparse.Namespace) -> int:
             f"-o - needs an artifact with exactly one file; {args.target} has {len(layers)} "
             "(pull into a directory instead)"
         )
-    client.fetch_blob_to(container, layers[0], sys.stdout.buffer)
+    # Verified first, written after: a blob that fails its digest never reaches the reader.
+    with tempfile.SpooledTemporaryFile(max_size=STDOUT_SPOOL_IN_MEMORY) as spool:
+        client.fetch_blob_to(container, layers[0], spool)  # type: ignore[arg-type]
+        spool.seek(0)
+        shutil.copyfileobj(spool, sys.stdout.buffer, 1024 * 1024)
     sys.stdout.buffer.flush()
     return 0

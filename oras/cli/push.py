@@ -8,7 +8,7 @@ import os
 import sys
 
 from oras.cli import options
-from oras.cli.console import UsageError
+from oras.cli.console import UsageError, say
 from oras.cli.progress import add_transfer_flags, make_renderer
 from oras.concurrency import PUSH_CONCURRENCY
 from oras.defaults import default_blob_media_type
@@ -19,7 +19,14 @@ from oras.pack import StreamEntry
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("push", help="push files to a registry")
     parser.add_argument("target", help="<registry>/<repository>[:<tag>|@<digest>]")
-    parser.add_argument("files", nargs="*", metavar="file[:mediatype]", help="files to push")
+    parser.add_argument(
+        "files",
+        nargs="*",
+        metavar="file[:mediatype]",
+        help="files to push; a directory is packed as tar+gzip, its symbolic links stored as "
+        "links: a link with an absolute target or leading outside the directory is refused "
+        "(not followed)",
+    )
     parser.add_argument(
         "--manifest-config",
         "--config",
@@ -28,7 +35,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="manifest config file (/dev/null for an empty one)",
     )
     parser.add_argument(
-        "--annotation-file", help="JSON file of annotations ($manifest, $config, files)"
+        "--annotation-file",
+        help="JSON file of annotations ($manifest, $config, files); every file key must name "
+        "a pushed file, every value must be a string",
     )
     parser.add_argument(
         "-a",
@@ -50,7 +59,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--chunk-size",
         type=int,
         metavar="BYTES",
-        help="upload in chunks of this size (default: one request per blob up to 4 GiB)",
+        help="upload in chunks of this size, at least 1 (default: one request per blob up to "
+        "4 GiB)",
     )
     add_transfer_flags(parser, PUSH_CONCURRENCY)
     options.add_remote(parser, insecure_aliases=("-k", "-i"))
@@ -64,6 +74,8 @@ def parse_annotations(values: list[str]) -> dict[str, str]:
             raise ValueError(f"Annotation {value} invalid format, needs to be key=value pair.")
         key, _, val = value.partition("=")
         key = key.strip()
+        if not key:
+            raise ValueError(f"Annotation {value} invalid format, the key before = is empty.")
         if key in out:
             raise ValueError(f"duplicate annotation key {key}")
         out[key] = val.strip()
@@ -83,7 +95,27 @@ def load_annotation_file(path: str) -> dict:
             f"annotation file {path} must map $manifest, $config or file paths to objects "
             "of string values"
         )
+    from oras.oci import check_annotations  # lazily: every command imports this module
+
+    for section, values in data.items():
+        check_annotations(values, f"annotation file {path}, {section!r}")
     return data
+
+
+def check_annotation_keys(path: str, data: dict, files: list[str]) -> None:
+    """Refuse an annotation file whose file keys do not all name a pushed file (a typo would
+    otherwise leave the layer without its annotations, silently)."""
+    from oras.oci import Annotations
+
+    unmatched = Annotations(data).unmatched(files)
+    if unmatched:
+        names = ", ".join(repr(name) for name in unmatched[:3])
+        more = f" and {len(unmatched) - 3} more" if len(unmatched) > 3 else ""
+        verb = "matches" if len(unmatched) == 1 else "match"
+        raise ValueError(
+            f"annotation file {path}: {names}{more} {verb} no pushed file "
+            "(keys are $manifest, $config or a file as given on the command line)"
+        )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -105,9 +137,16 @@ def run(args: argparse.Namespace) -> int:
             raise FileNotFoundError(f"manifest config {path} does not exist.")
     if args.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
+    if args.chunk_size is not None and args.chunk_size < 1:
+        raise UsageError("--chunk-size must be at least 1 byte")
     files = [
         _stdin_entry(f, args.stdin_name) if f.split(":", 1)[0] == "-" else f for f in args.files
     ]
+    if annotation_file:
+        from oras.utils import split_path_and_content
+
+        paths = [split_path_and_content(f).path for f in files if isinstance(f, str)]
+        check_annotation_keys(args.annotation_file, annotation_file, paths)
     client = options.make_client(args, args.target)
     container = client.get_container(args.target)
     renderer = make_renderer(args.no_tty or args.debug, args.quiet)
@@ -128,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if renderer is not None:
             renderer.close()
-    print(f"Successfully pushed {container}")
+    say(f"Successfully pushed {container}")
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import platform
 
+from oras.cli.console import say
 from oras.version import __version__
 
 
@@ -13,6 +14,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    print(f"Version: {__version__}")
-    print(f"Python version: {platform.python_version()}")
+    say(f"Version: {__version__}")
+    say(f"Python version: {platform.python_version()}")
     return 0

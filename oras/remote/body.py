@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from typing import Callable, Iterator, Optional
 
+from oras.concurrency import check_interrupted
+
 #: Bytes read from disk per step when streaming an upload.
 UPLOAD_READ_SIZE = 1024 * 1024
 
@@ -40,6 +42,7 @@ class FileRangeBody:
         with open(self.path, "rb") as fh:
             fh.seek(self.offset)
             while remaining > 0:
+                check_interrupted()
                 chunk = fh.read(min(UPLOAD_READ_SIZE, remaining))
                 if not chunk:
                     raise OSError(f"{self.path} shrank while it was being uploaded")
@@ -66,6 +69,7 @@ class BytesBody:
     def __iter__(self) -> Iterator[bytes]:
         view = memoryview(self.data)
         for start in range(0, self.length, UPLOAD_READ_SIZE):
+            check_interrupted()
             piece = view[start : start + UPLOAD_READ_SIZE]
             yield bytes(piece)
             if self.on_read is not None:

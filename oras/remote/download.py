@@ -1,5 +1,9 @@
 """Blob downloads: streamed to a temporary file, resumed with `Range` after a dropped
-connection, verified against digest and size, renamed into place only when they match."""
+connection, verified against digest and size, renamed into place only when they match.
+
+A download that stalls (no byte for the read timeout, the connection still open) is not
+resumed: it ends with `RegistryTimeoutError`, so a stalled transfer costs one timeout beyond
+the retries of its requests."""
 
 from __future__ import annotations
 
@@ -9,16 +13,20 @@ import io
 import logging
 import os
 import queue
-import tempfile
+import secrets
 import threading
+import urllib.parse
 from typing import Any, BinaryIO, Callable, Iterator, Optional, Union
 
 import requests
 import urllib3.exceptions
 
+from oras import scratch
+from oras.concurrency import check_interrupted
 from oras.digest import Hasher
-from oras.errors import DigestMismatchError
+from oras.errors import DigestMismatchError, RegistryTimeoutError
 from oras.progress import ProgressReporter
+from oras.remote.timeouts import TIMEOUT_HINT
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +49,25 @@ _DROPPED = (
 )
 
 
+#: Names tried by `new_partial_file` before giving up (a clash is already one in 2**64).
+_NAME_ATTEMPTS = 100
+
+
+def new_partial_file(directory: str, suffix: str = ".partial") -> tuple[int, str]:
+    """Create a new, uniquely named `.oras-*` file in `directory`; returns its open descriptor
+    and path. Unlike `tempfile.mkstemp` (always 0600), it is created with mode 0666 so that the
+    umask (or the directory's default ACL) gives it the mode of any newly created file, which
+    the pulled file keeps when it is renamed into place."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(_NAME_ATTEMPTS):
+        path = os.path.join(directory, f".oras-{secrets.token_hex(8)}{suffix}")
+        try:
+            return os.open(path, flags, 0o666), path
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary file name in {directory}")
+
+
 def download_verified(
     fetch: Fetch,
     digest: str,
@@ -52,8 +79,9 @@ def download_verified(
     """Write the blob `digest` to `outfile`; nothing is left at `outfile` unless it verifies."""
     hasher = Hasher.for_digest(digest)
     directory = os.path.dirname(os.path.abspath(outfile))
-    fd, tmp = tempfile.mkstemp(prefix=".oras-", suffix=".partial", dir=directory)
+    fd, tmp = new_partial_file(directory)
     try:
+        scratch.track(tmp)
         with os.fdopen(fd, "wb") as fh:
             _stream(fetch, hasher, fh, size, progress, check)
         if size is not None and hasher.size != size:
@@ -70,6 +98,8 @@ def download_verified(
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    finally:
+        scratch.untrack(tmp)
 
 
 #: Buffers a download cycles through: one being read into, the rest queued for hashing.
@@ -79,22 +109,37 @@ RING = 4
 def raw_chunks(response: requests.Response, ring: int = 1) -> Iterator[memoryview]:
     """The body's bytes as they came off the wire (no Content-Encoding undone), read into
     `ring` reused buffers in turn: a chunk stays valid until `ring - 1` more were asked for.
-    A body read to its end hands its connection back to the pool for the next request."""
-    buffers = [memoryview(bytearray(DOWNLOAD_CHUNK)) for _ in range(ring)]
-    wire = getattr(response.raw, "_fp", None)  # http.client's response under urllib3's
-    if wire is not None and hasattr(wire, "readinto"):
-        turn = 0
-        while True:
-            buffer = buffers[turn % ring]
-            n = wire.readinto(buffer)
-            if not n:
-                if wire.isclosed():  # the whole body was read: the connection is reusable
-                    response.raw.release_conn()
-                return
-            turn += 1
-            yield buffer[:n]
-    for chunk in response.raw.stream(DOWNLOAD_CHUNK, decode_content=False):
-        yield memoryview(chunk)
+    A body read to its end hands its connection back to the pool for the next request; one
+    that stops coming for the read timeout raises RegistryTimeoutError."""
+    try:
+        buffers = [memoryview(bytearray(DOWNLOAD_CHUNK)) for _ in range(ring)]
+        wire = getattr(response.raw, "_fp", None)  # http.client's response under urllib3's
+        if wire is not None and hasattr(wire, "readinto"):
+            turn = 0
+            while True:
+                buffer = buffers[turn % ring]
+                n = wire.readinto(buffer)
+                if not n:
+                    if wire.isclosed():  # the whole body was read: the connection is reusable
+                        response.raw.release_conn()
+                    return
+                turn += 1
+                yield buffer[:n]
+        for chunk in response.raw.stream(DOWNLOAD_CHUNK, decode_content=False):
+            yield memoryview(chunk)
+    except (TimeoutError, urllib3.exceptions.ReadTimeoutError) as e:
+        raise _stalled(response) from e
+
+
+def _stalled(response: requests.Response) -> RegistryTimeoutError:
+    parts = urllib.parse.urlsplit(response.url or "")
+    error = RegistryTimeoutError(
+        f"GET {parts.path or '/'} timed out: {parts.netloc or 'the registry'} stopped sending "
+        "the body (nothing came for the read timeout)",
+        hint=TIMEOUT_HINT,
+    )
+    error.request = response.request
+    return error
 
 
 #: Blobs from this size on are hashed on a second thread while they download.
@@ -200,6 +245,7 @@ def _receive(
                 if progress is not None:
                     progress.rewind(0)
             for chunk in raw_chunks(response, background.ring):
+                check_interrupted()
                 background.update(chunk)
                 fh.write(chunk)
                 offset += len(chunk)
@@ -218,6 +264,8 @@ def _receive(
                 raise requests.exceptions.ChunkedEncodingError("body shorter than the blob")
             background.sync()
             return
+        except RegistryTimeoutError:
+            raise
         except _DROPPED as e:
             resumes += 1
             if resumes > MAX_RESUMES:

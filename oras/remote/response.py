@@ -56,6 +56,17 @@ def registry_error(response: requests.Response, action: str = "") -> RegistryErr
     )
 
 
+def is_registry_ping(response: requests.Response) -> bool:
+    """Whether a 200 answer to `GET /v2/` came from a registry: registries send the
+    `Docker-Distribution-API-Version: registry/2.0` header or a JSON body (`{}`); a web or file
+    server that happens to answer the path sends a page with neither."""
+    version = (response.headers.get("Docker-Distribution-API-Version") or "").strip().lower()
+    if version.startswith("registry/2"):
+        return True
+    content_type = (response.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    return content_type == "application/json" or content_type.endswith("+json")
+
+
 def read_limited(response: requests.Response, limit: int, what: str, raw: bool = False) -> bytes:
     """The body, refused with ProtocolError when it is over `limit` bytes (declared or read).
     `raw` keeps any Content-Encoding: the bytes of a manifest are what its digest covers."""

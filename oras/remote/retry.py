@@ -21,6 +21,9 @@ BASE_DELAY = 0.2
 MAX_DELAY = 3.0
 #: Longest `Retry-After` we wait for; a registry asking for more gets its answer returned.
 MAX_RETRY_AFTER = 60.0
+#: Most attempts of a request whose attempts time out: each costs a whole timeout, so with the
+#: default timeouts (`oras.remote.timeouts`) a stalled request fails within about two minutes.
+MAX_TIMEOUT_ATTEMPTS = 2
 
 
 def is_retryable_status(status: int) -> bool:
@@ -50,9 +53,9 @@ def backoff(attempt: int, base: float = BASE_DELAY, ceiling: float = MAX_DELAY) 
     return min(ceiling, base * (2**attempt) * random.uniform(1.0, 1.5))
 
 
-def _permanent_connection_failure(error: BaseException) -> bool:
-    """True when a DNS lookup failed or nothing listens on the port, anywhere in the chain
-    (requests wraps urllib3 wraps socket): waiting will not change either."""
+def _in_chain(error: BaseException, found: Callable[[BaseException], bool]) -> bool:
+    """True when `found` holds for `error` or any exception it wraps (requests wraps urllib3
+    wraps socket, through `reason`, causes, contexts and arguments)."""
     seen: set[int] = set()
     stack: list[Any] = [error]
     while stack:
@@ -60,13 +63,35 @@ def _permanent_connection_failure(error: BaseException) -> bool:
         if not isinstance(current, BaseException) or id(current) in seen:
             continue
         seen.add(id(current))
-        if isinstance(current, (socket.gaierror, ConnectionRefusedError)):
-            return True
-        if type(current).__name__ == "NameResolutionError":
+        if found(current):
             return True
         stack.extend((getattr(current, "reason", None), current.__cause__, current.__context__))
         stack.extend(current.args)
     return False
+
+
+def _permanent_connection_failure(error: BaseException) -> bool:
+    """True when a DNS lookup failed or nothing listens on the port: waiting will not change
+    either."""
+    return _in_chain(
+        error,
+        lambda e: (
+            isinstance(e, (socket.gaierror, ConnectionRefusedError))
+            or type(e).__name__ == "NameResolutionError"
+        ),
+    )
+
+
+def is_timeout(error: BaseException) -> bool:
+    """True when a timeout ended the request: connecting, sending (urllib3 reports that as a
+    dropped connection caused by a socket timeout) or waiting for the answer."""
+    return _in_chain(
+        error,
+        lambda e: (
+            isinstance(e, (requests.exceptions.Timeout, TimeoutError))
+            or type(e).__name__ in ("ReadTimeoutError", "ConnectTimeoutError")
+        ),
+    )
 
 
 def is_transient(error: BaseException) -> bool:
@@ -97,16 +122,22 @@ def send_with_retry(
     base: float = BASE_DELAY,
     ceiling: float = MAX_DELAY,
     sleep: Callable[[float], None] = time.sleep,
+    timeout_attempts: int = MAX_TIMEOUT_ATTEMPTS,
 ) -> Any:
     """Call `send` until it gives a non-transient answer or `attempts` run out; the last
     answer is returned (or its exception raised). A request whose body cannot be sent twice
-    (`replayable=False`) is never retried."""
+    (`replayable=False`) is never retried; one that timed out `timeout_attempts` times is not
+    tried again either."""
     attempts = max(1, attempts)
+    timeouts = 0
     for attempt in range(attempts):
         last = attempt == attempts - 1 or not replayable
         try:
             response = send()
         except Exception as error:
+            if is_timeout(error):
+                timeouts += 1
+                last = last or timeouts >= timeout_attempts
             if last or not is_transient(error):
                 raise
             delay = backoff(attempt, base, ceiling)

@@ -13,6 +13,7 @@ from typing import IO, Callable, Optional, Union
 
 import requests
 
+from oras.concurrency import check_interrupted
 from oras.digest import Hasher
 from oras.errors import DigestMismatchError, ProtocolError
 from oras.progress import ProgressReporter
@@ -280,6 +281,7 @@ def _patch_stream(
     hasher = Hasher()
     offset = 0
     while True:
+        check_interrupted()
         data = _read_full(stream, chunk_size)
         if not data:
             break

@@ -18,7 +18,7 @@ from typing import IO, Any, AnyStr, Iterable, Iterator, NamedTuple, Optional, Un
 
 from oras import archive
 from oras.digest import digest_file
-from oras.errors import InvalidDigestError, PathTraversalError
+from oras.errors import InvalidDigestError, InvalidPathError, PathTraversalError
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -60,8 +60,19 @@ def is_within_directory(directory: PathLike, target: PathLike) -> bool:
         return False
 
 
+def check_path(path: PathLike, what: str = "path") -> str:
+    """`path` as a string; InvalidPathError naming it (`what` says which) when it holds a NUL
+    byte, which no file name can."""
+    text = os.fspath(path)
+    if "\x00" in text:
+        raise InvalidPathError(f"{what} {text!r} contains a NUL byte, which no file name can hold")
+    return text
+
+
 def sanitize_path(expected_dir: PathLike, path: PathLike) -> str:
     """Return `path` resolved, or raise PathTraversalError if it is not inside `expected_dir`."""
+    check_path(expected_dir, "directory")
+    check_path(path)
     base_dir = pathlib.Path(expected_dir).expanduser().resolve()
     resolved = pathlib.Path(path).expanduser().resolve()
     if resolved != base_dir and base_dir not in resolved.parents:
@@ -133,6 +144,7 @@ def get_file_hash(path: PathLike, algorithm: str = "sha256") -> str:
 
 def mkdir_p(path: PathLike) -> None:
     """Create a directory and its parents if missing; ValueError if that is impossible."""
+    check_path(path, "directory")
     try:
         os.makedirs(path, exist_ok=True)
     except OSError as exc:

@@ -3,8 +3,8 @@
 `FaultProxy(upstream_url)` forwards every request verbatim (the client's `Host` included, so
 Distribution builds `Location` URLs that point back at the proxy), streams bodies in both
 directions without holding them in memory, logs every request, and injects faults on demand:
-an error status instead of forwarding, a connection cut mid-upload or mid-download, flipped
-response bytes, or a delay. Each fault matches a method and a regular expression searched in
+an error status instead of forwarding, a connection cut mid-upload or mid-download, a download
+that stalls with the connection open, flipped response bytes, or a delay. Each fault matches a method and a regular expression searched in
 the request path (without the query) and fires a given number of times.
 """
 
@@ -37,6 +37,8 @@ SETTLE_TIMEOUT = 2.0
 MIN_OVERLAP = 0.005
 #: How often the accept loop checks whether `stop()` was called.
 _ACCEPT_POLL = 0.1
+#: Bytes sent at a time on a throttled response.
+_THROTTLE_SLICE = 16 * 1024
 #: Hop-by-hop request headers the proxy handles itself instead of forwarding.
 _NOT_FORWARDED = {b"expect"}
 
@@ -96,6 +98,7 @@ class Fault:
     after_bytes: int = 0
     seconds: float = 0.0
     offset: int = 0
+    bytes_per_second: int = 0
     #: How many requests this fault has been applied to.
     hits: int = 0
 
@@ -349,6 +352,22 @@ class FaultProxy(LoopbackService):
         """
         return self._arm("cut_response", method, path_regex, after_bytes=after_bytes, times=times)
 
+    def stall_response(
+        self,
+        method: str,
+        path_regex: PathPattern,
+        after_bytes: int,
+        seconds: float,
+        times: Optional[int] = 1,
+    ) -> Fault:
+        """Forward, send the response head and `after_bytes` of its body, then send nothing
+        for `seconds` (the connection stays open) before closing the client.
+
+        A transfer that stalls without the connection dropping.
+        """
+        settings = {"after_bytes": after_bytes, "seconds": seconds}
+        return self._arm("stall_response", method, path_regex, times=times, **settings)
+
     def corrupt_response(
         self, method: str, path_regex: PathPattern, times: Optional[int] = 1, offset: int = 0
     ) -> Fault:
@@ -363,6 +382,19 @@ class FaultProxy(LoopbackService):
     ) -> Fault:
         """Wait `seconds` after reading a matching request's head, before handling it."""
         return self._arm("delay", method, path_regex, seconds=seconds, times=times)
+
+    def throttle(
+        self,
+        method: str,
+        path_regex: PathPattern,
+        bytes_per_second: int,
+        times: Optional[int] = None,
+    ) -> Fault:
+        """Relay matching responses' bodies at `bytes_per_second`: a slow link, to catch a
+        client mid-download."""
+        return self._arm(
+            "throttle", method, path_regex, bytes_per_second=bytes_per_second, times=times
+        )
 
     def _take(self, kind: str, method: str, path: str) -> Optional[Fault]:
         """The first armed fault of `kind` matching the request, counting the hit."""
@@ -639,11 +671,19 @@ class FaultProxy(LoopbackService):
     ) -> bool:
         """Stream the response body to the client; False when the client connection must end."""
         cut = self._take("cut_response", entry.method, entry.path)
+        stall = None if cut is not None else self._take("stall_response", entry.method, entry.path)
         corrupt = self._take("corrupt_response", entry.method, entry.path)
+        throttle = self._take("throttle", entry.method, entry.path)
         if cut is not None:
             entry.faults.append("cut_response")
+        if stall is not None:
+            entry.faults.append("stall_response")
+            cut = stall
         if corrupt is not None:
             entry.faults.append("corrupt_response")
+        if throttle is not None:
+            entry.faults.append("throttle")
+        started = time.monotonic()
         flip_at: Optional[int] = None
         if corrupt is not None:
             flip_at = corrupt.offset
@@ -665,13 +705,25 @@ class FaultProxy(LoopbackService):
                     if len(data) >= room:
                         client.sendall(data[:room])
                         entry.bytes_out += room
+                        if stall is not None:
+                            self._stopping.wait(stall.seconds)
                         _close_gracefully(client)
                         raise _ClientGone("response cut on purpose")
-                client.sendall(data)
-                entry.bytes_out += len(data)
+                if throttle is None:
+                    client.sendall(data)
+                    entry.bytes_out += len(data)
+                    continue
+                for start in range(0, len(data), _THROTTLE_SLICE):
+                    piece = data[start : start + _THROTTLE_SLICE]
+                    due = started + (entry.bytes_out + len(piece)) / throttle.bytes_per_second
+                    time.sleep(max(0.0, due - time.monotonic()))
+                    client.sendall(piece)
+                    entry.bytes_out += len(piece)
         except EOFError:
             raise _UpstreamError("registry closed mid-response")
         if cut is not None:  # the whole body was shorter than the cut point
+            if stall is not None:
+                self._stopping.wait(stall.seconds)
             _close_gracefully(client)
             raise _ClientGone("response cut on purpose")
         return not response.has_token("Connection", "close")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+import time
 
 import pytest
 import requests
@@ -174,6 +175,20 @@ def test_corrupt_response_flips_bytes_but_keeps_the_length(
     assert len(corrupted) == len(data) and corrupted != data
     assert [i for i in range(len(data)) if corrupted[i] != data[i]] == [400_000]
     assert requests.get(blob_url, timeout=TIMEOUT).content == data  # the fault was one-shot
+
+
+def test_throttle_relays_a_response_at_the_set_rate(
+    fault_proxy: FaultProxy, unique_repo: str
+) -> None:
+    data = os.urandom(400_000)
+    digest = _push_blob(fault_proxy.url, unique_repo, data)
+    fault = fault_proxy.throttle("GET", r"/blobs/sha256:", 1_000_000)
+    started = time.monotonic()
+    fetched = requests.get(f"{fault_proxy.url}/v2/{unique_repo}/blobs/{digest}", timeout=TIMEOUT)
+    took = time.monotonic() - started
+    assert fetched.content == data
+    assert took >= 0.35  # 400 kB at 1 MB/s
+    assert fault.hits == 1 and fault_proxy.log("GET")[-1].faults == ["throttle"]
 
 
 def test_max_concurrent_sees_overlapping_delayed_requests(fault_proxy: FaultProxy) -> None:

@@ -12,9 +12,21 @@ from typing import Optional
 
 import pytest
 
-from oras.archive import TarballInfo, make_targz, safe_extract_targz, safe_join
+from oras.archive import (
+    TarballInfo,
+    check_links_inside,
+    make_targz,
+    safe_extract_targz,
+    safe_join,
+)
 from oras.digest import digest_bytes
-from oras.errors import DigestMismatchError, InvalidDigestError, PathTraversalError
+from oras.errors import (
+    ArchiveError,
+    DigestMismatchError,
+    InvalidDigestError,
+    OutputConflictError,
+    PathTraversalError,
+)
 
 
 def _make_tree(base: Path, mtime: Optional[int] = None) -> Path:
@@ -206,17 +218,46 @@ def test_extract_merges_into_existing_outdir(tmp_path: Path) -> None:
     assert (out / "data" / "a.txt").read_text() == "alpha\n"
 
 
-def test_extract_replaces_symlink_in_outdir_instead_of_following_it(tmp_path: Path) -> None:
+def test_extract_refuses_to_replace_symlink_in_outdir_and_never_follows_it(
+    tmp_path: Path,
+) -> None:
     victim = tmp_path / "victim"
     victim.mkdir()
     out = tmp_path / "out"
     out.mkdir()
     os.symlink(victim, out / "data")
     archive = _build(tmp_path / "t.tar.gz", [_dir("data"), _file("data/f", b"payload")])
-    safe_extract_targz(archive, str(out))
-    assert not (out / "data").is_symlink()
-    assert (out / "data" / "f").read_bytes() == b"payload"
+    with pytest.raises(OutputConflictError, match="symbolic link"):
+        safe_extract_targz(archive, str(out))
+    assert (out / "data").is_symlink()
     assert os.listdir(victim) == []
+    assert os.listdir(out) == ["data"]
+
+
+@pytest.mark.parametrize("existing", ["file", "dir"])
+def test_extract_never_swaps_a_file_and_a_directory(tmp_path: Path, existing: str) -> None:
+    out = tmp_path / "out"
+    (out / "pkg").mkdir(parents=True)
+    if existing == "file":
+        (out / "pkg" / "d").write_text("precious")
+        members = [_dir("pkg"), _dir("pkg/d"), _file("pkg/d/f", b"payload"), _file("pkg/new")]
+    else:
+        (out / "pkg" / "d").mkdir()
+        (out / "pkg" / "d" / "mine").write_text("precious")
+        members = [_dir("pkg"), _file("pkg/d", b"payload"), _file("pkg/new")]
+    archive = _build(tmp_path / "t.tar.gz", members)
+    with pytest.raises(
+        OutputConflictError,
+        match=f"replace the {'file' if existing == 'file' else 'directory'} .*pkg/d",
+    ):
+        safe_extract_targz(archive, str(out))
+    # Nothing of the archive was moved in, and nothing is left behind.
+    assert sorted(os.listdir(out / "pkg")) == ["d"]
+    assert not [p for p in os.listdir(out) if p.startswith(".oras-extract-")]
+    if existing == "file":
+        assert (out / "pkg" / "d").read_text() == "precious"
+    else:
+        assert (out / "pkg" / "d" / "mine").read_text() == "precious"
 
 
 def test_extract_read_only_directory(tmp_path: Path) -> None:
@@ -416,3 +457,90 @@ def test_invalid_expected_digest_is_refused_up_front(tmp_path: Path) -> None:
     with pytest.raises(InvalidDigestError):
         safe_extract_targz(archive, str(tmp_path / "out"), expected_tar_digest="sha256:short")
     assert not (tmp_path / "out").exists()
+
+
+# -- symbolic links in a directory about to be pushed ---------------------------------------------
+
+
+def _links_tree(base: Path) -> Path:
+    """A directory whose links all stay inside it, including a dangling one."""
+    root = base / "data"
+    (root / "sub").mkdir(parents=True)
+    (root / "a.txt").write_text("a")
+    os.symlink("a.txt", root / "to-a")
+    os.symlink("sub", root / "to-sub")
+    os.symlink("../a.txt", root / "sub" / "up-to-a")
+    os.symlink("..", root / "sub" / "up-to-root")
+    os.symlink("not-yet", root / "dangling")
+    return root
+
+
+def test_links_inside_the_directory_are_accepted(tmp_path: Path) -> None:
+    root = _links_tree(tmp_path)
+    check_links_inside(str(root))
+    # Packed as links, and extracted back as the same links.
+    info = make_targz(str(root), str(tmp_path / "t.tar.gz"))
+    safe_extract_targz(info.path, str(tmp_path / "out"), expected_tar_digest=info.tar_digest)
+    assert os.readlink(tmp_path / "out" / "data" / "sub" / "up-to-a") == "../a.txt"
+
+
+@pytest.mark.parametrize(
+    "link, target, reason",
+    [
+        ("out", "/etc/passwd", "its target is an absolute path"),
+        ("abs-inside", "{root}/a.txt", "its target is an absolute path"),
+        ("parent", "..", "it leads outside"),
+        ("sibling", "../other.txt", "it leads outside"),
+        ("sub/deep", "../../other.txt", "it leads outside"),
+        ("sub/through-link", "../to-sub/../../other.txt", "it leads outside"),
+        ("dangling-out", "../missing", "it leads outside"),
+    ],
+)
+def test_links_leaving_the_directory_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, link: str, target: str, reason: str
+) -> None:
+    root = _links_tree(tmp_path)
+    (tmp_path / "other.txt").write_text("outside")
+    os.symlink(target.format(root=root), root / link)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(PathTraversalError) as caught:
+        check_links_inside("data")
+    message = str(caught.value)
+    assert message.startswith(f"refusing to push symbolic link {os.path.join('data', link)} -> ")
+    assert reason in message
+    assert caught.value.hint and "stay inside" in caught.value.hint
+    with pytest.raises(PathTraversalError):
+        check_links_inside(str(root))  # the same through an absolute path
+
+
+def test_links_check_a_directory_given_as_a_link(tmp_path: Path) -> None:
+    root = _links_tree(tmp_path)
+    os.symlink(root, tmp_path / "alias")
+    check_links_inside(str(tmp_path / "alias"))
+    os.symlink("../../elsewhere", root / "sub" / "escape")
+    with pytest.raises(PathTraversalError, match="alias/sub/escape"):
+        check_links_inside(str(tmp_path / "alias"))
+
+
+def _truncated_targz(tmp_path: Path) -> bytes:
+    whole = Path(_build(tmp_path / "whole.tar.gz", [_file("f", os.urandom(50_000))])).read_bytes()
+    return whole[: len(whole) // 2]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        lambda tmp: b"hello, not gzip\n",
+        lambda tmp: gzip.compress(b"gzip, but no tar inside" * 40),
+        _truncated_targz,
+    ],
+    ids=["not-gzip", "not-tar", "truncated"],
+)
+def test_extract_unreadable_archive_is_a_typed_error(tmp_path: Path, content) -> None:
+    archive = tmp_path / "bad.tar.gz"
+    archive.write_bytes(content(tmp_path))
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(ArchiveError, match="cannot unpack layer 'x': it is not a tar\\+gzip"):
+        safe_extract_targz(str(archive), str(out), label="layer 'x'")
+    assert os.listdir(out) == []

@@ -68,7 +68,9 @@ def test_rows_never_outgrow_the_terminal_and_finished_blobs_print_once(terminal)
     for i in range(20, 30):
         assert len(re.findall(rf"✓ Exists +file-{i}\.bin ", text)) == 1
     # At the end only the summary is left below the finished rows.
-    assert visible_lines(output)[-2].startswith("Uploaded 20 blobs, 10 existed: 20.97 MB in")
+    assert visible_lines(output)[-2].startswith(
+        "Uploaded 20 blobs, 10 existed (10.49 MB): 20.97 MB in"
+    )
 
 
 def test_a_live_row_shows_bytes_percent_speed_and_eta(terminal):
@@ -128,3 +130,90 @@ def test_without_a_terminal_one_line_per_event():
         f"Uploaded  {short} file-3.bin",
     ]
     assert make_renderer(no_tty=False, quiet=True, stream=stream) is None
+
+
+SGR = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def test_no_color_draws_the_bar_without_colour_codes(monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    stream = FakeTerminal()
+    progress = TerminalProgress(stream, size=lambda: os.terminal_size((120, 8)), interval=3600)
+    d = blob(4, 10 * MiB)
+    progress(ProgressEvent("upload", STARTED, d, 0, 10 * MiB))
+    progress(ProgressEvent("upload", PROGRESS, d, 5 * MiB, 10 * MiB))
+    progress._draw()
+    progress(ProgressEvent("upload", DONE, d, 10 * MiB, 10 * MiB))
+    progress.close()
+    output = stream.getvalue()
+    assert not SGR.search(output)
+    assert "[==========..........]" in output  # half done, drawn with characters
+    assert "✓ Uploaded" in output
+
+
+def test_a_dumb_terminal_gets_lines_and_no_colour(monkeypatch, capsys):
+    from oras.cli import console
+
+    monkeypatch.setenv("TERM", "dumb")
+    assert isinstance(make_renderer(no_tty=False, quiet=False, stream=FakeTerminal()), LineProgress)
+    monkeypatch.setattr("sys.stderr", FakeTerminal())
+    console.error_line("Error: boom")
+    console.warn("careful")
+    assert "\x1b" not in __import__("sys").stderr.getvalue()
+
+
+def test_no_color_keeps_messages_plain(monkeypatch):
+    from oras.cli import console
+
+    monkeypatch.delenv("TERM", raising=False)
+    stream = FakeTerminal()
+    monkeypatch.setattr("sys.stderr", stream)
+    console.error_line("Error: boom")
+    assert "\x1b[31m" in stream.getvalue()  # a terminal gets colour by default
+    monkeypatch.setenv("NO_COLOR", "1")
+    console.error_line("Error: boom")
+    assert stream.getvalue().splitlines()[-1] == "Error: boom"
+
+
+def test_a_terminal_of_unknown_size_is_taken_as_80_columns(monkeypatch):
+    import pty
+
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.delenv("LINES", raising=False)
+    leader, follower = pty.openpty()  # nobody set a size: the kernel says 0x0
+    try:
+        with open(follower, "w", closefd=False) as stream:
+            assert os.get_terminal_size(follower) == (0, 0)
+            progress = TerminalProgress(stream, interval=3600)
+            try:
+                assert tuple(progress._size()) == (80, 24)
+                assert progress._width() == 79
+                monkeypatch.setenv("COLUMNS", "132")
+                assert tuple(progress._size()) == (132, 24)
+            finally:
+                progress._stop.set()
+                progress._restore_logs()
+    finally:
+        os.close(leader)
+        os.close(follower)
+
+
+def test_the_summary_counts_bytes_in_flight_and_sent_before_a_blob_turned_out_to_exist(terminal):
+    stream, progress = terminal
+    size = os.terminal_size((120, 8))
+    progress._size = lambda: size
+    small, big, busy = blob(5, 3), blob(6, 500 * MiB), blob(7, 100 * MiB)
+    progress(ProgressEvent("upload", STARTED, small, 0, 3))
+    progress(ProgressEvent("upload", DONE, small, 3, 3))
+    # Uploaded while it was hashed, then found in the registry: 64 MiB went over first.
+    progress(ProgressEvent("upload", STARTED, big, 0, 500 * MiB))
+    progress(ProgressEvent("upload", EXISTS, big, 64 * MiB, 500 * MiB))
+    progress(ProgressEvent("upload", STARTED, busy, 0, 100 * MiB))
+    progress(ProgressEvent("upload", PROGRESS, busy, 10 * MiB, 100 * MiB))
+    progress._draw()
+    live = visible_lines(stream.getvalue())[-2]
+    assert live.startswith("Uploaded 1 blob, 1 existed (524.29 MB), 1 in progress: 77.59 MB in")
+    progress(ProgressEvent("upload", DONE, busy, 100 * MiB, 100 * MiB))
+    progress.close()
+    final = visible_lines(stream.getvalue())[-2]
+    assert final.startswith("Uploaded 2 blobs, 1 existed (524.29 MB): 171.97 MB in")

@@ -145,7 +145,35 @@ def test_invalid_names(name: str) -> None:
         Container(name)
     assert isinstance(info.value, InvalidReferenceError)
     assert str(info.value) == name + ERROR_TAIL
-    assert info.value.hint  # the precise reason
+    assert info.value.hint == info.value.reason  # the precise reason, said once
+    assert "<registry>" not in info.value.hint
+
+
+def test_invalid_long_name_is_cut() -> None:
+    name = "localhost:5000/repo:" + "x" * 300
+    with pytest.raises(InvalidReferenceError) as info:
+        Container(name)
+    message = f"{info.value} ({info.value.hint})"
+    assert message.startswith(name[:80] + "... (320 characters) does not match")
+    assert len(message) < 300, message
+
+
+def test_a_non_string_name_is_an_invalid_reference() -> None:
+    """oras-py raised TypeError from its regex for `pull(target=None)`."""
+    with pytest.raises(InvalidReferenceError) as info:
+        Container(None)  # type: ignore[arg-type]
+    assert str(info.value) == "None" + ERROR_TAIL
+    assert info.value.hint == "a reference is a string, not NoneType"
+
+
+@pytest.mark.parametrize(
+    "name,registry",
+    [("localhost:5600", None), ("localhost:5600", "localhost:5600"), ("ghcr.io", "ghcr.io")],
+)
+def test_a_registry_alone_is_not_a_container(name: str, registry: str) -> None:
+    with pytest.raises(InvalidReferenceError) as info:
+        Container(name, registry=registry)
+    assert "no repository" in str(info.value.hint)
 
 
 def test_docker_regex_groups() -> None:

@@ -237,6 +237,45 @@ def test_annotations_path_forms(tmp_path: Path) -> None:
         assert annotations.get_annotations("dir2") == {}
 
 
+def test_annotations_unmatched_keys(tmp_path: Path) -> None:
+    annotations = oras.oci.Annotations(
+        {
+            "$manifest": {"m": "v"},
+            "$config": {"c": "v"},
+            "./dir/": {"k": "v"},
+            str(tmp_path / "a.txt"): {"k": "v"},
+            "typo.txt": {"k": "v"},
+            "dir/b.txt": {"k": "v"},
+        }
+    )
+    with workdir(tmp_path):
+        assert annotations.unmatched(["dir", "a.txt"]) == ["typo.txt", "dir/b.txt"]
+        assert annotations.unmatched([]) == [
+            "./dir/",
+            str(tmp_path / "a.txt"),
+            "typo.txt",
+            "dir/b.txt",
+        ]
+
+
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        ({"": "v"}, "annotation names must not be empty"),
+        ({"  ": "v"}, "annotation names must not be empty"),
+        ({"k": 1}, "the value of annotation 'k' must be a string, not int"),
+        ({"k": None}, "the value of annotation 'k' must be a string, not NoneType"),
+        ({"k": ["v"]}, "the value of annotation 'k' must be a string, not list"),
+    ],
+)
+def test_annotations_a_manifest_cannot_carry_are_refused(values: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        oras.oci.check_annotations(values, "here")
+    with pytest.raises(ValueError, match=f"annotations, section 'f.txt': {message}"):
+        oras.oci.Annotations({"f.txt": values})
+    oras.oci.check_annotations({"k": "", "other": "v"}, "here")  # empty values are fine
+
+
 # --- Subject --------------------------------------------------------------------------------
 
 

@@ -100,10 +100,121 @@ def test_invalid(text: str) -> None:
     with pytest.raises(InvalidReferenceError) as info:
         parse_reference(text)
     message = str(info.value)
-    assert repr(text) in message
-    assert "<registry>/<repository>[:<tag>|@<digest>]" in message
+    if len(text) <= 80:
+        assert repr(text) in message
+    else:  # long input is quoted cut, with its length
+        assert repr(text[:80]) in message and f"({len(text)} characters)" in message
+    assert message.count("<registry>/<repository>[:<tag>|@<digest>]") == 1
     assert isinstance(info.value, ValueError)
     assert "\n" not in message
+    assert info.value.hint and "<registry>" not in info.value.hint  # an example, not the shape
+    assert info.value.reason and info.value.reason in message
+
+
+@pytest.mark.parametrize(
+    "text,reason",
+    [
+        ("localhost:5000/repo:" + "x" * 300, "the tag is 300 characters long, more than 128"),
+        ("localhost:5000/" + "r" * 300 + ":v1", "longer than 255 characters"),
+        ("localhost:5000/" + "R" * 300 + ":v1", "must be lowercase"),
+        ("localhost:5000/repo@sha256:" + "a" * 300, "sha256 needs 64 lowercase hex"),
+    ],
+)
+def test_long_input_is_not_echoed_in_full(text: str, reason: str) -> None:
+    """A 300-character tag once came back four times (1,200 characters) in one message."""
+    with pytest.raises(InvalidReferenceError) as info:
+        parse_reference(text)
+    message = str(info.value)
+    assert reason in message
+    assert "x" * 100 not in message and "r" * 100 not in message and "a" * 100 not in message
+    assert "R" * 100 not in message
+    assert len(f"{message} ({info.value.hint})") < 350, message
+    assert info.value.hint == "for example localhost:5000/dinosaur/artifact:v1"
+
+
+def test_hint_gives_an_example_on_the_users_registry() -> None:
+    with pytest.raises(InvalidReferenceError) as info:
+        parse_reference("localhost:5600")
+    assert info.value.hint == "for example localhost:5600/dinosaur/artifact:v1"
+    with pytest.raises(InvalidReferenceError) as info:
+        parse_reference("ghcr.io/Upper:v1")
+    assert info.value.hint == "for example ghcr.io/dinosaur/artifact:v1"
+    with pytest.raises(InvalidReferenceError) as info:
+        parse_reference("Upper:v1")
+    assert info.value.hint == "for example localhost:5000/dinosaur/artifact:v1"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "localhost",
+        "localhost:5600",
+        "LOCALHOST:5600",
+        f"localhost:5600@{DIGEST}",
+        "127.0.0.1",
+        "127.0.0.1:5000",
+        "[::1]:5000",
+        "registry.example.com:443",
+    ],
+)
+def test_a_registry_alone_has_no_repository(text: str) -> None:
+    """Docker would read `localhost:5600` as repository `localhost`, tag `5600`: refused."""
+    with pytest.raises(InvalidReferenceError, match="names a registry but no repository"):
+        parse_reference(text)
+    with pytest.raises(InvalidReferenceError, match="names a registry but no repository"):
+        parse_reference(text, default_registry="localhost:5600")
+
+
+def test_the_default_registry_alone_has_no_repository() -> None:
+    for name in ("ghcr.io", "myreg:5000"):
+        with pytest.raises(InvalidReferenceError, match="no repository"):
+            parse_reference(name, default_registry=name)
+
+
+@pytest.mark.parametrize(
+    "text,repository,tag",
+    [("myreg:5000", "library/myreg", "5000"), ("python:3", "library/python", "3")],
+)
+def test_repository_with_numeric_tag_is_not_a_registry(
+    text: str, repository: str, tag: str
+) -> None:
+    ref = parse_reference(text)
+    assert (ref.registry, ref.repository, ref.tag) == ("docker.io", repository, tag)
+    assert parse_reference("example.com").repository == "library/example.com"
+
+
+@pytest.mark.parametrize(
+    "text,reason",
+    [
+        ("localhost:5600", "names a registry but no repository"),
+        ("myreg:5000", "missing registry or repository"),
+        ("busybox", "missing registry or repository"),
+        ("dinosaur/artifact:v1", "missing registry ('dinosaur' is not a registry host"),
+    ],
+)
+def test_require_registry(text: str, reason: str) -> None:
+    """The Go `oras` rule: the registry is written in the reference."""
+    with pytest.raises(InvalidReferenceError) as info:
+        parse_reference(text, require_registry=True)
+    assert reason in str(info.value)
+    ref = parse_reference("localhost:5600/dinosaur/artifact:v1", require_registry=True)
+    assert (ref.registry, ref.repository) == ("localhost:5600", "dinosaur/artifact")
+
+
+@pytest.mark.parametrize(
+    "text,named",
+    [
+        ("localhost:5000/re\x00po:v1", "a NUL byte ('\\x00')"),
+        ("local\x00host:5000/repo", "a NUL byte ('\\x00')"),
+        ("localhost:5000/repo:v1\x1b]0;x\x07", "a control character ('\\x1b')"),
+    ],
+)
+def test_control_characters_are_named_and_escaped(text: str, named: str) -> None:
+    """oras-py's regex let the NUL reach a file or socket call: `embedded null byte`."""
+    with pytest.raises(InvalidReferenceError) as info:
+        parse_reference(text)
+    assert info.value.reason == f"it contains {named}"
+    assert "\x00" not in str(info.value) and "\x1b" not in str(info.value)
 
 
 def test_invalid_reasons() -> None:

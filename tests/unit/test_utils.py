@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import oras.utils
-from oras.errors import PathTraversalError
+from oras.errors import InvalidPathError, PathTraversalError
 from oras.utils import fileio, request
 
 ARTIFACT = b"hello dinosaur\n"
@@ -112,6 +112,18 @@ def test_sanitize_path_follows_symlinks(tmp_path: Path) -> None:
     (out / "link").symlink_to(tmp_path)
     with pytest.raises(PathTraversalError):
         oras.utils.sanitize_path(out, out / "link" / "secret")
+
+
+def test_paths_with_a_nul_byte_are_named(tmp_path: Path) -> None:
+    """Python says only `embedded null byte`, without the path."""
+    bad = str(tmp_path / "a\x00b")
+    with pytest.raises(InvalidPathError) as info:
+        fileio.sanitize_path(tmp_path, bad)
+    assert isinstance(info.value, ValueError)
+    assert str(info.value) == f"path {bad!r} contains a NUL byte, which no file name can hold"
+    with pytest.raises(InvalidPathError, match=r"^directory 'o\\x00ut' contains a NUL byte"):
+        oras.utils.mkdir_p("o\x00ut")
+    assert fileio.check_path(tmp_path / "fine") == str(tmp_path / "fine")
 
 
 def test_is_within_directory_is_not_a_string_prefix_test(tmp_path: Path) -> None:
@@ -417,3 +429,28 @@ def test_get_docker_client_passes_tls(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_print_json_roundtrips() -> None:
     data = {"x": "ü", "n": 1}
     assert json.loads(oras.utils.print_json(data)) == data
+
+
+# -- what answers GET /v2/ -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("headers", "registry"),
+    [
+        ({"Docker-Distribution-API-Version": "registry/2.0"}, True),
+        ({"Docker-Distribution-Api-Version": "registry/2.0", "Content-Type": "text/plain"}, True),
+        ({"Content-Type": "application/json; charset=utf-8"}, True),
+        ({"Content-Type": "text/html; charset=utf-8"}, False),
+        ({}, False),
+        ({"Docker-Distribution-API-Version": "nonsense", "Content-Type": "text/html"}, False),
+    ],
+)
+def test_is_registry_ping(headers: dict[str, str], registry: bool) -> None:
+    import requests
+
+    from oras.remote.response import is_registry_ping
+
+    response = requests.Response()
+    response.status_code = 200
+    response.headers.update(headers)
+    assert is_registry_ping(response) is registry

@@ -1,0 +1,98 @@
+"""Layer titles as file names on pull: which titles may name a file, one file per title, and
+what a pulled file may replace (a file, never a directory, and the reverse)."""
+
+from __future__ import annotations
+
+import os
+import stat
+import unicodedata
+from typing import Any
+
+from oras.errors import DuplicateTitleError, InvalidFileNameError, OutputConflictError
+
+
+def check_file_name(name: Any) -> str:
+    """`name` (a layer's title) if it can name a file under the output directory.
+
+    Refused with InvalidFileNameError: a name that is not a string, is empty, is `.` or `..`
+    (or normalises to them, like `a/..`), or holds a control character (NUL, a newline, an
+    escape sequence: they would forge lines or rewrite the terminal wherever the name is
+    shown). Names that leave the output directory are refused later, by the path check.
+    """
+    if not isinstance(name, str):
+        raise InvalidFileNameError(f"layer title {name!r} is not a string")
+    if not name:
+        raise InvalidFileNameError("a layer has an empty title, which cannot name a file")
+    if any(unicodedata.category(c) == "Cc" for c in name):
+        raise InvalidFileNameError(
+            f"layer title {name!r} holds control characters and cannot name a file"
+        )
+    if os.path.normpath(name) in (os.curdir, os.pardir):
+        raise InvalidFileNameError(
+            f"layer title {name!r} names a directory itself, not a file inside it"
+        )
+    return name
+
+
+def drop_duplicate_outputs(plan: list[tuple[dict, str]]) -> list[tuple[dict, str]]:
+    """`plan` (layer, output path) with repeats of an identical layer removed.
+
+    Two different layers for one output path raise DuplicateTitleError: whichever was written
+    last would silently win.
+    """
+    first: dict[str, dict] = {}
+    kept: list[tuple[dict, str]] = []
+    for layer, outfile in plan:
+        earlier = first.get(outfile)
+        if earlier is None:
+            first[outfile] = layer
+            kept.append((layer, outfile))
+        elif earlier != layer:
+            raise DuplicateTitleError(
+                f"layers {earlier.get('digest')} and {layer.get('digest')} would both be "
+                f"written to {outfile}: two layers of the artifact have one title"
+            )
+    return kept
+
+
+_HINT = "move it away, or pull into another directory"
+
+
+def check_output_dir(outdir: str) -> None:
+    """Refuse an output directory that is a file, or lies below one (OutputConflictError)."""
+    path = os.path.abspath(outdir)
+    while not os.path.lexists(path) and os.path.dirname(path) != path:
+        path = os.path.dirname(path)
+    if os.path.lexists(path) and not os.path.isdir(path):
+        where = "is" if path == os.path.abspath(outdir) else f"is below {path}, which is"
+        raise OutputConflictError(
+            f"cannot pull into {outdir}: it {where} a file, not a directory", hint=_HINT
+        )
+
+
+def check_replaceable(outdir: str, outfile: str, directory: bool = False) -> None:
+    """Refuse (OutputConflictError) to write `outfile` under `outdir` when that would replace a
+    directory by a file or a file by a directory: an existing non-directory on the way to it,
+    or, when `directory` is false, a directory at `outfile` itself. Writing over an existing
+    file is fine (that is what a pull without keep-old-files does)."""
+    root = os.path.realpath(outdir)
+    relative = os.path.relpath(outfile, root)
+    parts = relative.split(os.sep)
+    path = root
+    for part in parts[:-1]:
+        path = os.path.join(path, part)
+        if os.path.lexists(path) and not os.path.isdir(path):
+            raise OutputConflictError(
+                f"refusing to replace the file {path} by a directory (to hold {relative})",
+                hint=_HINT,
+            )
+    if directory:
+        return
+    try:
+        mode = os.lstat(outfile).st_mode
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(mode):
+        raise OutputConflictError(
+            f"refusing to replace the directory {outfile} by a file", hint=_HINT
+        )
