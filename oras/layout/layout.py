@@ -1,4 +1,5 @@
-"""An OCI image layout on disk: validate it, walk its graph, copy it to and from a registry."""
+"""oras-py's `Layout`: an OCI image layout on disk, validated and walked here, copied to and
+from a registry by the copy engine (`oras.copy`) over `oras.content.layout.LayoutStore`."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ import os
 import pathlib
 import shutil
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Optional, Union
+from typing import TYPE_CHECKING, Any, BinaryIO, Optional, Union
 
 import requests
 
 import oras.defaults as defaults
 from oras.container import Container
+from oras.content.layout import LayoutStore
+from oras.content.reader import open_file
+from oras.copy import DEFAULT_CONCURRENCY, CopyGraphOptions, copy_graph
 from oras.descriptor import (
     ACCEPTED_MANIFEST_TYPES,
     INDEX_MEDIA_TYPES,
@@ -23,8 +27,9 @@ from oras.descriptor import (
 )
 from oras.digest import Hasher, digest_file, split_digest, validate_digest
 from oras.errors import DigestMismatchError, ProtocolError
+from oras.hooks import ClientStore
 from oras.layout.validation import read_index, validate_layout
-from oras.utils.fileio import write_file, write_json
+from oras.manifest import is_manifest
 
 if TYPE_CHECKING:
     from oras.provider import Registry
@@ -173,77 +178,57 @@ class Layout:
         tag: str = defaults.default_tag,
         do_chunked: bool = False,
         chunk_size: int = defaults.default_chunksize,
+        concurrency: int = DEFAULT_CONCURRENCY,
     ) -> requests.Response:
-        """Push everything under the layout's `tag` to `target` (which must name a tag).
+        """Push everything under the layout's `tag` to `target` (which must name a tag): a
+        copy from this layout to the registry through `provider`'s hooks (`upload_blob`,
+        `upload_manifest`).
 
         Blobs are checked against their digests before upload; manifests go up as their exact
         bytes with their own media type, by digest, and the root last under the target's tag.
         Returns the response of that last manifest PUT.
         """
         container = _tagged_container(provider, target)
-        *dependencies, root = self._ordered_nodes(tag)
-        log.debug("pushing %d blobs from %s to %s", len(dependencies) + 1, self.path, target)
+        root = self._root(tag)
         provider.auth.load_configs(container)
         provider.auth.want_scope(container.registry, container.api_prefix, ["pull", "push"])
-        for node in dependencies:
-            if node.is_manifest:
-                by_digest = _by_digest(provider, container, node.descriptor.digest)
-                self._push_manifest(provider, by_digest, node.descriptor)
-            else:
-                self._push_blob(provider, container, node.descriptor, do_chunked, chunk_size)
-        return self._push_manifest(provider, container, root.descriptor)
-
-    def _push_manifest(
-        self, provider: Registry, destination: Container, descriptor: Descriptor
-    ) -> requests.Response:
-        raw = self._read_manifest(descriptor)
-        log.debug("pushing manifest %s to %s", descriptor.digest, destination)
-        return provider.upload_manifest(raw, destination, media_type=descriptor.media_type)
-
-    def _push_blob(
-        self,
-        provider: Registry,
-        container: Container,
-        descriptor: Descriptor,
-        do_chunked: bool,
-        chunk_size: int,
-    ) -> None:
-        path = self.digest_to_blob_path(descriptor.digest)
-        layer = {
-            "mediaType": descriptor.media_type or defaults.default_blob_media_type,
-            "size": descriptor.size,
-            "digest": descriptor.digest,
-        }
-        if not path.is_file():
-            # A layout may leave out blobs that live elsewhere (image-spec); fine if the
-            # destination already has them.
-            if provider.blob_exists(layer, container):
-                log.debug(
-                    "blob %s is not in the layout but %s has it", descriptor.digest, container
-                )
-                return
-            raise FileNotFoundError(f"Blob not found: {path}")
-        # Verified here, not only by the registry: a corrupt layout fails with a clear error
-        # before anything is uploaded.
-        _verify_file(path, descriptor.digest, descriptor.size)
-        log.debug("pushing blob %s to %s", descriptor.digest, container)
-        provider.upload_blob(
-            str(path), container, layer, do_chunked=do_chunked, chunk_size=chunk_size
+        destination = ClientStore(provider, container, chunked=do_chunked, chunk_size=chunk_size)
+        log.debug("pushing %s from %s to %s", root.digest, self.path, target)
+        copy_graph(
+            _CheckedLayout(self),
+            destination,
+            root,
+            CopyGraphOptions(concurrency=concurrency),
+            root_reference=container.tag,
         )
+        response = destination.last_manifest_response
+        assert response is not None  # the root is always sent (or tagged) last
+        return response
+
+    def _root(self, tag: str) -> Descriptor:
+        """The descriptor `tag` names, with the media type its manifest declares."""
+        entry = self._tagged_descriptor(tag)
+        document = parse_manifest(self._read_manifest(entry), entry.digest)
+        media_type = _manifest_media_type(entry.media_type, document, entry.digest)
+        return Descriptor(media_type=media_type, digest=entry.digest, size=entry.size)
 
     # -- registry -> layout -----------------------------------------------------------------------
     def pull_from_registry(
-        self, provider: Registry, target: str, tag: str = defaults.default_tag
+        self,
+        provider: Registry,
+        target: str,
+        tag: str = defaults.default_tag,
+        concurrency: int = DEFAULT_CONCURRENCY,
     ) -> None:
         """Copy `target` (a manifest or an index, with everything it references) into the
-        layout, then point `tag` at it in `index.json`.
+        layout through `provider`'s hooks, then point `tag` at it in `index.json`.
 
         Every blob and manifest is checked against its digest and size; manifests are stored
-        as the exact bytes the registry served. Other `index.json` entries are kept.
+        as the exact bytes the registry served. Blobs already in the layout are checked and
+        kept, or replaced when they do not match. Other `index.json` entries are kept.
         """
         container = provider.get_container(target)
         provider.auth.load_configs(container)
-        (self.path / defaults.oci_blobs_dir).mkdir(parents=True, exist_ok=True)
         raw, served_type, digest = provider.fetch_manifest(container, list(ACCEPTED_MANIFEST_TYPES))
         digest = digest or container.digest or ""
         if not digest:
@@ -251,104 +236,66 @@ class Layout:
                 "Expected to find Docker-Content-Digest header in manifest response."
             )
         _verify_bytes(raw, validate_digest(digest), None, str(container))
-        log.debug("pulling %s (%s) into %s", container, digest, self.path)
-        document, media_type = self._pull_manifest(provider, container, raw, served_type, digest)
+        document = parse_manifest(raw, digest)
         root = Descriptor(
-            media_type=media_type,
+            media_type=_manifest_media_type(served_type, document, digest),
             digest=digest,
             size=len(raw),
             artifact_type=_artifact_type(document),
         )
-        write_json(
-            {"imageLayoutVersion": defaults.oci_layout_version_pin},
-            self.path / defaults.oci_layout_file,
+        log.debug("pulling %s (%s) into %s", container, digest, self.path)
+        source = ClientStore(provider, container)
+        source.known[digest] = raw
+        store = LayoutStore(self.path)
+        copy_graph(
+            source, _RefreshingLayout(store), root, CopyGraphOptions(concurrency=concurrency)
         )
-        self._tag(root, tag)
+        store.tag(root, tag)
 
-    def _pull_manifest(
-        self,
-        provider: Registry,
-        container: Container,
-        raw: bytes,
-        served_type: str,
-        digest: str,
-    ) -> tuple[dict[str, Any], str]:
-        """Store what the manifest references (children first), then the manifest itself."""
-        document = parse_manifest(raw, digest)
-        media_type = _manifest_media_type(served_type, document, digest)
-        if media_type in INDEX_MEDIA_TYPES:
-            for child in _children(document, digest):
-                child_raw, child_type = self._fetch_child_manifest(provider, container, child)
-                self._pull_manifest(provider, container, child_raw, child_type, child.digest)
-        else:
-            for blob in _blobs(document, digest):
-                self._pull_blob(provider, container, blob)
-        path = self.digest_to_blob_path(digest)
-        if not (path.is_file() and _file_matches(path, digest, len(raw))):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write_file(path, raw, mode="wb")
-        return document, media_type
 
-    def _fetch_child_manifest(
-        self, provider: Registry, container: Container, child: Descriptor
-    ) -> tuple[bytes, str]:
-        """A child manifest's bytes: from the layout when it already holds them intact."""
-        path = self.digest_to_blob_path(child.digest)
-        if path.is_file() and child.size <= MAX_MANIFEST_SIZE:
-            raw = path.read_bytes()
-            if _bytes_match(raw, child.digest, child.size):
-                return raw, child.media_type
-        accept = list(ACCEPTED_MANIFEST_TYPES)
-        if child.media_type in accept:
-            accept.remove(child.media_type)
-            accept.insert(0, child.media_type)
-        # By digest, so fetch_manifest checks the bytes against it.
-        raw, served_type, _ = provider.fetch_manifest(
-            _by_digest(provider, container, child.digest), accept
-        )
-        _verify_bytes(raw, child.digest, child.size, f"{container.api_prefix}@{child.digest}")
-        return raw, served_type or child.media_type
+class _CheckedLayout:
+    """This layout as a copy's source: a blob file is checked against its digest before it is
+    handed out (a corrupt layout fails before anything is uploaded), and a missing one is a
+    FileNotFoundError naming its path (fine when the destination has it: it is not asked for)."""
 
-    def _pull_blob(self, provider: Registry, container: Container, descriptor: Descriptor) -> None:
-        path = self.digest_to_blob_path(descriptor.digest)
-        if path.is_file():
-            if _file_matches(path, descriptor.digest, descriptor.size):
-                log.debug("blob %s already in the layout", descriptor.digest)
-                return
-            log.warning("replacing %s: its content does not match its digest", path)
-        # download_blob streams to a temp file and renames it only when the digest matches.
-        provider.download_blob(container, descriptor.digest, str(path))
-        size = path.stat().st_size
-        if size != descriptor.size:
-            path.unlink()
-            raise DigestMismatchError(
-                f"blob {descriptor.digest} is {size} bytes but its descriptor says {descriptor.size}"
-            )
+    def __init__(self, layout: Layout) -> None:
+        self.layout = layout
 
-    def _tag(self, root: Descriptor, tag: str) -> None:
-        """Point `tag` at `root` in `index.json`, replacing that tag's entry and keeping others."""
-        index_path = self.path / defaults.oci_image_index_file
-        if index_path.exists():
-            index = read_index(self.path)
-        else:
-            index = {
-                "schemaVersion": defaults.oci_index_schema_version,
-                "mediaType": defaults.default_index_media_type,
-                "manifests": [],
-            }
-        entries = [
-            entry
-            for entry in index.get("manifests") or []
-            if not (
-                isinstance(entry, dict)
-                and (entry.get("annotations") or {}).get(defaults.oci_ref_name_annotation) == tag
-            )
-        ]
-        entry = root.to_dict()
-        entry["annotations"] = {defaults.oci_ref_name_annotation: tag}
-        entries.append(entry)
-        index["manifests"] = entries
-        write_json(index, index_path)
+    def fetch(self, desc: Descriptor) -> BinaryIO:
+        path = self.layout.digest_to_blob_path(desc.digest)
+        if not path.is_file():
+            raise FileNotFoundError(f"Blob not found: {path}")
+        _verify_file(path, desc.digest, desc.size)
+        return open_file(str(path))
+
+    def exists(self, desc: Descriptor) -> bool:
+        return self.layout.digest_to_blob_path(desc.digest).is_file()
+
+
+class _RefreshingLayout:
+    """A layout store as a copy's destination whose blobs count as present only when their
+    content matches (a corrupt blob is fetched again and replaced); manifests are always
+    visited, so a pull checks the whole graph under them."""
+
+    def __init__(self, store: LayoutStore) -> None:
+        self.store = store
+
+    def exists(self, desc: Descriptor) -> bool:
+        if is_manifest(desc):
+            return False  # walked again, so that every blob below it is checked
+        path = self.store.blob_path(desc.digest)
+        if not path.is_file():
+            return False
+        if _file_matches(path, desc.digest, desc.size):
+            return True
+        log.warning("replacing %s: its content does not match its digest", path)
+        return False
+
+    def fetch(self, desc: Descriptor) -> BinaryIO:
+        return self.store.fetch(desc)
+
+    def push(self, expected: Descriptor, content: BinaryIO) -> None:
+        self.store.push(expected, content)
 
 
 def _tagged_container(provider: Registry, target: Union[str, Container]) -> Container:
@@ -363,10 +310,6 @@ def _tagged_container(provider: Registry, target: Union[str, Container]) -> Cont
             f"Target must include a tag in format 'registry/repository:tag', got: {target}"
         )
     return provider.get_container(target)
-
-
-def _by_digest(provider: Registry, container: Container, digest: str) -> Container:
-    return provider.get_container(f"{container.registry}/{container.api_prefix}@{digest}")
 
 
 def _descriptor(value: Any, where: str) -> Descriptor:
@@ -425,14 +368,6 @@ def _verify_bytes(data: bytes, digest: str, size: Optional[int], what: str) -> N
         hasher.verify(digest, size)
     except DigestMismatchError as e:
         raise DigestMismatchError(f"{what}: {e}") from None
-
-
-def _bytes_match(data: bytes, digest: str, size: int) -> bool:
-    try:
-        _verify_bytes(data, digest, size, "")
-    except DigestMismatchError:
-        return False
-    return True
 
 
 def _verify_file(path: pathlib.Path, digest: str, size: Optional[int]) -> None:
