@@ -111,6 +111,8 @@ class TokenAuth(AuthBackend):
         # (realm, service, identity) -> {requested scope set -> token}
         self._tokens: dict[_CacheKey, dict[tuple[str, ...], _Token]] = {}
         self._fetching: dict[tuple[_CacheKey, tuple[str, ...]], threading.Lock] = {}
+        #: Scopes of tokens the registry refused, by token (see `_forget`).
+        self._dropped: dict[str, tuple[str, ...]] = {}
         #: When a fetch per key was last refused, and how: shared with the requests waiting.
         self._refused: dict[tuple[_CacheKey, tuple[str, ...]], tuple[float, Exception]] = {}
         self._challenges: dict[str, Challenge] = {}
@@ -221,12 +223,20 @@ class TokenAuth(AuthBackend):
             self.token = token.value
 
     def _forget(self, value: str) -> tuple[str, ...]:
-        """Drop a token the registry refused; returns the scopes it was asked for."""
+        """Drop a token the registry refused; returns the scopes it was asked for. The answer
+        is remembered, so that workers whose requests were refused with the same token after
+        the first one dropped it still know what it was asked for (and do not ask again)."""
         scopes: tuple[str, ...] = ()
         with self._lock:
             for bucket in self._tokens.values():
                 for key in [s for s, t in bucket.items() if t.value == value]:
                     scopes = bucket.pop(key).scopes
+            if scopes:
+                self._dropped[value] = scopes
+                while len(self._dropped) > MAX_CACHED_TOKENS:
+                    self._dropped.pop(next(iter(self._dropped)))
+            else:
+                scopes = self._dropped.get(value, ())
         return scopes
 
     def _token_for(
