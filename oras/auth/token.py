@@ -104,7 +104,7 @@ class TokenAuth(AuthBackend):
         super().__init__(*args, **kwargs)
         self.token: Optional[str] = None
         # (realm, service, identity) -> {requested scope set -> token}
-        self._tokens: dict[_CacheKey, dict[tuple[str, ...], _Token]] = {}
+        self._token_cache: dict[_CacheKey, dict[tuple[str, ...], _Token]] = {}
         self._fetching: dict[tuple[_CacheKey, tuple[str, ...]], threading.Lock] = {}
         #: When a fetch per key was last refused, and how: shared with the requests waiting.
         self._refused: dict[tuple[_CacheKey, tuple[str, ...]], tuple[float, Exception]] = {}
@@ -136,7 +136,7 @@ class TokenAuth(AuthBackend):
     def _logout(self) -> None:
         self.token = None
         with self._lock:
-            self._tokens.clear()
+            self._token_cache.clear()
             self._challenges.clear()
 
     def request_token(self, h: Any, host: Optional[str] = None) -> Optional[str]:
@@ -197,7 +197,7 @@ class TokenAuth(AuthBackend):
         self, challenge: Challenge, scopes: tuple[str, ...], cred: Credential
     ) -> Optional[_Token]:
         with self._lock:
-            bucket = self._tokens.get(self._cache_key(challenge, cred), {})
+            bucket = self._token_cache.get(self._cache_key(challenge, cred), {})
             exact = bucket.get(scopes)
             if exact is not None and exact.fresh:
                 return exact
@@ -208,18 +208,18 @@ class TokenAuth(AuthBackend):
 
     def _remember(self, key: _CacheKey, token: _Token) -> None:
         with self._lock:
-            bucket = {s: t for s, t in self._tokens.get(key, {}).items() if t.fresh}
+            bucket = {s: t for s, t in self._token_cache.get(key, {}).items() if t.fresh}
             bucket[token.scopes] = token
             while len(bucket) > MAX_CACHED_TOKENS:
                 bucket.pop(next(iter(bucket)))
-            self._tokens[key] = bucket
+            self._token_cache[key] = bucket
             self.token = token.value
 
     def _forget(self, value: str) -> tuple[str, ...]:
         """Drop a token the registry refused; returns the scopes it was asked for."""
         scopes: tuple[str, ...] = ()
         with self._lock:
-            for bucket in self._tokens.values():
+            for bucket in self._token_cache.values():
                 for key in [s for s, t in bucket.items() if t.value == value]:
                     scopes = bucket.pop(key).scopes
         return scopes
