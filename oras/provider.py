@@ -45,6 +45,7 @@ from oras.errors import (
     ProtocolError,
     RegistryError,
 )
+from oras.logger import logger
 from oras.pack import (
     StreamEntry,
     build_manifest,
@@ -874,7 +875,7 @@ class Registry:
         manifest = build_manifest(config, layers, manifest_annots, subject)
         response = self.upload_manifest(manifest, container)
         if not quiet:
-            log.info("Successfully pushed %s", container)
+            logger.info(f"Successfully pushed {container}")
         return response
 
     def _can_overlap(self, container: Container, path: str) -> bool:
@@ -1016,7 +1017,7 @@ class Registry:
                     self.download_blob(container, layer["digest"], outfile)
             finally:
                 self._state.layer = None
-            log.info("Successfully pulled %s.", outfile)
+            logger.info(f"Successfully pulled {outfile}.")
             return outfile
 
         if len({outfile for _, outfile in plan}) < len(plan):

@@ -24,6 +24,7 @@ from oras.descriptor import (
 from oras.digest import Hasher, digest_file, split_digest, validate_digest
 from oras.errors import DigestMismatchError, InvalidDigestError, ProtocolError
 from oras.layout.validation import read_index, validate_layout
+from oras.logger import logger as logger  # oras-py's module-level name
 from oras.utils.fileio import write_file, write_json
 
 if TYPE_CHECKING:
