@@ -528,10 +528,11 @@ class Registry:
             raise RuntimeError(f"Delete was not successful: {_json_or_text(response)}")
         return True
 
-    @ensure_container
-    def delete_tags(self, container: container_type, tags: Union[str, list[str]]) -> list[str]:
+    def delete_tags(self, name: container_type, tags: Union[str, list[str]]) -> list[str]:
+        """Delete each tag's manifest (oras-py's `name`, `tags`); returns the tags deleted."""
         if self._delegate is not None:
-            return self._delegate.delete_tags(container, tags)
+            return self._delegate.delete_tags(name, tags)
+        container = self.get_container(name)
         if isinstance(tags, str):
             tags = [tags]
         return [tag for tag in tags if self.delete_tag(container, tag)]

@@ -48,6 +48,10 @@ class authHeader:
         self.realm = lookup.get("realm")
         self.scope = lookup.get("scope")
 
+    def __repr__(self) -> str:
+        fields = {"service": self.service, "realm": self.realm, "scope": self.scope}
+        return f"authHeader(lookup={fields!r})"
+
 
 def parse_auth_header(authHeaderRaw: str) -> authHeader:
     """Parse a `WWW-Authenticate` value into an `authHeader` (its first challenge)."""

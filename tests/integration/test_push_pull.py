@@ -297,6 +297,16 @@ def test_tags_blobs_and_delete(registry, client, workdir, unique_repo):
     assert client.delete_tag(name, "two") is False
 
 
+def test_delete_tags_takes_oras_py_keywords(registry, client, workdir, unique_repo):
+    (workdir / "t.txt").write_text("t")
+    (workdir / "u.txt").write_text("u")
+    client.push(files=["t.txt"], target=f"{registry.host}/{unique_repo}:one")
+    client.push(files=["u.txt"], target=f"{registry.host}/{unique_repo}:two")
+    name = f"{registry.host}/{unique_repo}"
+    assert client.delete_tags(name=name, tags=["one", "missing"]) == ["one"]
+    assert client.get_tags(name) == ["two"]
+
+
 def test_completion_messages_go_through_oras_provider_logger(
     registry, client, workdir, unique_repo, monkeypatch, capsys
 ):
