@@ -12,8 +12,9 @@ the environment upstream's CI sets (ORAS_HOST, ORAS_PORT, ORAS_USER, ORAS_PASS, 
 
 Four upstream tests talk to ghcr.io (tag paging, TLS verification). Their traffic goes through
 `HTTPS_PROXY` to a `ConnectTunnel` that sends ghcr.io:443 to a local anonymous HTTPS registry
-holding the repository they list, with a certificate for ghcr.io from the test CA; any other
-host is refused, so nothing leaves the machine. `test_chunked_push` runs with a 64 MiB file
+holding the repository they list, with a certificate for ghcr.io from the test CA. Any other
+host, over HTTPS or (through `HTTP_PROXY`) plain HTTP, is refused and fails the run, so nothing
+leaves the machine; only loopback addresses bypass the proxy. `test_chunked_push` runs with a 64 MiB file
 instead of 16 GiB (see upstream_plugin.py). Nothing else is changed, skipped or deselected:
 a failure here is a behaviour of ours that oras-py's users would see differ.
 
@@ -249,6 +250,8 @@ def run_suite(
         PYTHONDONTWRITEBYTECODE="1",
         HTTPS_PROXY=tunnel.url,
         https_proxy=tunnel.url,
+        HTTP_PROXY=tunnel.url,
+        http_proxy=tunnel.url,
         NO_PROXY="127.0.0.1,localhost",
         no_proxy="127.0.0.1,localhost",
         REQUESTS_CA_BUNDLE=str(certs.ca_cert),
@@ -327,5 +330,6 @@ def test_upstream_suite_passes(
     unexpected = [(n, why) for n, why in report.skipped if not why.startswith("test requires")]
     assert not unexpected, unexpected
     # The ghcr.io tests went through the stand-in, and nothing tried to reach another host.
+    # (The tunnel outlives one mode: its log holds both runs.)
     assert ghcr_stand_in.routed(f"{GHCR}:443") - tunnels_before >= GHCR_TESTS
     assert all(routed for _, routed in ghcr_stand_in.log), ghcr_stand_in.log

@@ -3,9 +3,9 @@
 Point a client's `HTTPS_PROXY` at `ConnectTunnel({"ghcr.io:443": "127.0.0.1:PORT"})` and its
 requests to https://ghcr.io reach the local server instead (a TLS registry whose certificate
 names ghcr.io). Bytes are relayed untouched, so TLS stays end to end between the client and the
-local server. Every other CONNECT target, and any request that is not a CONNECT, is refused:
-through the tunnel nothing leaves the machine. `log` lists each CONNECT target and whether it
-was routed.
+local server. Every other CONNECT target, and any request that is not a CONNECT (point
+`HTTP_PROXY` here too), is refused: through the tunnel nothing leaves the machine. `log` lists
+each request and whether it was routed.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ class ConnectTunnel(LoopbackService):
 
     def __init__(self, routes: Mapping[str, str]) -> None:
         self.routes = {target.lower(): upstream for target, upstream in routes.items()}
-        #: (CONNECT target, routed?) for every CONNECT request seen.
+        #: (CONNECT target, routed?) for every CONNECT request seen; any other request is
+        #: logged as ("METHOD target", False).
         self.log: list[tuple[str, bool]] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -97,6 +98,9 @@ class ConnectTunnel(LoopbackService):
             head, rest = self._read_head(client)
             parts = head.split(b"\r\n", 1)[0].decode("latin-1").split()
             if len(parts) != 3 or parts[0].upper() != "CONNECT":
+                # A plain-HTTP proxy request (HTTP_PROXY pointed here): logged, never forwarded.
+                with self._lock:
+                    self.log.append((" ".join(parts[:2]), False))
                 client.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
                 return
             target = parts[1].lower()

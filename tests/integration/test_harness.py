@@ -307,5 +307,9 @@ def test_connect_tunnel_reaches_a_stand_in_and_refuses_other_hosts(tmp_path: Pat
                 requests.get("https://elsewhere.example/", proxies=proxies, timeout=TIMEOUT)
             plain = requests.get(f"{tunnel.url}/", timeout=TIMEOUT)
             assert plain.status_code == 405
-    assert tunnel.log == [("registry.example:443", True), ("elsewhere.example:443", False)]
+    assert tunnel.log == [
+        ("registry.example:443", True),
+        ("elsewhere.example:443", False),
+        ("GET /", False),
+    ]
     assert tunnel.routed("registry.example:443") == 1
