@@ -139,18 +139,23 @@ def make_targz(source_dir: str, dest_path: str) -> TarballInfo:
 
     The archive has one root entry named after the directory; entries are sorted, every
     mtime is 0, ownership is kept as on disk, and the gzip header has no name or time.
-    Symbolic links are stored as links.
+    Symbolic links are stored as links. A regular file is packed the same way, as the
+    archive's only entry (oras-py's `make_targz` takes either).
     """
     source = os.path.normpath(os.path.abspath(source_dir))
     root_name = os.path.basename(source)
     if not os.path.exists(source):
         raise FileNotFoundError(f"{source_dir} does not exist.")
-    if not os.path.isdir(source) or not root_name:
-        raise NotADirectoryError(f"{source_dir} is not a directory that can be archived.")
+    if not (os.path.isdir(source) or os.path.isfile(source)) or not root_name:
+        raise ValueError(
+            f"{source_dir} is neither a directory nor a regular file: it cannot be archived."
+        )
 
-    # A symlink given as the directory is packed as the directory it points to.
+    # A symlink given as the source is packed as what it points to.
     walk_root = os.path.realpath(source)
     dest = os.path.abspath(dest_path)
+    if os.path.exists(dest) and os.path.samefile(walk_root, dest):
+        raise ValueError(f"refusing to write the archive of {source_dir} over itself")
     # The archive must not swallow itself when it is written inside the directory it packs.
     excluded: Optional[str] = None
     dest_resolved = os.path.join(os.path.realpath(os.path.dirname(dest)), os.path.basename(dest))

@@ -8,6 +8,7 @@ import time
 from typing import Any, Callable, Optional, TypeVar, Union
 
 from oras.errors import RegistryError
+from oras.logger import logger as logger  # oras-py's module-level name
 from oras.remote.retry import send_with_retry
 
 __all__ = ["Decorator", "classretry", "ensure_container", "retry"]

@@ -14,8 +14,9 @@ class OrasError(Exception):
 
     hint: Optional[str] = None
 
-    def __init__(self, message: str, hint: Optional[str] = None):
-        super().__init__(message)
+    def __init__(self, message: str = "", hint: Optional[str] = None):
+        # No message gives no args, like a bare Exception() (oras-py raised these without one).
+        super().__init__(*((message,) if message else ()))
         if hint:
             self.hint = hint
 

@@ -24,9 +24,8 @@ def check_file_name(name: Any) -> str:
     if not name:
         raise InvalidFileNameError("a layer has an empty title, which cannot name a file")
     if any(unicodedata.category(c) == "Cc" for c in name):
-        raise InvalidFileNameError(
-            f"layer title {name!r} holds control characters and cannot name a file"
-        )
+        what = "a NUL byte" if "\x00" in name else "control characters"
+        raise InvalidFileNameError(f"layer title {name!r} holds {what} and cannot name a file")
     if os.path.normpath(name) in (os.curdir, os.pardir):
         raise InvalidFileNameError(
             f"layer title {name!r} names a directory itself, not a file inside it"

@@ -57,6 +57,7 @@ from oras.filenames import (
     check_replaceable,
     drop_duplicate_outputs,
 )
+from oras.logger import logger
 from oras.pack import (
     StreamEntry,
     build_manifest,
@@ -622,10 +623,11 @@ class Registry:
             raise RuntimeError(f"Delete was not successful: {_json_or_text(response)}")
         return True
 
-    @ensure_container
-    def delete_tags(self, container: container_type, tags: Union[str, list[str]]) -> list[str]:
+    def delete_tags(self, name: container_type, tags: Union[str, list[str]]) -> list[str]:
+        """Delete each tag's manifest (oras-py's `name`, `tags`); returns the tags deleted."""
         if self._delegate is not None:
-            return self._delegate.delete_tags(container, tags)
+            return self._delegate.delete_tags(name, tags)
+        container = self.get_container(name)
         if isinstance(tags, str):
             tags = [tags]
         return [tag for tag in tags if self.delete_tag(container, tag)]
@@ -997,7 +999,7 @@ class Registry:
         manifest = build_manifest(config, layers, manifest_annots, subject)
         response = self.upload_manifest(manifest, container)
         if not quiet:
-            log.info("Successfully pushed %s", container)
+            logger.info(f"Successfully pushed {container}")
         return response
 
     def _can_overlap(self, container: Container, path: str) -> bool:
@@ -1165,7 +1167,7 @@ class Registry:
                     self.download_blob(container, layer["digest"], outfile)
             finally:
                 self._state.layer = None
-            log.info("Successfully pulled %s.", outfile)
+            logger.info(f"Successfully pulled {outfile}.")
             return outfile
 
         self._fit_pool(concurrency)

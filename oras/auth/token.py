@@ -30,6 +30,7 @@ from oras.auth.base import AuthBackend
 from oras.credentials import Credential
 from oras.descriptor import parse_json_object
 from oras.errors import AuthenticationError, ProtocolError, RegistryTimeoutError
+from oras.logger import logger as logger  # oras-py's module-level name
 from oras.reference import registry_api_host
 from oras.remote.challenge import (
     Challenge,
@@ -109,8 +110,10 @@ class TokenAuth(AuthBackend):
         self.timeout: Timeouts = TOKEN_TIMEOUT
         self.token: Optional[str] = None
         # (realm, service, identity) -> {requested scope set -> token}
-        self._tokens: dict[_CacheKey, dict[tuple[str, ...], _Token]] = {}
+        self._token_cache: dict[_CacheKey, dict[tuple[str, ...], _Token]] = {}
         self._fetching: dict[tuple[_CacheKey, tuple[str, ...]], threading.Lock] = {}
+        #: Scopes of tokens the registry refused, by token (see `_forget`).
+        self._dropped: dict[str, tuple[str, ...]] = {}
         #: When a fetch per key was last refused, and how: shared with the requests waiting.
         self._refused: dict[tuple[_CacheKey, tuple[str, ...]], tuple[float, Exception]] = {}
         self._challenges: dict[str, Challenge] = {}
@@ -141,7 +144,7 @@ class TokenAuth(AuthBackend):
     def _logout(self) -> None:
         self.token = None
         with self._lock:
-            self._tokens.clear()
+            self._token_cache.clear()
             self._challenges.clear()
 
     def request_token(self, h: Any, host: Optional[str] = None) -> Optional[str]:
@@ -202,7 +205,7 @@ class TokenAuth(AuthBackend):
         self, challenge: Challenge, scopes: tuple[str, ...], cred: Credential
     ) -> Optional[_Token]:
         with self._lock:
-            bucket = self._tokens.get(self._cache_key(challenge, cred), {})
+            bucket = self._token_cache.get(self._cache_key(challenge, cred), {})
             exact = bucket.get(scopes)
             if exact is not None and exact.fresh:
                 return exact
@@ -213,20 +216,28 @@ class TokenAuth(AuthBackend):
 
     def _remember(self, key: _CacheKey, token: _Token) -> None:
         with self._lock:
-            bucket = {s: t for s, t in self._tokens.get(key, {}).items() if t.fresh}
+            bucket = {s: t for s, t in self._token_cache.get(key, {}).items() if t.fresh}
             bucket[token.scopes] = token
             while len(bucket) > MAX_CACHED_TOKENS:
                 bucket.pop(next(iter(bucket)))
-            self._tokens[key] = bucket
+            self._token_cache[key] = bucket
             self.token = token.value
 
     def _forget(self, value: str) -> tuple[str, ...]:
-        """Drop a token the registry refused; returns the scopes it was asked for."""
+        """Drop a token the registry refused; returns the scopes it was asked for. The answer
+        is remembered, so that workers whose requests were refused with the same token after
+        the first one dropped it still know what it was asked for (and do not ask again)."""
         scopes: tuple[str, ...] = ()
         with self._lock:
-            for bucket in self._tokens.values():
+            for bucket in self._token_cache.values():
                 for key in [s for s, t in bucket.items() if t.value == value]:
                     scopes = bucket.pop(key).scopes
+            if scopes:
+                self._dropped[value] = scopes
+                while len(self._dropped) > MAX_CACHED_TOKENS:
+                    self._dropped.pop(next(iter(self._dropped)))
+            else:
+                scopes = self._dropped.get(value, ())
         return scopes
 
     def _token_for(

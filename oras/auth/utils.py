@@ -8,6 +8,7 @@ import os
 from typing import Any, Optional
 
 from oras.credentials.store import docker_config_path, read_config
+from oras.logger import logger as logger  # oras-py's module-level name
 from oras.remote.challenge import parse_challenges
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,10 @@ class authHeader:
         self.service = lookup.get("service")
         self.realm = lookup.get("realm")
         self.scope = lookup.get("scope")
+
+    def __repr__(self) -> str:
+        fields = {"service": self.service, "realm": self.realm, "scope": self.scope}
+        return f"authHeader(lookup={fields!r})"
 
 
 def parse_auth_header(authHeaderRaw: str) -> authHeader:

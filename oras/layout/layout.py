@@ -26,9 +26,10 @@ from oras.descriptor import (
     parse_manifest,
 )
 from oras.digest import Hasher, digest_file, split_digest, validate_digest
-from oras.errors import DigestMismatchError, ProtocolError
+from oras.errors import DigestMismatchError, InvalidDigestError, ProtocolError
 from oras.hooks import ClientStore
 from oras.layout.validation import read_index, validate_layout
+from oras.logger import logger as logger  # oras-py's module-level name
 from oras.manifest import is_manifest
 
 if TYPE_CHECKING:
@@ -120,8 +121,15 @@ class Layout:
         return self.path / defaults.oci_blobs_dir / algorithm / encoded
 
     def blob_exists(self, digest: str) -> bool:
-        """True when the layout holds a file for `digest` (its content is not checked)."""
-        return self.digest_to_blob_path(digest).is_file()
+        """True when the layout holds a file for `digest` (its content is not checked).
+
+        A malformed digest names no blob: the answer is False, and no path is looked at.
+        """
+        try:
+            path = self.digest_to_blob_path(digest)
+        except InvalidDigestError:
+            return False
+        return path.is_file()
 
     # -- the graph --------------------------------------------------------------------------------
     def get_ordered_blobs(self, tag: str = defaults.default_tag) -> list[str]:

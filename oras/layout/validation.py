@@ -55,6 +55,11 @@ def validate_oci_layout_file(layout_dir: pathlib.Path) -> None:
     if "imageLayoutVersion" not in data:
         raise ValueError(f"File '{name}' must contain an 'imageLayoutVersion' property")
     version = data["imageLayoutVersion"]
+    if not isinstance(version, str):
+        raise ValueError(
+            f"imageLayoutVersion in '{name}' must be '{defaults.oci_layout_version_pin}' "
+            f"(a string), got {type(version).__name__}: {version!r}"
+        )
     if version != defaults.oci_layout_version_pin:
         raise ValueError(
             f"imageLayoutVersion in '{name}' must be "

@@ -6,7 +6,7 @@ import datetime
 import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Union
+from typing import Optional, Sequence, Union
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -118,8 +118,11 @@ def _write(
     return cert_path, key_path
 
 
-def generate_certs(directory: Union[str, Path]) -> CertPaths:
-    """Write a CA, a server cert for 127.0.0.1/localhost, a client cert and a token signer."""
+def generate_certs(directory: Union[str, Path], server_names: Sequence[str] = ()) -> CertPaths:
+    """Write a CA, a server cert for 127.0.0.1/localhost, a client cert and a token signer.
+
+    `server_names` are extra DNS names for the server cert (a local stand-in for a public host).
+    """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
 
@@ -145,7 +148,11 @@ def generate_certs(directory: Union[str, Path]) -> CertPaths:
         .sign(ca_key, hashes.SHA256())
     )
     server_san = x509.SubjectAlternativeName(
-        [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+        [
+            x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+            x509.DNSName("localhost"),
+            *(x509.DNSName(name) for name in server_names),
+        ]
     )
     server_cert, server_key = _leaf(
         "127.0.0.1", ca_name, ca_key, ExtendedKeyUsageOID.SERVER_AUTH, server_san

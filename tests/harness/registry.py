@@ -94,13 +94,18 @@ class RegistryServer:
         client_auth: bool = False,
         token_server: Optional[TokenServer] = None,
         log_level: str = "info",
+        anonymous: bool = False,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown registry mode {mode!r}; expected one of {MODES}")
         if client_auth and mode != "tls":
             raise ValueError("client_auth needs mode='tls'")
+        if anonymous and mode != "tls":
+            raise ValueError("anonymous needs mode='tls' (plain mode has no auth already)")
         self.mode = mode
         self.client_auth = client_auth
+        #: tls mode without htpasswd: an HTTPS registry anyone may read and write.
+        self.anonymous = anonymous
         self.log_level = log_level
         self._own_workdir = workdir is None
         self.workdir = Path(
@@ -113,7 +118,7 @@ class RegistryServer:
         self.htpasswd_path = self.workdir / "htpasswd"
 
         self.users: dict[str, str] = {}
-        if mode != "plain":
+        if mode != "plain" and not anonymous:
             self.users = {DEFAULT_USERNAME: DEFAULT_PASSWORD, **(users or {})}
         self.username: Optional[str] = DEFAULT_USERNAME if self.users else None
         self.password: Optional[str] = DEFAULT_PASSWORD if self.users else None
@@ -187,7 +192,7 @@ class RegistryServer:
             ]
             if self.client_auth:
                 lines += ["    clientcas:", f"      - {_yaml(self.certs.ca_cert)}"]
-        if self.mode in ("basic", "tls"):
+        if self.mode in ("basic", "tls") and not self.anonymous:
             lines += [
                 "auth:",
                 "  htpasswd:",
@@ -212,7 +217,7 @@ class RegistryServer:
             return self
         if self.token_server is not None:
             self.token_server.start()
-        if self.mode in ("basic", "tls"):
+        if self.mode in ("basic", "tls") and not self.anonymous:
             self.htpasswd_path.write_text(htpasswd_lines(self.users))
         self.storage_dir.mkdir(parents=True, exist_ok=True)
 

@@ -128,7 +128,7 @@ def test_a_token_the_registry_refuses_is_renewed_on_401(
     target = f"{token_registry.host}/{unique_repo}:v1"
     client.push(files=[artifact], target=target)
     # Our clock says the tokens are fresh, the registry's says they expired (clock skew).
-    for bucket in client.auth._tokens.values():
+    for bucket in client.auth._token_cache.values():
         for token in bucket.values():
             token.expires_at = time.monotonic() + 3600
     time.sleep(2.1)

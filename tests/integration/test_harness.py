@@ -12,9 +12,10 @@ from typing import Optional
 import pytest
 import requests
 
-from tests.harness.certs import CertPaths
+from tests.harness.certs import CertPaths, generate_certs
 from tests.harness.registry import RegistryServer
 from tests.harness.tokenserver import TokenServer, decode_jwt_claims
+from tests.harness.tunnel import ConnectTunnel
 
 TIMEOUT = 10
 # The OCI distribution-spec repository name grammar.
@@ -286,3 +287,29 @@ def test_environment_is_isolated(
     assert NAME_RE.match(unique_repo) and unique_repo.startswith(
         "test/test-environment-is-isolated-"
     )
+
+
+def test_connect_tunnel_reaches_a_stand_in_and_refuses_other_hosts(tmp_path: Path) -> None:
+    """A public name routed to a local anonymous TLS registry; every other host is refused."""
+    certs = generate_certs(tmp_path / "certs", server_names=["registry.example"])
+    with RegistryServer("tls", workdir=tmp_path / "registry", certs=certs, anonymous=True) as reg:
+        assert reg.users == {} and reg.username is None
+        with ConnectTunnel({"registry.example:443": reg.host}) as tunnel:
+            proxies = {"https": tunnel.url}
+            response = requests.get(
+                "https://registry.example/v2/",
+                proxies=proxies,
+                verify=str(certs.ca_cert),
+                timeout=TIMEOUT,
+            )
+            assert response.status_code == 200  # no auth: no challenge
+            with pytest.raises(requests.exceptions.ProxyError):
+                requests.get("https://elsewhere.example/", proxies=proxies, timeout=TIMEOUT)
+            plain = requests.get(f"{tunnel.url}/", timeout=TIMEOUT)
+            assert plain.status_code == 405
+    assert tunnel.log == [
+        ("registry.example:443", True),
+        ("elsewhere.example:443", False),
+        ("GET /", False),
+    ]
+    assert tunnel.routed("registry.example:443") == 1

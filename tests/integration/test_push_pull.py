@@ -9,6 +9,7 @@ import json
 import os
 import tarfile
 from pathlib import Path
+from unittest import mock
 
 import pytest
 import requests
@@ -294,6 +295,36 @@ def test_tags_blobs_and_delete(registry, client, workdir, unique_repo):
     assert client.delete_tags(name, "one") == ["one"]
     assert client.get_tags(name) == []
     assert client.delete_tag(name, "two") is False
+
+
+def test_delete_tags_takes_oras_py_keywords(registry, client, workdir, unique_repo):
+    (workdir / "t.txt").write_text("t")
+    (workdir / "u.txt").write_text("u")
+    client.push(files=["t.txt"], target=f"{registry.host}/{unique_repo}:one")
+    client.push(files=["u.txt"], target=f"{registry.host}/{unique_repo}:two")
+    name = f"{registry.host}/{unique_repo}"
+    assert client.delete_tags(name=name, tags=["one", "missing"]) == ["one"]
+    assert client.get_tags(name) == ["two"]
+
+
+def test_completion_messages_go_through_oras_provider_logger(
+    registry, client, workdir, unique_repo, monkeypatch, capsys
+):
+    """oras-py logs "Successfully pushed/pulled" through `oras.provider.logger`; never printed."""
+    (workdir / "a.txt").write_text("a")
+    target = f"{registry.host}/{unique_repo}:v1"
+    info = mock.Mock()
+    monkeypatch.setattr(oras.provider.logger, "info", info)
+
+    client.push(files=["a.txt"], target=target)
+    info.assert_called_once_with(f"Successfully pushed {client.get_container(target)}")
+    info.reset_mock()
+    client.push(files=["a.txt"], target=target, quiet=True)
+    info.assert_not_called()
+
+    files = client.pull(target=target, outdir=str(workdir / "out"))
+    info.assert_called_once_with(f"Successfully pulled {files[0]}.")
+    assert capsys.readouterr().out == ""
 
 
 def test_index_pull_selects_platform_or_explains(registry, client, workdir, unique_repo):

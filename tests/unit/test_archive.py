@@ -177,12 +177,31 @@ def test_make_targz_keeps_hardlinks(tmp_path: Path) -> None:
     assert os.path.samefile(out / "data" / "z-hard.txt", out / "data" / "a.txt")
 
 
-def test_make_targz_missing_or_not_directory(tmp_path: Path) -> None:
+def test_make_targz_missing_or_unpackable(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         make_targz(str(tmp_path / "missing"), str(tmp_path / "x.tar.gz"))
+    os.mkfifo(tmp_path / "fifo")
+    with pytest.raises(ValueError, match="neither a directory nor a regular file"):
+        make_targz(str(tmp_path / "fifo"), str(tmp_path / "x.tar.gz"))
+    assert not (tmp_path / "x.tar.gz").exists()
     (tmp_path / "file").write_text("x")
-    with pytest.raises(NotADirectoryError):
-        make_targz(str(tmp_path / "file"), str(tmp_path / "x.tar.gz"))
+    with pytest.raises(ValueError, match="over itself"):
+        make_targz(str(tmp_path / "file"), str(tmp_path / "file"))
+    assert (tmp_path / "file").read_text() == "x"
+
+
+def test_make_targz_of_a_single_file_is_reproducible(tmp_path: Path) -> None:
+    """oras-py packs a lone file too: one member named after it, with the directory rules."""
+    first, second = tmp_path / "one" / "notes.txt", tmp_path / "two" / "notes.txt"
+    for path, mtime in ((first, 1_000_000), (second, 1_700_000_000)):
+        path.parent.mkdir()
+        path.write_text("hello!")
+        os.utime(path, (mtime, mtime))
+    a = make_targz(str(first), str(tmp_path / "a.tar.gz"))
+    b = make_targz(str(second), str(tmp_path / "b.tar.gz"))
+    assert Path(a.path).read_bytes() == Path(b.path).read_bytes()
+    (member,) = _members(a.path)
+    assert (member.name, member.isfile(), member.size, member.mtime) == ("notes.txt", True, 6, 0)
 
 
 # --- safe_extract_targz: round trips ----------------------------------------------------------

@@ -161,6 +161,25 @@ def test_insufficient_scope_fetches_the_union_then_gives_up() -> None:
     assert not changed and session.count == count
 
 
+def test_a_second_worker_refused_with_the_same_token_does_not_ask_again() -> None:
+    session = FakeSession()
+    backend = _challenged(session)
+    wider = BEARER + ',scope="repository:other/x:pull",error="insufficient_scope"'
+    headers, _ = backend.authenticate_request(
+        _challenge_401(_url("a/b"), wider), {"Authorization": "Bearer t1"}
+    )
+    count = session.count
+    again = BEARER + ',scope="repository:a/b:pull",error="insufficient_scope"'
+    # Two workers sent the same token and were both refused: the first drops it from the
+    # cache, the second must still know what it was asked for.
+    for _ in range(2):
+        _, changed = backend.authenticate_request(
+            _challenge_401(_url("a/b"), again), {"Authorization": headers["Authorization"]}
+        )
+        assert not changed
+    assert session.count == count
+
+
 @pytest.mark.parametrize(
     "body, expected",
     [

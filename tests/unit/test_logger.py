@@ -175,3 +175,50 @@ def test_standalone_logger_instance() -> None:
     finally:
         mine.cleanup()
     assert handler not in logging.getLogger("oras").handlers
+
+
+def test_messages_go_through_handler_to_every_log_handler() -> None:
+    """oras-py's Logger.handler/text_handler: each message is a dict passed to `log_handler`."""
+    stream = capture(nocolor=True)
+    seen: list[dict] = []
+    assert logger.log_handler == [logger.text_handler]
+    logger.log_handler.append(seen.append)
+    logger.info("pulled %s layers", 2)
+    logger.progress(1, 2)
+    logger.handler({"level": "warning", "msg": "straight to the handlers"})
+    assert seen == [
+        {"level": "info", "msg": "pulled 2 layers"},
+        {"level": "progress", "done": 1, "total": 2},
+        {"level": "warning", "msg": "straight to the handlers"},
+    ]
+    assert (
+        stream.getvalue() == "pulled 2 layers\n1 of 2 steps (50%) done\nstraight to the handlers\n"
+    )
+    logger.cleanup()
+    assert logger.log_handler == [logger.text_handler]
+
+
+def test_text_handler_alone(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.DEBUG, logger="oras"):
+        logger.text_handler({"level": "debug", "msg": "direct"})
+        logger.quiet = True
+        logger.text_handler({"level": "info", "msg": "hidden when quiet"})
+        logger.text_handler({"level": "shellcmd", "msg": "hidden without printshellcmds"})
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [(logging.DEBUG, "direct")]
+    assert caplog.records[0].funcName == "test_text_handler_alone"
+
+
+def test_modules_that_had_a_logger_still_name_it() -> None:
+    """oras-py modules exposed the shared logger object as a module attribute."""
+    import importlib
+
+    for name in (
+        "oras.provider",
+        "oras.decorator",
+        "oras.auth.base",
+        "oras.auth.token",
+        "oras.auth.utils",
+        "oras.auth.ecr",
+        "oras.layout.layout",
+    ):
+        assert importlib.import_module(name).logger is logger, name

@@ -346,6 +346,19 @@ def test_make_and_extract_targz(tmp_path: Path) -> None:
         os.remove(archive)
 
 
+def test_make_targz_of_a_file(tmp_path: Path) -> None:
+    source = tmp_path / "written_file.txt"
+    source.write_text("hello!")
+    first = oras.utils.make_targz(str(source), str(tmp_path / "test1.tar.gz"))
+    second = oras.utils.make_targz(source, str(tmp_path / "test2.tar.gz"))
+    assert first == str(tmp_path / "test1.tar.gz")
+    assert oras.utils.get_file_hash(first) == oras.utils.get_file_hash(second)
+    out = tmp_path / "out"
+    out.mkdir()
+    oras.utils.extract_targz(first, str(out))
+    assert (out / "written_file.txt").read_text() == "hello!"
+
+
 def test_extract_targz_refuses_traversal(tmp_path: Path) -> None:
     evil = tmp_path / "evil.tar.gz"
     with tarfile.open(evil, "w:gz") as tar:
