@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Benchmark oras-py (CLI and library) against the raw limit (curl, a minimal Python client).
 
-Starts a CNCF Distribution registry on 127.0.0.1 (the test harness's `RegistryServer`), then
-for every workload measures wall time, CPU time (user + sys) and peak RSS of a fresh child
-process per measurement, interleaving the tools run after run, and writes a Markdown report
-with medians, ratios to the raw baseline and the targets of issue 4. See bench/README.md.
+Starts a CNCF Distribution registry on 127.0.0.1 (the test harness's `RegistryServer`), and a
+second one for the copies between registries, then for every workload measures wall time, CPU
+time (user + sys) and peak RSS of a fresh child process per measurement, interleaving the tools
+run after run, and writes a Markdown report with medians, ratios to the raw baseline (to
+`skopeo copy` for the copies) and the targets of issue 4. See bench/README.md.
 """
 
 from __future__ import annotations
@@ -79,6 +80,17 @@ oras.client.OrasClient(insecure=True).pull(target=sys.argv[1], outdir=sys.argv[2
 """
 
 LIB_IMPORT = "import oras.client"
+
+#: A copy between two registries with the library: the engine between two repository stores.
+LIB_COPY = """\
+import sys
+import oras.client
+from oras.copy import copy
+
+source, destination, tag = sys.argv[1:4]
+client = oras.client.OrasClient(insecure=True)
+copy(client.repository(source), tag, client.repository(destination, push=True), tag)
+"""
 
 #: The "verified pull" baseline: one connection, one blob after another, streamed to disk with
 #: large reads, sha256 and size checked, renamed into place.
@@ -174,13 +186,14 @@ class Trial:
     does between them (writing a curl config, reading a header) costs microseconds.
     """
 
-    def __init__(self, rss_prefix: Sequence[str], registry_pid: Optional[int] = None) -> None:
+    def __init__(self, rss_prefix: Sequence[str], registry_pids: Sequence[int] = ()) -> None:
         self.rss_prefix = list(rss_prefix)
-        self.registry_pid = registry_pid
+        #: Every registry the commands talk to (two for a copy between registries).
+        self.registry_pids = [pid for pid in registry_pids if pid]
         self.sample = Sample()
 
     def _registry_cpu(self) -> float:
-        return process_cpu(self.registry_pid) if self.registry_pid else 0.0
+        return sum(process_cpu(pid) for pid in self.registry_pids)
 
     def run(
         self, command: Sequence[str], *, cwd: Optional[Path] = None, env: Optional[dict] = None
@@ -320,10 +333,16 @@ class RegistryClient:
         self.push_manifest(repo, tag, manifest_bytes(layers))
 
     def has_manifest(self, repo: str, tag: str) -> bool:
+        return self.manifest_digest(repo, tag) is not None
+
+    def manifest_digest(self, repo: str, tag: str) -> Optional[str]:
+        """The digest the registry holds `repo:tag` under, None when it has no such manifest."""
         response = self._request(
             "HEAD", f"/v2/{repo}/manifests/{tag}", headers={"Accept": MANIFEST_TYPE}
         )
-        return response.status == 200
+        if response.status != 200:
+            return None
+        return response.getheader("Docker-Content-Digest") or ""
 
 
 # -- configuration and payloads --------------------------------------------------------------
@@ -358,10 +377,18 @@ class Sizes:
     small_files: int = 1000
     small_size: int = 4 * KiB
     sparse: int = 4 * GiB
+    #: The one file of the `cp-big` copy between registries (its layers: `layers`).
+    cp: int = GiB
 
 
 QUICK = Sizes(
-    big=2 * MiB, layers=5, layer_size=64 * KiB, small_files=20, small_size=4 * KiB, sparse=16 * MiB
+    big=2 * MiB,
+    layers=5,
+    layer_size=64 * KiB,
+    small_files=20,
+    small_size=4 * KiB,
+    sparse=16 * MiB,
+    cp=2 * MiB,
 )
 
 
@@ -392,10 +419,10 @@ def make_payload(key: str, sizes: Sizes, data_dir: Path) -> Payload:
     """Generate one workload's data under `data_dir / key` (not timed)."""
     root = data_dir / key
     root.mkdir(parents=True)
-    if key == "big":
-        write_random(root / "big.bin", sizes.big)
+    if key in ("big", "cp-big"):
+        write_random(root / "big.bin", sizes.cp if key == "cp-big" else sizes.big)
         return Payload(key, root, ["big.bin"], [describe(root / "big.bin", "big.bin")])
-    if key in ("layers", "latency"):
+    if key in ("layers", "latency", "cp-layers"):
         names = [f"layer-{i:03d}.bin" for i in range(sizes.layers)]
         for name in names:
             write_random(root / name, sizes.layer_size)
@@ -439,10 +466,19 @@ class Context:
     host: str = ""
     url: str = ""
     counter: int = 0
+    #: The destination of the copies between registries, and the driver's client for it.
+    second: Optional[RegistryServer] = None
+    second_client: Optional[RegistryClient] = None
+    skopeo: str = ""
 
     def __post_init__(self) -> None:
         self.host = self.host or self.registry.host
         self.url = self.url or self.registry.url
+
+    def registry_pids(self, both: bool = False) -> list[int]:
+        """The registry's process id; with `both`, the second registry's too."""
+        registries = [self.registry, self.second] if both else [self.registry]
+        return [r.pid for r in registries if r is not None and r.pid]
 
     def fresh_repo(self, label: str) -> str:
         self.counter += 1
@@ -662,6 +698,152 @@ def check_pulled(payload: Payload, out: Path) -> None:
             raise StepFailed(f"pulled {blob.title} has the wrong digest")
 
 
+# -- copies between registries ---------------------------------------------------------------
+
+#: skopeo's user when the benchmark runs as root (see `skopeo_copy`): nobody.
+SKOPEO_UID = 65534
+SKOPEO_POLICY = {"default": [{"type": "insecureAcceptAnything"}]}
+
+
+def _copy_refs(ctx: Context, source: str, destination: str) -> tuple[str, str]:
+    """`host/repo:tag` of the source (the first registry) and of the destination (the second)."""
+    assert ctx.second is not None
+    return f"{ctx.host}/{source}:{SEED_TAG}", f"{ctx.second.host}/{destination}:{SEED_TAG}"
+
+
+def skopeo_copy(ctx: Context, trial: Trial, work: Path, source: str, destination: str) -> None:
+    """`skopeo copy --all --preserve-digests docker://SRC docker://DST`, the manifest unchanged.
+
+    containers/image remembers where it saw every blob (its blob-info cache) and mounts a blob
+    from an earlier destination repository of the same registry instead of copying it; that
+    would turn every run after the first into a few mounts. The cache is per user, and root's
+    is the machine-wide /var/lib/containers/cache, so every run gets a fresh HOME, and as root
+    skopeo runs as the user nobody, whose cache is then under that HOME. That HOME is made in
+    the system temporary directory, not in the work directory (mode 0700), so that nobody can
+    reach it.
+    """
+    src, dst = _copy_refs(ctx, source, destination)
+    home = Path(tempfile.mkdtemp(prefix="oras-bench-skopeo-"))
+    try:
+        policy = home / "policy.json"
+        policy.write_text(json.dumps(SKOPEO_POLICY))
+        (home / "registries.d").mkdir()
+        prefix: list[str] = []
+        if os.geteuid() == 0:
+            setpriv = shutil.which("setpriv")
+            if setpriv is None:
+                raise StepFailed("setpriv (util-linux) is needed to run skopeo as nobody")
+            for path in (home, policy, home / "registries.d"):
+                os.chown(path, SKOPEO_UID, SKOPEO_UID)
+            prefix = [setpriv, f"--reuid={SKOPEO_UID}", f"--regid={SKOPEO_UID}", "--clear-groups"]
+            prefix.append("--")
+        env = ctx.child_env()
+        env.update(
+            HOME=str(home),
+            XDG_DATA_HOME=str(home / "share"),
+            XDG_RUNTIME_DIR=str(home / "run"),
+            TMPDIR=str(home),
+        )
+        command = [
+            *prefix,
+            ctx.skopeo,
+            "--policy",
+            str(policy),
+            "--registries.d",
+            str(home / "registries.d"),
+            "copy",
+            "--quiet",
+            "--all",
+            "--preserve-digests",
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+            "--src-no-creds",
+            "--dest-no-creds",
+            f"docker://{src}",
+            f"docker://{dst}",
+        ]
+        trial.run(command, cwd=home, env=env)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+#: One blob from the source to the destination: curl GET piped into a monolithic curl PUT.
+_PIPE = (
+    '"$0" -sS --fail "$1" | "$0" -sS -T - -H "Content-Type: application/octet-stream"'
+    ' -H "Expect:" -o /dev/null -w "%{http_code}\\n" "$2"'
+)
+
+
+def curl_pipe_copy(
+    ctx: Context, trial: Trial, work: Path, source: str, destination: str, blobs: Sequence[Blob]
+) -> None:
+    """The raw floor of a copy: the POSTs, then for every blob `curl GET | curl PUT` (streamed,
+    the digest known from the manifest), then the manifest GET and PUT on one connection."""
+    assert ctx.second is not None
+    src_base, dst_base = f"{ctx.url}/v2/{source}", f"{ctx.second.url}/v2/{destination}"
+    config = "sha256:" + hashlib.sha256(EMPTY_CONFIG).hexdigest()
+    digests = [config, *(blob.digest for blob in blobs)]
+    posts = [
+        {
+            "url": f"{dst_base}/blobs/uploads/",
+            "request": "POST",
+            "output": "/dev/null",
+            "dump-header": work / f"h{i}",
+        }
+        for i in range(len(digests))
+    ]
+    (work / "posts.cfg").write_text(_curl_config(posts))
+    _check_codes(trial.run([ctx.curl, "-K", str(work / "posts.cfg")]), [202] * len(digests), "POST")
+    for i, digest in enumerate(digests):
+        location = _location_from(work / f"h{i}")
+        put = f"{location}{'&' if '?' in location else '?'}digest={digest}"
+        codes = trial.run(["sh", "-c", _PIPE, ctx.curl, f"{src_base}/blobs/{digest}", put])
+        _check_codes(codes, [201], f"piped PUT of {digest}")
+    manifest = work / "manifest.json"
+    entries: list[dict[str, object]] = [
+        {
+            "url": f"{src_base}/manifests/{SEED_TAG}",
+            "header": f"Accept: {MANIFEST_TYPE}",
+            "output": manifest,
+        },
+        {
+            "url": f"{dst_base}/manifests/{SEED_TAG}",
+            "upload-file": manifest,
+            "header": [f"Content-Type: {MANIFEST_TYPE}", "Expect:"],
+            "output": "/dev/null",
+        },
+    ]
+    (work / "manifest.cfg").write_text(_curl_config(entries))
+    _check_codes(trial.run([ctx.curl, "-K", str(work / "manifest.cfg")]), [200, 201], "manifest")
+
+
+def oras_cli_copy(ctx: Context, trial: Trial, work: Path, source: str, destination: str) -> None:
+    """`oras-py cp --from-plain-http --to-plain-http SRC DST`."""
+    src, dst = _copy_refs(ctx, source, destination)
+    command = [*ctx.oras_cli, "cp", "--from-plain-http", "--to-plain-http", src, dst]
+    trial.run(command, cwd=work, env=ctx.child_env())
+
+
+def oras_lib_copy(ctx: Context, trial: Trial, work: Path, source: str, destination: str) -> None:
+    """`oras.copy.copy` between two `OrasClient(insecure=True).repository(...)` stores."""
+    assert ctx.second is not None
+    src, dst = f"{ctx.host}/{source}", f"{ctx.second.host}/{destination}"
+    trial.run([ctx.python, "-c", LIB_COPY, src, dst, SEED_TAG], cwd=work, env=ctx.child_env())
+
+
+def check_copied(ctx: Context, destination: str, digest: str) -> None:
+    """The destination holds the source's manifest digest, and no blob of it was mounted."""
+    assert ctx.second is not None and ctx.second_client is not None
+    got = ctx.second_client.manifest_digest(destination, SEED_TAG)
+    if got != digest:
+        raise StepFailed(f"{destination}:{SEED_TAG} is {got or 'missing'}, expected {digest}")
+    mounted = re.compile(
+        rf'"POST /v2/{re.escape(destination)}/blobs/uploads/\?[^"]*mount=[^"]*" 201 '
+    )
+    if mounted.search(ctx.second.log_path.read_text(errors="replace")):
+        raise StepFailed(f"a blob was mounted into {destination} instead of copied")
+
+
 # -- workloads -------------------------------------------------------------------------------
 
 PushTool = Callable[[Context, Payload, Trial, Path], str]
@@ -695,6 +877,10 @@ class Workload:
     tools: list[Tool]
     #: A proxy every tool goes through instead of talking to the registry directly.
     via: Optional[FaultProxy] = None
+    #: A copy from the registry to the second one: the CPU of both registries is counted.
+    across: bool = False
+    #: What the ratio column calls the baseline.
+    baseline: str = "raw"
 
     def tool(self, name: str) -> Optional[Tool]:
         return next((t for t in self.tools if t.name == name and t.samples), None)
@@ -756,6 +942,35 @@ def pull_workload(key: str, title: str, payload: Payload, repo: str) -> Workload
     return Workload(key, title, tools)
 
 
+CopyTool = Callable[[Context, Trial, Path, str, str], None]
+SKOPEO_COPY, CURL_PIPE = "skopeo copy", "curl GET piped to curl PUT"
+
+
+def copy_workload(key: str, title: str, payload: Payload, source: str, digest: str) -> Workload:
+    """skopeo (the baseline), the CLI and the library (and, for a single blob, curl piped into
+    curl) copying `source` to a fresh repository of the second registry, each checked after."""
+
+    def wrap(tool: CopyTool) -> Callable[[Context, Trial, Path], None]:
+        def measure(ctx: Context, trial: Trial, work: Path) -> None:
+            destination = ctx.fresh_repo(key)
+            tool(ctx, trial, work, source, destination)
+            check_copied(ctx, destination, digest)
+
+        return measure
+
+    def curl_pipe(ctx: Context, trial: Trial, work: Path, source: str, destination: str) -> None:
+        curl_pipe_copy(ctx, trial, work, source, destination, payload.blobs)
+
+    tools = [
+        Tool(SKOPEO_COPY, wrap(skopeo_copy), raw=True),
+        Tool(CLI, wrap(oras_cli_copy)),
+        Tool(LIB, wrap(oras_lib_copy)),
+    ]
+    if len(payload.blobs) == 1:
+        tools.append(Tool(CURL_PIPE, wrap(curl_pipe)))
+    return Workload(key, title, tools, across=True, baseline="skopeo")
+
+
 def startup_workload(ctx_python: str, oras_cli: list[str]) -> Workload:
     """`python -c pass` (raw), `oras-py --help`, and `import oras.client` for information."""
 
@@ -791,7 +1006,7 @@ def run_workload(ctx: Context, workload: Workload, runs: int, log: Callable[[str
             if tool.error:
                 continue
             work = Path(tempfile.mkdtemp(prefix="trial-", dir=ctx.scratch))
-            trial = Trial(ctx.rss_prefix, ctx.registry.pid)
+            trial = Trial(ctx.rss_prefix, ctx.registry_pids(workload.across))
             seen = len(workload.via.log(settle=0)) if workload.via else 0
             try:
                 if workload.via is None:
@@ -818,11 +1033,12 @@ def run_workload(ctx: Context, workload: Workload, runs: int, log: Callable[[str
 # -- report ----------------------------------------------------------------------------------
 
 
-def _cell(tool: Tool, raw: Optional[Tool]) -> list[str]:
+def _cell(tool: Tool, raw: Optional[Tool], baseline: str = "raw") -> list[str]:
     if not tool.samples:
         return ["failed", "", "", "", f"`{tool.error[:160]}`"]
     wall, cpu = tool.median("wall"), tool.median("cpu")
-    ratio = "1.00 (raw)" if tool is raw else (f"{wall / raw.median('wall'):.2f}" if raw else "")
+    ratio = f"1.00 ({baseline})" if tool is raw else ""
+    ratio = ratio or (f"{wall / raw.median('wall'):.2f}" if raw else "")
     registry_cpu = f"{tool.median('registry_cpu'):.3f}"
     return [f"{wall:.3f}", f"{cpu:.3f}", registry_cpu, f"{tool.peak_rss_mib:.1f}", ratio]
 
@@ -837,7 +1053,8 @@ def results_table(workloads: Sequence[Workload]) -> str:
     for workload in workloads:
         raw = workload.raw
         for tool in workload.tools:
-            rows.append("| " + " | ".join([workload.title, tool.name, *_cell(tool, raw)]) + " |")
+            cells = _cell(tool, raw, workload.baseline)
+            rows.append("| " + " | ".join([workload.title, tool.name, *cells]) + " |")
     return "\n".join(rows)
 
 
@@ -1050,6 +1267,7 @@ def machine_facts(ctx: Context, workdir: Path) -> list[tuple[str, str]]:
         ),
         ("registry", _first_line([REGISTRY_BINARY, "--version"])),
         ("curl", " ".join(_first_line([ctx.curl, "--version"]).split()[:2])),
+        *([("skopeo", _first_line([ctx.skopeo, "--version"]))] if ctx.skopeo else []),
         ("work directory", f"{workdir} ({filesystem})"),
     ]
 
@@ -1101,6 +1319,15 @@ def render_report(
             " simulated round trip per request), for every tool."
             if any(w.via is not None for w in workloads)
             else ""
+        )
+        + (
+            " The cp rows copy an artifact, pushed once to the registry (one file of"
+            f" {human_size(sizes.cp)}, or the {sizes.layers} layers), to a second registry on"
+            " the same disk, every run to a fresh repository, checked after (the source's"
+            " manifest digest, no blob mounted); their ratios are to `skopeo copy`, and their"
+            " registry CPU is both registries'."
+            if any(w.across for w in workloads)
+            else ""
         ),
         "",
         results_table(workloads),
@@ -1116,7 +1343,9 @@ def render_report(
 
 # -- main ------------------------------------------------------------------------------------
 
-WORKLOADS = ("startup", "big", "layers", "latency", "dir", "sparse")
+#: Copies from the registry to a second one.
+COPY_WORKLOADS = ("cp-big", "cp-layers")
+WORKLOADS = ("startup", "big", "layers", "latency", "dir", "sparse", *COPY_WORKLOADS)
 #: `--quick` without `--only`: everything but the simulated link (select it with `--only`).
 QUICK_WORKLOADS = tuple(k for k in WORKLOADS if k != "latency")
 
@@ -1159,6 +1388,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         "--sparse-size", type=parse_size, help=f"default {human_size(defaults.sparse)}"
     )
     parser.add_argument(
+        "--cp-size",
+        type=parse_size,
+        help=f"the file of cp-big (default {human_size(defaults.cp)}; cp-layers copies"
+        " --layers × --layer-size)",
+    )
+    parser.add_argument(
         "--workdir",
         type=Path,
         help="where data, registry storage and pulls go (default: a temp dir under $TMPDIR)",
@@ -1170,6 +1405,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         "--oras-cli", help="the oras-py executable (default: next to --python, else on PATH)"
     )
     parser.add_argument("--curl", default="curl", help="curl executable (default: curl)")
+    parser.add_argument(
+        "--skopeo", default="skopeo", help="skopeo executable, for the cp rows (default: skopeo)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     return parser.parse_args(argv)
 
@@ -1183,6 +1421,7 @@ def resolve_sizes(args: argparse.Namespace) -> Sizes:
         "small_files": args.small_files,
         "small_size": args.small_size,
         "sparse": args.sparse_size,
+        "cp": args.cp_size,
     }
     return dataclasses.replace(sizes, **{k: v for k, v in overrides.items() if v is not None})
 
@@ -1228,6 +1467,10 @@ def disk_needed(sizes: Sizes, wanted: set[str]) -> int:
         need += 4 * sizes.small_files * max(sizes.small_size, 4 * KiB)
     if "sparse" in wanted:
         need += 3 * sizes.sparse
+    if "cp-big" in wanted:
+        need += 4 * sizes.cp
+    if "cp-layers" in wanted:
+        need += 4 * sizes.layers * sizes.layer_size
     return need
 
 
@@ -1242,6 +1485,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     curl = shutil.which(args.curl)
     if curl is None:
         print(f"error: {args.curl} not found (Debian: apt-get install curl)", file=sys.stderr)
+        return 2
+    copies = wanted.intersection(COPY_WORKLOADS)
+    skopeo = shutil.which(args.skopeo) if copies else ""
+    if skopeo is None:
+        print(f"error: {args.skopeo} not found (Debian: apt-get install skopeo)", file=sys.stderr)
         return 2
     oras_cli = find_oras_cli(args.python, args.oras_cli)
     package = compile_package(args.python)
@@ -1262,12 +1510,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(message, file=sys.stderr, flush=True)
 
     registry = RegistryServer("plain", workdir=workdir / "registry", log_level="error")
+    # The destination of the copies: another registry process, its storage on the same disk.
+    second = (
+        RegistryServer("plain", workdir=workdir / "registry2", log_level="error")
+        if copies
+        else None
+    )
     proxy: Optional[FaultProxy] = None
     try:
         log(f"work directory {workdir} (needs {need / GiB:.1f} GiB at most)")
         data_dir = workdir / "data"
         data_dir.mkdir()
         registry.start()
+        if second is not None:
+            second.start()
         scratch = workdir / "scratch"
         scratch.mkdir()
         client = RegistryClient(registry.host)
@@ -1277,6 +1533,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         load_at_start = os.getloadavg()[0]
         rss_prefix, rss_method = rss_wrapper(args.python)
         ctx = Context(registry, client, args.python, oras_cli, curl, scratch, rss_prefix)
+        if second is not None:
+            ctx.second, ctx.second_client = second, RegistryClient(second.host)
+            ctx.skopeo = skopeo
 
         workloads: list[Workload] = []
         if "startup" in wanted:
@@ -1290,6 +1549,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             f" over {args.latency_ms:g} ms",
             "dir": f"dir of {sizes.small_files} × {human_size(sizes.small_size)}",
             "sparse": f"sparse {human_size(sizes.sparse)}",
+            "cp-big": f"cp 1 file of {human_size(sizes.cp)}",
+            "cp-layers": f"cp {sizes.layers} × {human_size(sizes.layer_size)} layers",
         }
         # One payload at a time, generated just before its workloads and deleted after, so
         # that writing back one workload's data never slows down another's measurements.
@@ -1297,6 +1558,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             payload = make_payload(key, sizes, data_dir)
             seed = f"bench/seed-{key}"
             client.push_artifact(seed, SEED_TAG, payload.blobs)
+            if key in COPY_WORKLOADS:
+                # The registry holds the source: its files are not needed any more.
+                shutil.rmtree(payload.root, ignore_errors=True)
+                os.sync()
+                digest = client.manifest_digest(seed, SEED_TAG)
+                if not digest:
+                    raise StepFailed(f"{seed}:{SEED_TAG} not in the registry after seeding")
+                workload = copy_workload(key, titles[key], payload, seed, digest)
+                log(f"{workload.title}:")
+                run_workload(ctx, workload, args.runs, log)
+                workloads.append(workload)
+                continue
             os.sync()
             pair = [
                 push_workload(f"push-{key}", f"push {titles[key]}", payload),
@@ -1337,6 +1610,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if proxy is not None:
             proxy.stop()
         registry.stop()
+        if second is not None:
+            second.stop()
         if args.keep:
             log(f"kept {workdir}")
         else:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-BENCH_TIMEOUT = 120
+BENCH_TIMEOUT = 180
 
 
 def test_quick_benchmark_writes_the_table(tmp_path: Path) -> None:
@@ -46,6 +46,9 @@ def test_quick_benchmark_writes_the_table(tmp_path: Path) -> None:
         "| push 5 × 64 KiB layers | oras library |",
         "| pull dir of 20 × 4 KiB | oras-py CLI |",
         "| push sparse 16 MiB | oras-py CLI |",
+        "| cp 1 file of 2 MiB | oras-py CLI |",
+        "| cp 1 file of 2 MiB | curl GET piped to curl PUT |",
+        "| cp 5 × 64 KiB layers | oras library |",
     ):
         assert row in report, row
     assert "## Targets (issue 4)" in report
@@ -60,4 +63,10 @@ def test_quick_benchmark_writes_the_table(tmp_path: Path) -> None:
     assert "CPU-bound floor" in report
     raw_rows = [line for line in report.splitlines() if "(raw)" in line]
     assert len(raw_rows) == 9, raw_rows
+    # The copies between registries are compared with skopeo, which must succeed, and both
+    # registries' CPU time is counted.
+    skopeo_rows = [line for line in report.splitlines() if "| skopeo copy |" in line]
+    assert len(skopeo_rows) == 2 and all("1.00 (skopeo)" in r for r in skopeo_rows), skopeo_rows
+    assert all(float(row.split("|")[5]) > 0 for row in skopeo_rows), skopeo_rows
+    assert "| skopeo | skopeo version" in report
     assert list((tmp_path / "work").iterdir()) == []  # the work directory was cleaned up
