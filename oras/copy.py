@@ -13,10 +13,11 @@ from __future__ import annotations
 import io
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Callable, Optional, Sequence
 
+from oras.concurrency import INTERRUPT_GRACE, check_interrupted, run_stoppable
 from oras.content import Fetcher, Mounter, ReadOnlyTarget, ReferencePusher, Storage, Target
 from oras.content.reader import CountingReader, read_all
 from oras.descriptor import Descriptor
@@ -37,6 +38,8 @@ log = logging.getLogger(__name__)
 
 #: Nodes copied at once unless told otherwise (Go oras' default).
 DEFAULT_CONCURRENCY = 3
+#: How often the calling thread wakes up while it waits for the workers.
+WAKE_UP = 0.25
 
 
 class SkipNode(Exception):
@@ -150,6 +153,7 @@ class _CancellableReader(CountingReader):
     def _check(self) -> None:
         if self._copier.error is not None:
             raise CopyCancelled("copy cancelled: another transfer failed")
+        check_interrupted()
 
     def count(self, n: int) -> None:
         self._check()
@@ -174,18 +178,27 @@ class _GraphCopy:
         self.pool = ThreadPoolExecutor(
             max_workers=options.concurrency, thread_name_prefix="oras-copy"
         )
+        self.stop = threading.Event()
+        self.futures: set[Future[None]] = set()
 
     def run(self, root: Descriptor, root_reference: Optional[str]) -> None:
         self.root_reference = root_reference
+        interrupted = False
         try:
             self._visit(root, None)
-            while not self.finished.wait(0.1):
+            # Waking up now and then lets a signal handler run in this thread.
+            while not self.finished.wait(WAKE_UP):
                 pass
         except BaseException as e:  # KeyboardInterrupt in the caller's thread: stop the rest
+            interrupted = not isinstance(e, Exception)
             self._fail(e)
+            if interrupted:
+                # Workers stop at their next chunk and remove their partial files; one
+                # blocked on a silent connection is left behind after INTERRUPT_GRACE.
+                wait(list(self.futures), timeout=INTERRUPT_GRACE)
             raise
         finally:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool.shutdown(wait=not interrupted, cancel_futures=True)
         if self.error is not None:
             raise self.error
 
@@ -194,9 +207,16 @@ class _GraphCopy:
         if self.error is not None:
             return
         try:
-            self.pool.submit(self._guarded, fn, node)
+            future = self.pool.submit(run_stoppable, self.stop, self._guarded, fn, node)
         except RuntimeError:  # the pool is shutting down after a failure
-            pass
+            return
+        with self.lock:
+            self.futures.add(future)
+        future.add_done_callback(self._forget)
+
+    def _forget(self, future: Future[None]) -> None:
+        with self.lock:
+            self.futures.discard(future)
 
     def _guarded(self, fn: Callable[[_Node], None], node: _Node) -> None:
         if self.error is not None:
@@ -210,6 +230,7 @@ class _GraphCopy:
         with self.lock:
             if self.error is None:
                 self.error = error
+        self.stop.set()  # transfers in flight stop at their next chunk
         self.finished.set()
 
     def _visit(self, desc: Descriptor, parent: Optional[_Node]) -> None:

@@ -19,7 +19,7 @@ import tempfile
 import threading
 from typing import TYPE_CHECKING, Any, BinaryIO, Optional
 
-from oras.content.reader import FileContent, read_all
+from oras.content.reader import VerifiedFile, read_all
 from oras.descriptor import Descriptor
 from oras.digest import digest_bytes
 from oras.manifest import is_manifest
@@ -31,26 +31,6 @@ if TYPE_CHECKING:
     from oras.provider import Registry
 
 log = logging.getLogger(__name__)
-
-
-class SpooledBlob(FileContent):
-    """A blob that `download_blob` wrote (and verified) into a temporary file: a sink may take
-    the file itself (`take`) instead of copying it; it is removed on close otherwise."""
-
-    def __init__(self, path: str, desc: Descriptor) -> None:
-        super().__init__(path)
-        self.verified_digest = desc.digest
-
-    def take(self, destination: str) -> None:
-        """Move the file to `destination` (same file system)."""
-        os.replace(self.path, destination)
-
-    def close(self) -> None:
-        try:
-            super().close()
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self.path)
 
 
 def _overridden(client: Registry, name: str) -> bool:
@@ -71,8 +51,11 @@ class ClientStore:
         spool_dir: Optional[str] = None,
         chunked: bool = False,
         chunk_size: Optional[int] = None,
+        progress: Any = None,
     ) -> None:
         self.client = client
+        #: Receives the ProgressEvents of the client's own transfer hooks, for this copy only.
+        self.progress = progress
         self.container = container
         self.spool_dir = spool_dir
         self.chunked = chunked
@@ -93,19 +76,28 @@ class ClientStore:
             return io.BytesIO(body)
         if self.spool_dir is None and not _overridden(self.client, "download_blob"):
             return self.repository.fetch(desc)
+        return self._spool(desc)
+
+    def _spool(self, desc: Descriptor) -> VerifiedFile:
+        """Download through `download_blob` (verified, resumed) into a temporary file."""
+        import secrets
+
+        from oras import scratch
+
         directory = self.spool_dir or tempfile.gettempdir()
-        fd, path = tempfile.mkstemp(prefix=".oras-", suffix=".partial", dir=directory)
-        os.close(fd)
+        path = scratch.track(os.path.join(directory, f".oras-{secrets.token_hex(8)}.spool"))
+        state = self.client._state
         try:
-            self.client._state.layer = desc.to_dict()
+            state.layer, state.progress = desc.to_dict(), self.progress
             try:
                 self.client.download_blob(self.container, desc.digest, path)
             finally:
-                self.client._state.layer = None
-            return SpooledBlob(path, desc)
+                state.layer, state.progress = None, None
+            return VerifiedFile(path, desc.digest)  # untracked once taken or closed
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
+            scratch.untrack(path)
             raise
 
     def exists(self, desc: Descriptor) -> bool:

@@ -30,6 +30,8 @@ import oras.utils
 from oras import scratch
 from oras.concurrency import PULL_CONCURRENCY, PUSH_CONCURRENCY, in_this_context, map_concurrently
 from oras.container import Container
+from oras.content.files import FileSink, PlannedFile
+from oras.copy import CopyGraphOptions, copy_graph
 from oras.credentials import Credential, CredentialStore
 from oras.decorator import ensure_container
 from oras.descriptor import (
@@ -57,6 +59,7 @@ from oras.filenames import (
     check_replaceable,
     drop_duplicate_outputs,
 )
+from oras.hooks import ClientStore, root_from_manifest
 from oras.logger import logger
 from oras.pack import (
     StreamEntry,
@@ -1156,26 +1159,41 @@ class Registry:
             check_replaceable(outdir, outfile, directory=self._unpacks(layer, unpack_all_targz))
             plan.append((layer, outfile))
         oras.utils.mkdir_p(outdir)
-
-        def pull_one(item: tuple[dict, str]) -> str:
-            layer, outfile = item
-            self._state.layer = layer
-            try:
-                if self._unpacks(layer, unpack_all_targz):
-                    self._pull_directory(container, layer, outfile)
-                else:
-                    self.download_blob(container, layer["digest"], outfile)
-            finally:
-                self._state.layer = None
-            logger.info(f"Successfully pulled {outfile}.")
-            return outfile
-
+        for layer in untitled:
+            log.debug("skipping layer %s: it has no title", layer.get("digest"))
+            ProgressReporter(progress or self.progress, "download", layer).emit(SKIPPED)
+        if not plan:
+            return []
+        # A copy from the registry (through this client's hooks) into the planned files.
+        sink = FileSink(on_written=lambda path: logger.info(f"Successfully pulled {path}."))
+        layers = []
+        for layer, outfile in plan:
+            desc = Descriptor.from_dict(layer)
+            layers.append(desc)
+            sink.add(desc, self._planned_file(layer, outfile, unpack_all_targz))
+        root, body = root_from_manifest(manifest)
+        source = ClientStore(self, container, spool_dir=outdir, progress=progress or self.progress)
+        source.known[root.digest] = body
         self._fit_pool(concurrency)
-        with self._progress_scope(progress):
-            for layer in untitled:
-                log.debug("skipping layer %s: it has no title", layer.get("digest"))
-                ProgressReporter(self._progress(), "download", layer).emit(SKIPPED)
-            return map_concurrently(pull_one, plan, concurrency)
+        options = CopyGraphOptions(
+            concurrency=concurrency,
+            find_successors=lambda desc, _content: layers if desc.digest == root.digest else [],
+        )
+        copy_graph(source, sink, root, options)
+        return [outfile for _, outfile in plan]
+
+    def _planned_file(self, layer: dict, outfile: str, unpack_all_targz: bool) -> PlannedFile:
+        if not self._unpacks(layer, unpack_all_targz):
+            return PlannedFile(outfile)
+        annotations = layer.get("annotations") or {}
+        title = annotations.get(defaults.annotation_title)
+        label = f"layer {title!r} ({layer['digest']})" if title else f"layer {layer['digest']}"
+        return PlannedFile(
+            outfile,
+            unpack=True,
+            tar_digest=annotations.get(defaults.annotation_digest),
+            label=label,
+        )
 
     @staticmethod
     def _unpacks(layer: dict, unpack_all_targz: bool) -> bool:
@@ -1197,25 +1215,6 @@ class Registry:
             manifest = self.get_manifest(container, allowed_media_type)
             check_manifest(manifest, str(container))
         return container, manifest
-
-    def _pull_directory(self, container: Container, layer: dict, outfile: str) -> None:
-        from oras.archive import safe_extract_targz
-
-        parent = os.path.dirname(outfile)
-        fd, tarball = tempfile.mkstemp(prefix=".oras-", suffix=".tar.gz", dir=parent)
-        os.close(fd)
-        try:
-            scratch.track(tarball)
-            self.download_blob(container, layer["digest"], tarball)
-            annotations = layer.get("annotations") or {}
-            expected = annotations.get(defaults.annotation_digest)
-            title = annotations.get(defaults.annotation_title)
-            label = f"layer {title!r} ({layer['digest']})" if title else f"layer {layer['digest']}"
-            safe_extract_targz(tarball, parent, expected_tar_digest=expected, label=label)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tarball)
-            scratch.untrack(tarball)
 
     def _select_platform(self, container: Container, index: dict) -> Container:
         """The index entry for this machine's platform (or the only entry)."""

@@ -3,7 +3,9 @@ progress, read small content (manifests) whole under a size limit."""
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
 from typing import Any, BinaryIO, Callable, Optional
 
 from oras.descriptor import MAX_MANIFEST_SIZE, Descriptor
@@ -82,6 +84,33 @@ class FileContent(io.BufferedReader):
         self.path = path
 
 
+class VerifiedFile(FileContent):
+    """A temporary file whose content was verified against `verified_digest` when it was
+    written (a spooled download): a sink may move the file into place (`take`) instead of
+    copying and hashing it again. The file is removed on close unless it was taken."""
+
+    def __init__(self, path: str, verified_digest: str) -> None:
+        super().__init__(path)
+        self.verified_digest = verified_digest
+
+    def take(self, destination: str) -> None:
+        """Move the file to `destination` (on the same file system)."""
+        from oras import scratch
+
+        os.replace(self.path, destination)
+        scratch.untrack(self.path)
+
+    def close(self) -> None:
+        from oras import scratch
+
+        try:
+            super().close()
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path)
+            scratch.untrack(self.path)
+
+
 def open_file(path: str) -> FileContent:
     """`path` opened as content (see FileContent)."""
     return FileContent(path)
@@ -97,6 +126,8 @@ class CountingReader(io.RawIOBase):
         self._stream = stream
         self._on_bytes = on_bytes
         self.path: Optional[str] = getattr(stream, "path", None)
+        #: The stream passed through (a sink may recognise a VerifiedFile in it).
+        self.inner = stream
 
     def count(self, n: int) -> None:
         self._on_bytes(n)

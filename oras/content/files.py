@@ -1,0 +1,141 @@
+"""FileSink: named local files as the destination of a pull.
+
+Each blob the plan names is written to its file (or, for a layer to unpack, extracted into
+its directory), verified first and moved into place whole, so a file is either the complete,
+verified content or not there at all. Content the plan does not name (the manifest itself) is
+accepted and dropped. Which names are allowed and what a file may replace is decided before
+the copy starts (`oras.filenames`); this store only writes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import threading
+from dataclasses import dataclass
+from typing import BinaryIO, Callable, Optional
+
+from oras.content.reader import VerifiedFile, VerifyingReader, copy_stream
+from oras.descriptor import Descriptor
+from oras.errors import NotFoundError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PlannedFile:
+    """Where one blob goes: a file at `path`, or (with `unpack`) the tar+gzip extracted into
+    `path`'s parent directory, checked against `tar_digest` when there is one."""
+
+    path: str
+    unpack: bool = False
+    tar_digest: Optional[str] = None
+    label: str = ""
+
+
+class FileSink:
+    """A Storage whose blobs land in planned files. `on_written(path)` is called for each."""
+
+    def __init__(self, on_written: Optional[Callable[[str], None]] = None) -> None:
+        self._plan: dict[str, list[PlannedFile]] = {}
+        self._written: set[str] = set()
+        self._lock = threading.Lock()
+        self.on_written = on_written
+
+    def add(self, desc: Descriptor, target: PlannedFile) -> None:
+        """Plan to write the content of `desc` to `target` (a digest may have several)."""
+        self._plan.setdefault(desc.digest, []).append(target)
+
+    @property
+    def planned(self) -> list[str]:
+        """The digests this sink will write, in the order they were planned."""
+        return list(self._plan)
+
+    def exists(self, desc: Descriptor) -> bool:
+        with self._lock:
+            return desc.digest in self._written
+
+    def fetch(self, desc: Descriptor) -> BinaryIO:
+        raise NotFoundError(f"{desc.digest}: a file sink is written, not read", status=404)
+
+    def push(self, expected: Descriptor, content: BinaryIO) -> None:
+        targets = self._plan.get(expected.digest)
+        if not targets:
+            return  # not planned: the manifest, a skipped layer
+        first = os.path.dirname(targets[0].path)
+        os.makedirs(first, exist_ok=True)
+        source = self._materialise(expected, content, first)
+        try:
+            for i, target in enumerate(targets):
+                self._place(source, target, last=i == len(targets) - 1)
+                if self.on_written is not None:
+                    self.on_written(target.path)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(source)
+            _untrack(source)
+        with self._lock:
+            self._written.add(expected.digest)
+
+    def _materialise(self, expected: Descriptor, content: BinaryIO, directory: str) -> str:
+        """A temporary file in `directory` holding the verified content."""
+        from oras.remote.download import new_partial_file
+
+        inner = getattr(content, "inner", content)
+        fd, path = new_partial_file(directory)
+        os.close(fd)
+        _track(path)
+        if isinstance(inner, VerifiedFile) and inner.verified_digest == expected.digest:
+            inner.take(path)  # verified when it was downloaded: moved, not copied again
+            return path
+        try:
+            with open(path, "wb") as fh:
+                copy_stream(VerifyingReader(content, expected), fh)  # type: ignore[arg-type]
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+            _untrack(path)
+            raise
+        return path
+
+    def _place(self, source: str, target: PlannedFile, last: bool) -> None:
+        directory = os.path.dirname(target.path)
+        os.makedirs(directory, exist_ok=True)
+        if target.unpack:
+            from oras.archive import safe_extract_targz
+
+            safe_extract_targz(
+                source, directory, expected_tar_digest=target.tar_digest, label=target.label
+            )
+            return
+        if last:
+            os.replace(source, target.path)
+            return
+        from oras.remote.download import new_partial_file
+
+        fd, partial = new_partial_file(directory)
+        _track(partial)
+        try:
+            with os.fdopen(fd, "wb") as out, open(source, "rb") as inp:
+                shutil.copyfileobj(inp, out, 1024 * 1024)
+            os.replace(partial, target.path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(partial)
+            raise
+        finally:
+            _untrack(partial)
+
+
+def _track(path: str) -> None:
+    from oras import scratch
+
+    scratch.track(path)
+
+
+def _untrack(path: str) -> None:
+    from oras import scratch
+
+    scratch.untrack(path)
