@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from typing import Optional
+from typing import Iterator, Optional
 
 from oras.digest import DIGEST_PATTERN, digest_problem
 from oras.errors import InvalidReferenceError
@@ -69,6 +69,20 @@ def is_localhost(registry: str) -> bool:
     """True when the host part of `registry` (ignoring any port) is exactly `localhost`."""
     host, _, port = registry.partition(":")
     return host.lower() == "localhost" and (not port or port.isdigit())
+
+
+# "localhost" and "127.0.0.1" as whole host names, not inside "mylocalhost" or "127.0.0.10".
+_LOCALHOST = re.compile(r"(?<![\w.-])localhost(?![\w-]|\.\w)")
+_LOOPBACK = re.compile(r"(?<![\w.-])127\.0\.0\.1(?![\w-]|\.\w)")
+
+
+def iter_localhosts(name: str) -> Iterator[str]:
+    """Yield `name`, then the same name with localhost and 127.0.0.1 swapped, if it has either."""
+    yield name
+    if _LOCALHOST.search(name):
+        yield _LOCALHOST.sub("127.0.0.1", name)
+    elif _LOOPBACK.search(name):
+        yield _LOOPBACK.sub("localhost", name)
 
 
 _USERINFO = re.compile(r"^[^/@]*@(?=[^/]*/)")

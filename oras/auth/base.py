@@ -23,8 +23,7 @@ from oras.credentials import helpers as cred_helpers
 from oras.credentials.store import normalize_server
 from oras.errors import AuthenticationException, CredentialHelperError, OrasError
 from oras.logger import logger as logger  # oras-py's module-level name
-from oras.reference import registry_api_host
-from oras.utils import iter_localhosts
+from oras.reference import iter_localhosts, registry_api_host
 
 log = logging.getLogger(__name__)
 

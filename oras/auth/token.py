@@ -31,7 +31,7 @@ from oras.credentials import Credential
 from oras.descriptor import parse_json_object
 from oras.errors import AuthenticationError, ProtocolError, RegistryTimeoutError
 from oras.logger import logger as logger  # oras-py's module-level name
-from oras.reference import registry_api_host
+from oras.reference import iter_localhosts, registry_api_host
 from oras.remote.challenge import (
     Challenge,
     merge_scopes,
@@ -43,7 +43,6 @@ from oras.remote.challenge import (
 from oras.remote.response import read_limited
 from oras.remote.retry import is_timeout
 from oras.remote.timeouts import DEFAULT_TIMEOUTS, TIMEOUT_HINT, Timeouts
-from oras.utils import iter_localhosts
 
 log = logging.getLogger(__name__)
 

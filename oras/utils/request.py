@@ -3,22 +3,11 @@
 from __future__ import annotations
 
 import os
-import re
 import urllib.parse
-from typing import Any, Iterator, Mapping, Optional
+from typing import Any, Mapping, Optional
 
-# "localhost" and "127.0.0.1" as whole host names, not inside "mylocalhost" or "127.0.0.10".
-_LOCALHOST = re.compile(r"(?<![\w.-])localhost(?![\w-]|\.\w)")
-_LOOPBACK = re.compile(r"(?<![\w.-])127\.0\.0\.1(?![\w-]|\.\w)")
-
-
-def iter_localhosts(name: str) -> Iterator[str]:
-    """Yield `name`, then the same name with localhost and 127.0.0.1 swapped, if it has either."""
-    yield name
-    if _LOCALHOST.search(name):
-        yield _LOCALHOST.sub("127.0.0.1", name)
-    elif _LOOPBACK.search(name):
-        yield _LOOPBACK.sub("localhost", name)
+# oras-py's name; the transport uses it too, so it lives with the reference parsing.
+from oras.reference import iter_localhosts as iter_localhosts
 
 
 def find_docker_config(exists: bool = True) -> Optional[str]:
