@@ -11,21 +11,27 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Optional
+from typing import Any, Optional, Protocol
 from urllib.parse import urlsplit
 
 import requests
 
 from oras.auth.utils import load_configs as _load_config_files
-from oras.container import Container
 from oras.credentials import Credential, CredentialStore
 from oras.credentials import helpers as cred_helpers
 from oras.credentials.store import normalize_server
 from oras.errors import AuthenticationException, CredentialHelperError, OrasError
 from oras.logger import logger as logger  # oras-py's module-level name
-from oras.reference import iter_localhosts, registry_api_host
+from oras.reference import iter_localhosts, parse_reference, registry_api_host
 
 log = logging.getLogger(__name__)
+
+
+class NamesRegistry(Protocol):
+    """A parsed reference as the backend reads it: oras-py's `Container` or a `Reference`."""
+
+    @property
+    def registry(self) -> str: ...
 
 
 def _origin_key(host: str) -> str:
@@ -64,10 +70,12 @@ class AuthBackend:
     def get_auth_header(self) -> dict[str, str]:
         raise NotImplementedError
 
-    def get_container(self, name: Any) -> Container:
-        if isinstance(name, Container):
+    def get_container(self, name: Any) -> NamesRegistry:
+        """`name` parsed: what already names a registry (oras-py's `Container`, a `Reference`)
+        is returned as it is, a string is parsed into a `Reference`."""
+        if hasattr(name, "registry"):
             return name
-        return Container(name)
+        return parse_reference(name)
 
     def set_basic_auth(self, username: str, password: str) -> None:
         """Use these credentials from now on (for every registry this backend works for)."""

@@ -12,7 +12,8 @@ import requests
 
 import oras.auth.token as token_module
 from oras.auth import BasicAuth, TokenAuth
-from oras.errors import AuthenticationError, ProtocolError
+from oras.errors import AuthenticationError, InvalidReferenceError, ProtocolError
+from oras.reference import parse_reference
 
 REGISTRY = "reg.example"
 REALM = "https://auth.example/token"
@@ -328,3 +329,26 @@ def test_docker_hub_scopes_asked_up_front_reach_its_api_host() -> None:
     url = "https://registry-1.docker.io/v2/library/x/blobs/sha256:0"
     backend.authenticate_request(_challenge_401(url, method="HEAD"), {})
     assert session.scopes() == ["repository:library/x:pull,push"]
+
+
+def test_backend_takes_a_name_a_reference_or_a_container() -> None:
+    """The backend parses strings itself (core references) and reads `.registry` of what oras-py
+    callers pass, its `Container` included, without depending on oras.container."""
+    from oras.container import Container
+
+    backend = TokenAuth(session=FakeSession())
+    parsed = backend.get_container("localhost:5000/a/b:v1")
+    assert parsed == parse_reference("localhost:5000/a/b:v1")
+    container = Container(f"{REGISTRY}/a/b:v1")
+    assert backend.get_container(container) is container
+    reference = parse_reference("other.example/c:v2")
+    assert backend.get_container(reference) is reference
+    for bad in ("localhost:5000", None):
+        with pytest.raises(InvalidReferenceError):
+            backend.get_container(bad)
+
+    backend.load_configs(container)
+    backend.load_configs(reference)
+    backend.load_configs("localhost:5000/a/b:v1")
+    for host in (REGISTRY, "other.example", "localhost:5000", "127.0.0.1:5000"):
+        assert backend.is_registry_host(host), host
