@@ -1,14 +1,31 @@
-"""Layer titles as file names on pull: which titles may name a file, one file per title, and
-what a pulled file may replace (a file, never a directory, and the reverse)."""
+"""File names: a path argument that can name a file; layer titles as file names on pull (which
+titles may name a file, one file per title, and what a pulled file may replace: a file, never a
+directory, and the reverse)."""
 
 from __future__ import annotations
 
 import os
 import stat
 import unicodedata
-from typing import Any
+from typing import Any, Union
 
-from oras.errors import DuplicateTitleError, InvalidFileNameError, OutputConflictError
+from oras.errors import (
+    DuplicateTitleError,
+    InvalidFileNameError,
+    InvalidPathError,
+    OutputConflictError,
+)
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def check_path(path: PathLike, what: str = "path") -> str:
+    """`path` as a string; InvalidPathError naming it (`what` says which) when it holds a NUL
+    byte, which no file name can."""
+    text = os.fspath(path)
+    if "\x00" in text:
+        raise InvalidPathError(f"{what} {text!r} contains a NUL byte, which no file name can hold")
+    return text
 
 
 def check_file_name(name: Any) -> str:

@@ -7,13 +7,16 @@ import copy
 import dataclasses
 import json
 import os
+import pathlib
+import re
 import tempfile
 from dataclasses import dataclass
-from typing import IO, Any, Optional, Union
+from typing import IO, Any, NamedTuple, Optional, Union
 
 from oras import defaults, scratch
 from oras.descriptor import Descriptor
 from oras.errors import DuplicateTitleError
+from oras.filenames import check_path
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -42,6 +45,38 @@ class PackedBlob:
             scratch.untrack(self.path)
 
 
+class PathAndOptionalContent(NamedTuple):
+    """A `path[:mediatype]` argument split in two; `content` is None without a media type."""
+
+    path: str
+    content: Optional[str] = None
+
+
+def split_path_and_content(ref: str) -> PathAndOptionalContent:
+    """Split `path[:mediatype]` (oras-py rules: existing path wins, Windows drives, last colon)."""
+    ref = os.fspath(ref)
+    if ":" not in ref or os.path.exists(ref):
+        return PathAndOptionalContent(ref, None)
+    if _has_windows_drive(ref):
+        # C:\file[:type]: the first colon belongs to the drive; the type may contain colons.
+        parts = ref.split(":", 2)
+        if len(parts) < 3:
+            return PathAndOptionalContent(ref, None)
+        path, content = f"{parts[0]}:{parts[1]}", parts[2]
+    else:
+        path, content = ref.rsplit(":", 1)
+    # A trailing colon (`name:with:colons:`) asks for the default media type, as in Go oras.
+    return PathAndOptionalContent(path, content or None)
+
+
+def _has_windows_drive(ref: str) -> bool:
+    if os.name == "nt":
+        drive = pathlib.PureWindowsPath(ref).drive
+        return len(drive) == 2 and drive[1] == ":"
+    # Elsewhere only an unmistakable `X:\` or `X:/` counts: no media type starts with a slash.
+    return re.match(r"[A-Za-z]:[\\/]", ref) is not None
+
+
 def title_for(path: str) -> str:
     """The title of a pushed path: its basename, trailing slashes ignored."""
     return os.path.basename(os.path.normpath(path))
@@ -68,9 +103,6 @@ def resolve_entry(entry: PathLike, disable_path_validation: bool = False) -> tup
     """`path[:mediatype]` -> (path, media type or ""), checking that the path exists (and,
     unless disabled, that it lies inside the current directory), and that a directory holds
     no symbolic link leading outside it."""
-    from oras.utils import split_path_and_content
-    from oras.utils.fileio import check_path
-
     spec = split_path_and_content(check_path(entry, "file"))
     path, media_type = spec.path, spec.content or ""
     if not path or not os.path.exists(path):

@@ -14,20 +14,18 @@ import sys
 import tarfile
 import tempfile
 from contextlib import contextmanager
-from typing import IO, Any, AnyStr, Iterable, Iterator, NamedTuple, Optional, Union
+from typing import IO, Any, AnyStr, Iterable, Iterator, Optional, Union
 
 from oras import archive
 from oras.digest import digest_file
-from oras.errors import InvalidDigestError, InvalidPathError, PathTraversalError
+from oras.errors import InvalidDigestError, PathTraversalError
+from oras.filenames import check_path
+
+# oras-py's names; pushing needs them too, so they live with the packing.
+from oras.pack import PathAndOptionalContent as PathAndOptionalContent
+from oras.pack import split_path_and_content as split_path_and_content
 
 PathLike = Union[str, "os.PathLike[str]"]
-
-
-class PathAndOptionalContent(NamedTuple):
-    """A `path[:mediatype]` argument split in two; `content` is None without a media type."""
-
-    path: str
-    content: Optional[str] = None
 
 
 def reset(tarinfo: tarfile.TarInfo) -> tarfile.TarInfo:
@@ -60,15 +58,6 @@ def is_within_directory(directory: PathLike, target: PathLike) -> bool:
         return False
 
 
-def check_path(path: PathLike, what: str = "path") -> str:
-    """`path` as a string; InvalidPathError naming it (`what` says which) when it holds a NUL
-    byte, which no file name can."""
-    text = os.fspath(path)
-    if "\x00" in text:
-        raise InvalidPathError(f"{what} {text!r} contains a NUL byte, which no file name can hold")
-    return text
-
-
 def sanitize_path(expected_dir: PathLike, path: PathLike) -> str:
     """Return `path` resolved, or raise PathTraversalError if it is not inside `expected_dir`."""
     check_path(expected_dir, "directory")
@@ -78,31 +67,6 @@ def sanitize_path(expected_dir: PathLike, path: PathLike) -> str:
     if resolved != base_dir and base_dir not in resolved.parents:
         raise PathTraversalError(f"Filename {resolved} is not in {base_dir} directory")
     return str(resolved)
-
-
-def split_path_and_content(ref: str) -> PathAndOptionalContent:
-    """Split `path[:mediatype]` (oras-py rules: existing path wins, Windows drives, last colon)."""
-    ref = os.fspath(ref)
-    if ":" not in ref or os.path.exists(ref):
-        return PathAndOptionalContent(ref, None)
-    if _has_windows_drive(ref):
-        # C:\file[:type]: the first colon belongs to the drive; the type may contain colons.
-        parts = ref.split(":", 2)
-        if len(parts) < 3:
-            return PathAndOptionalContent(ref, None)
-        path, content = f"{parts[0]}:{parts[1]}", parts[2]
-    else:
-        path, content = ref.rsplit(":", 1)
-    # A trailing colon (`name:with:colons:`) asks for the default media type, as in Go oras.
-    return PathAndOptionalContent(path, content or None)
-
-
-def _has_windows_drive(ref: str) -> bool:
-    if os.name == "nt":
-        drive = pathlib.PureWindowsPath(ref).drive
-        return len(drive) == 2 and drive[1] == ":"
-    # Elsewhere only an unmistakable `X:\` or `X:/` counts: no media type starts with a slash.
-    return re.match(r"[A-Za-z]:[\\/]", ref) is not None
 
 
 @contextmanager
