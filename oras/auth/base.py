@@ -21,7 +21,7 @@ from oras.credentials import Credential, CredentialStore
 from oras.credentials import helpers as cred_helpers
 from oras.credentials.store import normalize_server
 from oras.errors import AuthenticationException, CredentialHelperError, OrasError
-from oras.logger import logger as logger  # oras-py's module-level name
+from oras.log import logger as logger  # oras-py's module-level name
 from oras.reference import iter_localhosts, parse_reference, registry_api_host
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from typing import Any, Optional
 import requests
 
 from oras.auth.token import TokenAuth
-from oras.logger import logger as logger  # oras-py's module-level name
+from oras.log import logger as logger  # oras-py's module-level name
 from oras.remote.challenge import parse_challenges
 
 log = logging.getLogger(__name__)

@@ -30,7 +30,7 @@ from oras.auth.base import AuthBackend
 from oras.credentials import Credential
 from oras.descriptor import parse_json_object
 from oras.errors import AuthenticationError, ProtocolError, RegistryTimeoutError
-from oras.logger import logger as logger  # oras-py's module-level name
+from oras.log import logger as logger  # oras-py's module-level name
 from oras.reference import iter_localhosts, registry_api_host
 from oras.remote.challenge import (
     Challenge,

@@ -8,7 +8,7 @@ import os
 from typing import Any, Optional
 
 from oras.credentials.store import docker_config_path, read_config
-from oras.logger import logger as logger  # oras-py's module-level name
+from oras.log import logger as logger  # oras-py's module-level name
 from oras.remote.challenge import parse_challenges
 
 log = logging.getLogger(__name__)
