@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from oras.cli import options
-from oras.cli.console import UsageError
+from oras.cli import options, target
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -30,13 +29,8 @@ def run(args: argparse.Namespace) -> int:
     from oras.cli.events import RESTORE, EventPrinter
     from oras.content.layout import open_layout
     from oras.copy import CopyOptions, copy
-    from oras.reference import split_tags
 
-    if args.concurrency < 1:
-        raise UsageError("--concurrency must be at least 1")
-    text, tags = split_tags(args.target)
-    if "@" in text:
-        raise UsageError("restore takes tags, not a digest: <registry>/<repository>[:<tags>]")
+    text, tags = target.repository_and_tags(args, "restore")
     with open_layout(args.input, "r") as layout:
         tags = tags or list(layout.tags())
         if not tags:

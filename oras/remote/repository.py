@@ -248,8 +248,7 @@ class Repository:
         elif expected.size <= SMALL_BLOB_SIZE:
             # Small content is read whole (and verified) first, so a dropped connection or a
             # refused size can be answered by sending it again.
-            data = read_all(content, expected, limit=SMALL_BLOB_SIZE)
-            progress.advance(len(data))
+            data = read_all(content, expected, limit=SMALL_BLOB_SIZE)  # counted as it is read
             response = self._put_bytes(start, expected, data)
         else:
             response = self._put_stream(start, expected, content)
@@ -355,23 +354,7 @@ class Repository:
     def tags(self, last: Optional[str] = None) -> Iterator[str]:
         """Every tag, following `Link` pages (at most MAX_PAGES)."""
         url = f"{self._base}/tags/list"
-        params = {"n": str(TAGS_PAGE_SIZE)}
-        if last:
-            params["last"] = last
-        url = with_query(url, **params)
-        for _ in range(MAX_PAGES):
-            response = self.send(url, "GET")
-            if response.status_code != 200:
-                raise registry_error(response, f"listing the tags of {self.name}")
-            page = _json_object(response, "tag list").get("tags") or []
-            if not isinstance(page, list):
-                raise ProtocolError(f"the tag list of {self.name} is not a list")
-            yield from (str(t) for t in page)
-            link = next_link(response)
-            if not link or not page:
-                return
-            url = link
-        raise ProtocolError(f"more than {MAX_PAGES} pages of tags from {self.name}")
+        yield from _pages(self.send, url, "tags", f"the tags of {self.name}", last)
 
 
 def catalog(
@@ -380,23 +363,30 @@ def catalog(
     """Every repository name the registry lists (`/v2/_catalog`, all pages)."""
     from oras.reference import registry_api_host
 
+    url = f"{scheme}://{registry_api_host(registry)}/v2/_catalog"
+    yield from _pages(send, url, "repositories", f"the repositories of {registry}", last)
+
+
+def _pages(send: Send, url: str, key: str, what: str, last: Optional[str]) -> Iterator[str]:
+    """The names under `key` of a paginated listing (tags or catalog), following `Link`
+    headers; at most MAX_PAGES pages."""
     params = {"n": str(TAGS_PAGE_SIZE)}
     if last:
         params["last"] = last
-    url = with_query(f"{scheme}://{registry_api_host(registry)}/v2/_catalog", **params)
+    url = with_query(url, **params)
     for _ in range(MAX_PAGES):
         response = send(url, "GET")
         if response.status_code != 200:
-            raise registry_error(response, f"listing the repositories of {registry}")
-        page = _json_object(response, "catalog").get("repositories") or []
+            raise registry_error(response, f"listing {what}")
+        page = _json_object(response, what).get(key) or []
         if not isinstance(page, list):
-            raise ProtocolError(f"the catalog of {registry} is not a list")
-        yield from (str(r) for r in page)
+            raise ProtocolError(f"the list of {what} is not a list")
+        yield from (str(name) for name in page)
         link = next_link(response)
         if not link or not page:
             return
         url = link
-    raise ProtocolError(f"more than {MAX_PAGES} pages of repositories from {registry}")
+    raise ProtocolError(f"more than {MAX_PAGES} pages listing {what}")
 
 
 def _json_object(response: requests.Response, what: str) -> dict[str, Any]:
