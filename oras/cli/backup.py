@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from oras.cli import options, target
+from oras.cli.console import say
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -46,9 +47,6 @@ def run(args: argparse.Namespace) -> int:
                 tag,
                 CopyOptions(concurrency=args.concurrency, **printer.hooks()),
             )
-            print(
-                f"Backed up [registry] {ref.registry}/{ref.repository}:{tag} {desc.digest}",
-                flush=True,
-            )
-    print(f"Saved {len(tags)} tag(s) to [oci-layout] {args.output}")
+            say(f"Backed up [registry] {ref.registry}/{ref.repository}:{tag} {desc.digest}")
+    say(f"Saved {len(tags)} tag(s) to [oci-layout] {args.output}")
     return 0

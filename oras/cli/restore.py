@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from oras.cli import options, target
+from oras.cli.console import say
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -38,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         if args.dry_run:
             for tag in tags:
                 desc = layout.resolve(tag)
-                print(f"Would restore {tag} {desc.digest}")
+                say(f"Would restore {tag} {desc.digest}")
             return 0
         client = options.make_client(args, text)
         container = client.get_container(text)
@@ -53,9 +54,6 @@ def run(args: argparse.Namespace) -> int:
                 tag,
                 CopyOptions(concurrency=args.concurrency, **printer.hooks()),
             )
-            print(
-                f"Restored [registry] {ref.registry}/{ref.repository}:{tag} {desc.digest}",
-                flush=True,
-            )
-    print(f"Restored {len(tags)} tag(s) from [oci-layout] {args.input}")
+            say(f"Restored [registry] {ref.registry}/{ref.repository}:{tag} {desc.digest}")
+    say(f"Restored {len(tags)} tag(s) from [oci-layout] {args.input}")
     return 0
