@@ -45,6 +45,17 @@ class Descriptor:
     def is_manifest(self) -> bool:
         return self.media_type in MANIFEST_MEDIA_TYPES or self.media_type in INDEX_MEDIA_TYPES
 
+    def identity(self) -> Descriptor:
+        """This descriptor as stores keep it: media type, digest, size, artifact type and
+        annotations (no platform, URLs or embedded data)."""
+        return Descriptor(
+            media_type=self.media_type,
+            digest=self.digest,
+            size=self.size,
+            artifact_type=self.artifact_type,
+            annotations=self.annotations,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "mediaType": self.media_type,

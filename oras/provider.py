@@ -17,7 +17,6 @@ import sys
 import tempfile
 import threading
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, BinaryIO, Callable, Iterator, Optional, Union
 from urllib.parse import urlsplit
 
@@ -28,9 +27,9 @@ import oras.auth
 import oras.defaults as defaults
 import oras.utils
 from oras import scratch
-from oras.concurrency import PULL_CONCURRENCY, PUSH_CONCURRENCY, in_this_context, map_concurrently
+from oras.concurrency import PULL_CONCURRENCY, PUSH_CONCURRENCY, map_concurrently
 from oras.container import Container
-from oras.content.files import FileSink, PlannedFile
+from oras.content.files import FileSink, FileSource, PlannedFile
 from oras.copy import CopyGraphOptions, copy_graph
 from oras.credentials import Credential, CredentialStore
 from oras.decorator import ensure_container
@@ -42,7 +41,7 @@ from oras.descriptor import (
     check_manifest,
     parse_manifest,
 )
-from oras.digest import Hasher, digest_bytes, digest_file, validate_digest
+from oras.digest import Hasher, digest_bytes, validate_digest
 from oras.errors import (
     ArgumentError,
     AuthenticationError,
@@ -62,6 +61,7 @@ from oras.filenames import (
 from oras.hooks import ClientStore, root_from_manifest
 from oras.logger import logger
 from oras.pack import (
+    PackedBlob,
     StreamEntry,
     build_manifest,
     check_unique_titles,
@@ -72,6 +72,7 @@ from oras.pack import (
 )
 from oras.progress import DONE, EXISTS, SKIPPED, STARTED, ProgressCallback, ProgressReporter
 from oras.remote.download import download_verified, new_partial_file, raw_chunks
+from oras.remote.repository import push_file_while_hashing, push_stream
 from oras.remote.response import is_registry_ping, next_link, read_limited, registry_error
 from oras.remote.retry import is_timeout, send_with_retry
 from oras.remote.timeouts import DEFAULT_TIMEOUTS, TIMEOUT_HINT, Timeouts, request_timeouts
@@ -79,11 +80,9 @@ from oras.remote.upload import (
     AUTO_CHUNK_SIZE,
     CHUNKED_THRESHOLD,
     OVERLAP_THRESHOLD,
-    ChunkedUnsupported,
     check_stored_digest,
     put_chunked,
     put_file,
-    put_file_while_hashing,
 )
 from oras.types import container_type
 from oras.version import __version__
@@ -283,18 +282,6 @@ class Registry:
 
     def _progress(self) -> Optional[ProgressCallback]:
         return getattr(self._state, "progress", None) or self.progress
-
-    @contextlib.contextmanager
-    def _progress_scope(self, progress: Optional[ProgressCallback]) -> Iterator[None]:
-        """Use `progress` for the transfers of one push or pull (worker threads included)."""
-        if progress is None:
-            yield
-            return
-        previous, self.progress = self.progress, progress
-        try:
-            yield
-        finally:
-            self.progress = previous
 
     def _fit_pool(self, concurrency: int) -> None:
         """Keep a pooled connection for each of `concurrency` workers (a larger `--concurrency`
@@ -869,32 +856,6 @@ class Registry:
         )
         return response
 
-    def upload_stream(
-        self,
-        entry: StreamEntry,
-        container: container_type,
-        chunk_size: int = defaults.default_chunksize,
-    ) -> dict[str, Any]:
-        """Upload a stream of unknown size and digest in chunks; returns its layer descriptor."""
-        container = self.get_container(container)
-        self.auth.load_configs(container)
-        layer: dict[str, Any] = {
-            "mediaType": entry.media_type,
-            "size": -1,
-            "digest": "",
-            "annotations": {defaults.annotation_title: entry.title},
-        }
-        reporter = ProgressReporter(self._progress(), "upload", layer)
-        reporter.emit(STARTED)
-        start = self._url(container.upload_blob_url())
-        response, digest, size = put_chunked(
-            self.do_request, start, entry.stream, chunk_size, progress=reporter
-        )
-        check_stored_digest(response, digest)
-        layer.update(size=size, digest=digest)
-        reporter.emit(DONE)
-        return layer
-
     # -- push ---------------------------------------------------------------------------------
     def push(
         self,
@@ -968,39 +929,73 @@ class Registry:
         check_unique_titles(entries)
         _check_push_input(annotset, entries, manifest_annotations, do_chunked, chunk_size)
 
-        def push_one(entry: Any) -> dict[str, Any]:
+        # Push is a copy: each file is packed into a local store as its own descriptor (a
+        # directory as tar+gzip) and copied to the registry through this client's hooks, the
+        # config alongside the files (a one-file push waits one blob's round trips, not two);
+        # then the manifest goes up last, under the target's tag.
+        report = progress or self.progress
+        source = FileSource()
+        destination = ClientStore(
+            self, container, chunked=do_chunked, chunk_size=chunk_size, progress=report
+        )
+        packed: list[PackedBlob] = []
+        lock = threading.Lock()
+
+        config_destination = ClientStore(self, container, progress=report)
+
+        def copy_blob(desc: Descriptor, to: ClientStore = destination) -> dict[str, Any]:
+            layer = desc.to_dict()
+            options = CopyGraphOptions(
+                concurrency=1,
+                on_copy_skipped=lambda d: ProgressReporter(report, "upload", layer).emit(EXISTS),
+            )
+            copy_graph(source, to, desc, options)
+            return layer
+
+        def push_node(entry: Any) -> dict[str, Any]:
+            if entry is _CONFIG:  # small: never in chunks
+                desc = self._pack_config(source, manifest_config, annotset)
+                return copy_blob(desc, config_destination)
             if isinstance(entry, StreamEntry):
-                return self.upload_stream(entry, container, chunk_size=chunk_size)
+                return self._push_stream(destination, entry, chunk_size, report)
             path, media_type, annotations = entry
             if not do_chunked and self._can_overlap(container, path):
-                layer = self._push_while_hashing(container, path, media_type, annotations)
+                layer = self._push_while_hashing(destination, path, media_type, annotations, report)
                 if layer is not None:
                     return layer
             item = pack_path(path, media_type, annotations)  # hashing overlaps other uploads
-            try:
-                layer = item.descriptor.to_dict()
-                response = self.upload_blob(
-                    item.path, container, layer, do_chunked=do_chunked, chunk_size=chunk_size
-                )
-                self._check_200_response(response)
-                return layer
-            finally:
-                item.cleanup()
+            with lock:
+                packed.append(item)
+            source.add_path(item.descriptor, item.path)
+            return copy_blob(item.descriptor)
 
-        def push_node(entry: Any) -> dict[str, Any]:
-            if entry is _CONFIG:
-                return self._push_config(container, manifest_config, annotset)
-            return push_one(entry)
-
-        # The config goes up alongside the layers (first, as it is small), not after them:
-        # a one-file push waits for one blob's round trips instead of two.
         self._fit_pool(concurrency)
-        with self._progress_scope(progress):
+        try:
             config, *layers = map_concurrently(push_node, [_CONFIG, *entries], concurrency)
+        finally:
+            for item in packed:
+                item.cleanup()
         manifest_annots = dict(annotset.get_annotations("$manifest"))
         manifest_annots.update(manifest_annotations or {})
         manifest = build_manifest(config, layers, manifest_annots, subject)
-        response = self.upload_manifest(manifest, container)
+        import oras.schemas
+
+        _validate(manifest, oras.schemas.manifest)
+        root = source.add_bytes(
+            manifest.get("mediaType") or defaults.default_manifest_media_type,
+            manifest_bytes(manifest),
+        )
+        reference = container.digest or container.tag
+        copy_graph(
+            source,
+            destination,
+            root,
+            # Everything it points at is in place: send the manifest, without asking first.
+            CopyGraphOptions(find_successors=lambda _d, _c: [], skip_existing=False),
+            root_reference=None if container.digest else reference,
+        )
+        response = destination.last_manifest_response
+        assert response is not None
         if not quiet:
             logger.info(f"Successfully pushed {container}")
         return response
@@ -1019,56 +1014,58 @@ class Registry:
         )
 
     def _push_while_hashing(
-        self, container: Container, path: str, media_type: str, annotations: dict
+        self,
+        destination: ClientStore,
+        path: str,
+        media_type: str,
+        annotations: dict,
+        report: Optional[ProgressCallback],
     ) -> Optional[dict[str, Any]]:
         """Upload one large file in the same pass that hashes it; None when the registry does
         not take chunked uploads (the caller then hashes first and uploads in one request)."""
-        size = os.path.getsize(path)
         layer = Descriptor(
             media_type=media_type or defaults.default_blob_media_type,
             digest="",
-            size=size,
+            size=os.path.getsize(path),
             annotations={defaults.annotation_title: title_for(path), **(annotations or {})},
         ).to_dict()
-        reporter = ProgressReporter(self._progress(), "upload", layer)
+        reporter = ProgressReporter(report, "upload", layer)
         reporter.emit(STARTED)
-        hashed: dict[str, int] = {}
-
-        def hash_file() -> str:
-            found, hashed["size"] = digest_file(path)
-            return found
-
-        with ThreadPoolExecutor(max_workers=1) as hasher:
-            digest = hasher.submit(in_this_context(hash_file))  # stops with this worker
-            try:
-                response = put_file_while_hashing(
-                    self.do_request,
-                    self._url(container.upload_blob_url()),
-                    path,
-                    size,
-                    digest,
-                    exists=lambda d: self.blob_exists({"digest": d}, container),
-                    progress=reporter,
-                )
-            except ChunkedUnsupported:
-                log.info("%s does not take chunked uploads: hashing first", container.registry)
-                self._no_chunked.add(container.registry)
-                return None
-            found = digest.result()
-        if hashed["size"] != size:
-            raise DigestMismatchError(f"{path} changed size while it was being uploaded")
-        layer["digest"] = found
-        if response is None:
-            reporter.emit(EXISTS)
-        else:
-            self._check_200_response(response)
-            check_stored_digest(response, found)
-            reporter.emit(DONE)
+        pushed = push_file_while_hashing(destination.repository, path, reporter.advance)
+        if pushed is None:
+            registry = destination.container.registry
+            log.info("%s does not take chunked uploads: hashing first", registry)
+            self._no_chunked.add(registry)
+            return None
+        layer["digest"] = pushed.digest
+        reporter.emit(EXISTS if pushed.existed else DONE)
         return layer
 
-    def _push_config(
-        self, container: Container, manifest_config: Optional[str], annotset: Any
+    def _push_stream(
+        self,
+        destination: ClientStore,
+        entry: StreamEntry,
+        chunk_size: int,
+        report: Optional[ProgressCallback],
     ) -> dict[str, Any]:
+        """A stream of unknown size and digest (stdin), uploaded in chunks as it is read."""
+        layer: dict[str, Any] = {
+            "mediaType": entry.media_type,
+            "size": -1,
+            "digest": "",
+            "annotations": {defaults.annotation_title: entry.title},
+        }
+        reporter = ProgressReporter(report, "upload", layer)
+        reporter.emit(STARTED)
+        pushed = push_stream(destination.repository, entry.stream, chunk_size, reporter.advance)
+        layer.update(size=pushed.size, digest=pushed.digest)
+        reporter.emit(DONE)
+        return layer
+
+    def _pack_config(
+        self, source: FileSource, manifest_config: Optional[str], annotset: Any
+    ) -> Descriptor:
+        """The config blob (the manifest config file, or `{}`) added to the push's store."""
         path, media_type = None, None
         if manifest_config:
             path, media_type = self._parse_manifest_ref(manifest_config)
@@ -1078,13 +1075,12 @@ class Registry:
         config_annots = annotset.get_annotations("$config")
         if config_annots:
             config["annotations"] = config_annots
+        desc = Descriptor.from_dict(config)
         if config_file is None:
-            with temporary_empty_config() as empty:
-                response = self.upload_blob(empty, container, config)
+            source.add_bytes(desc.media_type, b"{}")
         else:
-            response = self.upload_blob(config_file, container, config)
-        self._check_200_response(response)
-        return config
+            source.add_path(desc, config_file)
+        return desc
 
     # -- pull ---------------------------------------------------------------------------------
     def pull(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from oras.cli import options
-from oras.cli.console import UsageError
+from oras.cli import options, target
+from oras.cli.console import say
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -27,13 +27,8 @@ def run(args: argparse.Namespace) -> int:
     from oras.cli.events import BACKUP, EventPrinter
     from oras.content.layout import open_layout
     from oras.copy import CopyOptions, copy
-    from oras.reference import split_tags
 
-    if args.concurrency < 1:
-        raise UsageError("--concurrency must be at least 1")
-    text, tags = split_tags(args.target)
-    if "@" in text:
-        raise UsageError("backup takes tags, not a digest: <registry>/<repository>[:<tags>]")
+    text, tags = target.repository_and_tags(args, "backup")
     client = options.make_client(args, text)
     container = client.get_container(text)
     ref = container.to_reference()
@@ -52,9 +47,6 @@ def run(args: argparse.Namespace) -> int:
                 tag,
                 CopyOptions(concurrency=args.concurrency, **printer.hooks()),
             )
-            print(
-                f"Backed up [registry] {ref.registry}/{ref.repository}:{tag} {desc.digest}",
-                flush=True,
-            )
-    print(f"Saved {len(tags)} tag(s) to [oci-layout] {args.output}")
+            say(f"Backed up [registry] {ref.registry}/{ref.repository}:{tag} {desc.digest}")
+    say(f"Saved {len(tags)} tag(s) to [oci-layout] {args.output}")
     return 0

@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import sys
+import threading
 import warnings
 
 
@@ -90,9 +91,15 @@ def setup_logging(quiet: bool = False, debug: bool = False) -> None:
         logging.getLogger("urllib3").setLevel(logging.DEBUG)
 
 
+_say_lock = threading.Lock()
+
+
 def say(message: str) -> None:
-    """A result line on standard output."""
-    print(printable(message))
+    """A result line on standard output, whole even when workers print at once."""
+    line = printable(message) + "\n"
+    with _say_lock:
+        sys.stdout.write(line)
+        sys.stdout.flush()
 
 
 def warn(message: str) -> None:

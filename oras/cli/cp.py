@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from oras.cli import options, target
-from oras.cli.console import UsageError
+from oras.cli.console import UsageError, say
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -78,8 +78,8 @@ def run(args: argparse.Namespace) -> int:
                 **printer.hooks(),
             )
             desc = copy(src.store, src.reference, dst.store, dst.reference, copy_options)
-    print(f"Copied {src.label} => {dst.label}")
+    say(f"Copied {src.label} => {dst.label}")
     for tag in extra_tags:
-        print(f"Tagged {tag}")
-    print(f"Digest: {desc.digest}")
+        say(f"Tagged {tag}")
+    say(f"Digest: {desc.digest}")
     return 0

@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from typing import Any
 
 from oras.cli import options
 from oras.cli.console import UsageError, say
@@ -18,7 +19,10 @@ from oras.pack import StreamEntry
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("push", help="push files to a registry")
-    parser.add_argument("target", help="<registry>/<repository>[:<tag>|@<digest>]")
+    parser.add_argument(
+        "target",
+        help="<registry>/<repository>[:<tag>[,<tag>...]|@<digest>] (more tags: each added)",
+    )
     parser.add_argument(
         "files",
         nargs="*",
@@ -61,6 +65,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="BYTES",
         help="upload in chunks of this size, at least 1 (default: one request per blob up to "
         "4 GiB)",
+    )
+    parser.add_argument(
+        "--export-manifest", metavar="PATH", help="also write the pushed manifest to PATH"
     )
     add_transfer_flags(parser, PUSH_CONCURRENCY)
     options.add_remote(parser, insecure_aliases=("-k", "-i"))
@@ -147,12 +154,15 @@ def run(args: argparse.Namespace) -> int:
 
         paths = [split_path_and_content(f).path for f in files if isinstance(f, str)]
         check_annotation_keys(args.annotation_file, annotation_file, paths)
-    client = options.make_client(args, args.target)
-    container = client.get_container(args.target)
+    from oras.reference import split_tags
+
+    target, tags = split_tags(args.target)  # `repo:v1,latest`: push v1, then tag the rest
+    client = options.make_client(args, target)
+    container = client.get_container(target)
     renderer = make_renderer(args.no_tty or args.debug, args.quiet)
     try:
-        client.push(
-            target=args.target,
+        response = client.push(
+            target=target,
             files=files,
             manifest_config=args.manifest_config,
             annotation_file=annotation_file,
@@ -167,8 +177,41 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if renderer is not None:
             renderer.close()
+    body = response.request.body if response.request is not None else None
+    if args.export_manifest and isinstance(body, (bytes, bytearray)):
+        _export(args.export_manifest, bytes(body))
+    if tags[1:]:
+        _tag_more(client, container, bytes(body or b""), tags[1:], args.concurrency)
     say(f"Successfully pushed {container}")
     return 0
+
+
+def _export(path: str, manifest: bytes) -> None:
+    """`--export-manifest`: the exact manifest bytes pushed, written whole or not at all."""
+    from oras.utils.fileio import write_file
+
+    write_file(path, manifest, mode="wb")
+
+
+def _tag_more(
+    client: Any, container: Any, manifest: bytes, tags: list[str], concurrency: int
+) -> None:
+    """The other tags of `repo:t1,t2,...`, each a PUT of the same manifest bytes, concurrently."""
+    import io
+
+    from oras.concurrency import map_concurrently
+    from oras.descriptor import Descriptor, parse_manifest
+    from oras.digest import digest_bytes
+
+    media_type = str(parse_manifest(manifest, str(container)).get("mediaType") or "")
+    desc = Descriptor(media_type=media_type, digest=digest_bytes(manifest), size=len(manifest))
+    repository = client.repository(container, push=True)
+
+    def tag_one(tag: str) -> None:
+        repository.push_reference(desc, io.BytesIO(manifest), tag)
+        say(f"Tagged {tag}")
+
+    map_concurrently(tag_one, tags, concurrency)
 
 
 def _stdin_entry(spec: str, title: str) -> StreamEntry:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from oras.cli import options, target
+from oras.cli.console import say
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -33,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     with target.open_target(args, args.target) as opened:
         desc = resolve_root(opened.store, opened.reference or "latest", platform)
     if args.full_reference:
-        print(f"{opened.name}@{desc.digest}")
+        say(f"{opened.name}@{desc.digest}")
     else:
-        print(desc.digest)
+        say(desc.digest)
     return 0

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from oras.cli import options
-from oras.cli.console import UsageError
+from oras.cli import options, target
+from oras.cli.console import say
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -30,13 +30,8 @@ def run(args: argparse.Namespace) -> int:
     from oras.cli.events import RESTORE, EventPrinter
     from oras.content.layout import open_layout
     from oras.copy import CopyOptions, copy
-    from oras.reference import split_tags
 
-    if args.concurrency < 1:
-        raise UsageError("--concurrency must be at least 1")
-    text, tags = split_tags(args.target)
-    if "@" in text:
-        raise UsageError("restore takes tags, not a digest: <registry>/<repository>[:<tags>]")
+    text, tags = target.repository_and_tags(args, "restore")
     with open_layout(args.input, "r") as layout:
         tags = tags or list(layout.tags())
         if not tags:
@@ -44,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         if args.dry_run:
             for tag in tags:
                 desc = layout.resolve(tag)
-                print(f"Would restore {tag} {desc.digest}")
+                say(f"Would restore {tag} {desc.digest}")
             return 0
         client = options.make_client(args, text)
         container = client.get_container(text)
@@ -59,9 +54,6 @@ def run(args: argparse.Namespace) -> int:
                 tag,
                 CopyOptions(concurrency=args.concurrency, **printer.hooks()),
             )
-            print(
-                f"Restored [registry] {ref.registry}/{ref.repository}:{tag} {desc.digest}",
-                flush=True,
-            )
-    print(f"Restored {len(tags)} tag(s) from [oci-layout] {args.input}")
+            say(f"Restored [registry] {ref.registry}/{ref.repository}:{tag} {desc.digest}")
+    say(f"Restored {len(tags)} tag(s) from [oci-layout] {args.input}")
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from oras.cli import options, target
-from oras.cli.console import UsageError, printable
+from oras.cli.console import UsageError, printable, say
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -38,11 +38,11 @@ def run(args: argparse.Namespace) -> int:
         if not opened.reference:
             raise UsageError(f"{args.target} names no tag or digest to tag from")
         desc = opened.store.resolve(opened.reference)
-        print(f"Tagging {opened.label}")
+        say(f"Tagging {opened.label}")
 
         def tag_one(tag: str) -> None:
             opened.store.tag(desc, tag)
-            print(f"Tagged {tag}", flush=True)
+            say(f"Tagged {tag}")
 
         map_concurrently(tag_one, args.tags, args.concurrency)
     return 0

@@ -161,3 +161,16 @@ def node_name(desc: Any) -> str:
     from oras.cli.console import printable
 
     return printable(desc.title or desc.media_type)
+
+
+def repository_and_tags(args: argparse.Namespace, verb: str) -> tuple[str, list[str]]:
+    """`backup`/`restore`: the `<registry>/<repository>` and the tags named after it (none:
+    every tag), checking `--concurrency`."""
+    from oras.reference import split_tags
+
+    if args.concurrency < 1:
+        raise UsageError("--concurrency must be at least 1")
+    text, tags = split_tags(args.target)
+    if "@" in text:
+        raise UsageError(f"{verb} takes tags, not a digest: <registry>/<repository>[:<tags>]")
+    return text, tags

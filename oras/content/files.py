@@ -139,3 +139,45 @@ def _untrack(path: str) -> None:
     from oras import scratch
 
     scratch.untrack(path)
+
+
+class FileSource:
+    """Local files as content, for a push: blobs added by path (a file, or a directory packed
+    into a tar+gzip by `oras.pack`) are served from disk; manifests and other small content
+    added as bytes are held in memory. Resolving and tagging work on that in-memory part."""
+
+    def __init__(self) -> None:
+        from oras.content.memory import MemoryStore
+
+        self._paths: dict[str, str] = {}
+        self._memory = MemoryStore()
+        self._lock = threading.Lock()
+
+    def add_path(self, desc: Descriptor, path: str) -> None:
+        """Serve the content of `desc` from the file at `path` (already hashed by the caller)."""
+        with self._lock:
+            self._paths[desc.digest] = path
+
+    def add_bytes(self, media_type: str, data: bytes) -> Descriptor:
+        return self._memory.push_bytes(media_type, data)
+
+    def fetch(self, desc: Descriptor) -> BinaryIO:
+        from oras.content.reader import open_file
+
+        with self._lock:
+            path = self._paths.get(desc.digest)
+        if path is not None:
+            return open_file(path)
+        return self._memory.fetch(desc)
+
+    def exists(self, desc: Descriptor) -> bool:
+        with self._lock:
+            if desc.digest in self._paths:
+                return True
+        return self._memory.exists(desc)
+
+    def resolve(self, reference: str) -> Descriptor:
+        return self._memory.resolve(reference)
+
+    def tag(self, desc: Descriptor, reference: str) -> None:
+        self._memory.tag(desc, reference)

@@ -212,16 +212,6 @@ def _manifest_descriptor(
     )
 
 
-def _plain(desc: Descriptor) -> Descriptor:
-    return Descriptor(
-        media_type=desc.media_type,
-        digest=desc.digest,
-        size=desc.size,
-        artifact_type=desc.artifact_type,
-        annotations=desc.annotations,
-    )
-
-
 def _temp_file(directory: pathlib.Path, stem: str) -> tuple[pathlib.Path, int]:
     """A new file in `directory`, open for writing (mode 0666 less the umask, as a plain file
     would get); returns its path and descriptor."""
@@ -349,7 +339,7 @@ class BaseLayoutStore:
             raise
         self._blob_written(name)
         if is_manifest(expected):
-            self._add_manifest(_plain(expected))
+            self._add_manifest(expected.identity())
 
     def _blob_written(self, name: str) -> None:
         """Hook: `name` now holds new content."""
@@ -377,7 +367,7 @@ class BaseLayoutStore:
             return pushed
         for entry in entries:
             if entry.get("digest") == reference:
-                return self._complete(_plain(_entry_descriptor(entry)))
+                return self._complete(_entry_descriptor(entry).identity())
         return self._describe_blob(reference)
 
     def _complete(self, desc: Descriptor) -> Descriptor:
@@ -431,7 +421,7 @@ class BaseLayoutStore:
             raise NotFoundError(
                 f"cannot tag {desc.digest}: not in OCI layout {os.fspath(self.path)}", status=404
             )
-        entry = _plain(desc).to_dict()
+        entry = desc.identity().to_dict()
         if desc.platform:
             entry["platform"] = dict(desc.platform)
         entry["annotations"] = {**(desc.annotations or {}), _REF_NAME: reference}

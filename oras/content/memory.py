@@ -43,7 +43,7 @@ class MemoryStore:
         data = read_all(content, expected, limit=MAX_MEMORY_BLOB)
         with self._lock:
             self._content[expected.digest] = data
-            self._descriptors.setdefault(expected.digest, _plain(expected))
+            self._descriptors.setdefault(expected.digest, expected.identity())
         if is_manifest(expected):
             self._index_predecessors(expected, data)
 
@@ -71,7 +71,7 @@ class MemoryStore:
         with self._lock:
             if desc.digest not in self._content:
                 raise NotFoundError(f"cannot tag {desc.digest}: not in memory", status=404)
-            self._tags[reference] = _plain(desc)
+            self._tags[reference] = desc.identity()
 
     def tags(self, last: Optional[str] = None) -> Iterator[str]:
         with self._lock:
@@ -94,18 +94,7 @@ class MemoryStore:
                 found.pop(desc.digest, None)
 
     def _index_predecessors(self, desc: Descriptor, data: bytes) -> None:
-        node = _plain(desc)
+        node = desc.identity()
         for child in successors(desc, data):
             with self._lock:
                 self._predecessors.setdefault(child.digest, {})[desc.digest] = node
-
-
-def _plain(desc: Descriptor) -> Descriptor:
-    """The descriptor as content identity: media type, digest, size (and artifact type)."""
-    return Descriptor(
-        media_type=desc.media_type,
-        digest=desc.digest,
-        size=desc.size,
-        artifact_type=desc.artifact_type,
-        annotations=desc.annotations,
-    )

@@ -16,6 +16,16 @@ from oras.errors import DigestMismatchError, ProtocolError
 COPY_CHUNK = 1024 * 1024
 
 
+def read_into(stream: Any, view: memoryview) -> int:
+    """Read from `stream` into `view` (with its `readinto` when it has one); the byte count."""
+    reader = getattr(stream, "readinto", None)
+    if reader is not None:
+        return reader(view) or 0
+    data = stream.read(len(view))
+    view[: len(data)] = data
+    return len(data)
+
+
 class VerifyingReader(io.RawIOBase):
     """Reads `stream` and hashes it; at its end, or as soon as it runs past `desc.size`,
     raises DigestMismatchError unless the bytes are exactly those of `desc`."""
@@ -38,13 +48,7 @@ class VerifyingReader(io.RawIOBase):
 
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")
-        reader = getattr(self._stream, "readinto", None)
-        if reader is not None:
-            n = reader(view) or 0
-        else:
-            data = self._stream.read(len(view))
-            n = len(data)
-            view[:n] = data
+        n = read_into(self._stream, view)
         if n:
             self._hasher.update(view[:n])
             if self._hasher.size > self._desc.size:
@@ -136,14 +140,7 @@ class CountingReader(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        reader = getattr(self._stream, "readinto", None)
-        if reader is not None:
-            n = reader(view) or 0
-        else:
-            data = self._stream.read(len(view))
-            n = len(data)
-            view[:n] = data
+        n = read_into(self._stream, memoryview(buffer).cast("B"))
         if n:
             self._on_bytes(n)
         return n

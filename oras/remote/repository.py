@@ -40,6 +40,8 @@ MAX_PAGES = 10000
 TAGS_PAGE_SIZE = 1000
 
 _OCTET = "application/octet-stream"
+#: Content up to this size that is not a local file is read whole before it is uploaded.
+SMALL_BLOB_SIZE = 4 * 1024 * 1024
 
 
 class _Progress:
@@ -243,12 +245,45 @@ class Repository:
                         expected.size,
                         progress,
                     )
+        elif expected.size <= SMALL_BLOB_SIZE:
+            # Small content is read whole (and verified) first, so a dropped connection or a
+            # refused size can be answered by sending it again.
+            data = read_all(content, expected, limit=SMALL_BLOB_SIZE)  # counted as it is read
+            response = self._put_bytes(start, expected, data)
         else:
             response = self._put_stream(start, expected, content)
         response.close()
         if response.status_code not in (201, 204):
             raise registry_error(response, f"uploading blob {expected.digest} to {self.name}")
         check_stored_digest(response, expected.digest)
+
+    def _put_bytes(self, start: str, expected: Descriptor, data: bytes) -> requests.Response:
+        """POST then one PUT of `data`, started over in a new session after a dropped
+        connection; in chunks when the registry refuses the size (413)."""
+        from oras.remote.body import BytesBody
+        from oras.remote.upload import MAX_RESTARTS, start_upload
+
+        for attempt in range(MAX_RESTARTS + 1):
+            session = start_upload(self.send, start, expected.digest)
+            try:
+                response = self.send(
+                    with_query(session.location, digest=expected.digest),
+                    "PUT",
+                    data=BytesBody(data, replayable=False),
+                    headers={"Content-Length": str(len(data)), "Content-Type": _OCTET},
+                )
+            except (requests.ConnectionError, requests.Timeout) as e:
+                cancel_upload(self.send, session)
+                if attempt == MAX_RESTARTS:
+                    raise
+                log.info("upload of %s interrupted (%s): starting over", expected.digest, e)
+                continue
+            if response.status_code == 413:
+                response.close()
+                cancel_upload(self.send, session)
+                response, _, _ = put_chunked(self.send, start, io.BytesIO(data), AUTO_CHUNK_SIZE)
+            return response
+        raise AssertionError("unreachable")
 
     def _put_stream(self, start: str, expected: Descriptor, content: BinaryIO) -> requests.Response:
         from oras.remote.upload import start_upload
@@ -319,23 +354,7 @@ class Repository:
     def tags(self, last: Optional[str] = None) -> Iterator[str]:
         """Every tag, following `Link` pages (at most MAX_PAGES)."""
         url = f"{self._base}/tags/list"
-        params = {"n": str(TAGS_PAGE_SIZE)}
-        if last:
-            params["last"] = last
-        url = with_query(url, **params)
-        for _ in range(MAX_PAGES):
-            response = self.send(url, "GET")
-            if response.status_code != 200:
-                raise registry_error(response, f"listing the tags of {self.name}")
-            page = _json_object(response, "tag list").get("tags") or []
-            if not isinstance(page, list):
-                raise ProtocolError(f"the tag list of {self.name} is not a list")
-            yield from (str(t) for t in page)
-            link = next_link(response)
-            if not link or not page:
-                return
-            url = link
-        raise ProtocolError(f"more than {MAX_PAGES} pages of tags from {self.name}")
+        yield from _pages(self.send, url, "tags", f"the tags of {self.name}", last)
 
 
 def catalog(
@@ -344,23 +363,30 @@ def catalog(
     """Every repository name the registry lists (`/v2/_catalog`, all pages)."""
     from oras.reference import registry_api_host
 
+    url = f"{scheme}://{registry_api_host(registry)}/v2/_catalog"
+    yield from _pages(send, url, "repositories", f"the repositories of {registry}", last)
+
+
+def _pages(send: Send, url: str, key: str, what: str, last: Optional[str]) -> Iterator[str]:
+    """The names under `key` of a paginated listing (tags or catalog), following `Link`
+    headers; at most MAX_PAGES pages."""
     params = {"n": str(TAGS_PAGE_SIZE)}
     if last:
         params["last"] = last
-    url = with_query(f"{scheme}://{registry_api_host(registry)}/v2/_catalog", **params)
+    url = with_query(url, **params)
     for _ in range(MAX_PAGES):
         response = send(url, "GET")
         if response.status_code != 200:
-            raise registry_error(response, f"listing the repositories of {registry}")
-        page = _json_object(response, "catalog").get("repositories") or []
+            raise registry_error(response, f"listing {what}")
+        page = _json_object(response, what).get(key) or []
         if not isinstance(page, list):
-            raise ProtocolError(f"the catalog of {registry} is not a list")
-        yield from (str(r) for r in page)
+            raise ProtocolError(f"the list of {what} is not a list")
+        yield from (str(name) for name in page)
         link = next_link(response)
         if not link or not page:
             return
         url = link
-    raise ProtocolError(f"more than {MAX_PAGES} pages of repositories from {registry}")
+    raise ProtocolError(f"more than {MAX_PAGES} pages listing {what}")
 
 
 def _json_object(response: requests.Response, what: str) -> dict[str, Any]:
@@ -384,3 +410,76 @@ def _declared_type(body: bytes) -> str:
 
     declared = parse_manifest(body, "").get("mediaType")
     return declared if isinstance(declared, str) else ""
+
+
+class PushedBlob:
+    """What an upload of content whose digest was not known in advance found out."""
+
+    def __init__(self, digest: str, size: int, existed: bool) -> None:
+        self.digest = digest
+        self.size = size
+        #: The registry had it already (the upload stopped early).
+        self.existed = existed
+
+
+def push_stream(
+    repository: Repository,
+    stream: BinaryIO,
+    chunk_size: int,
+    on_bytes: Optional[Callable[[int], None]] = None,
+) -> PushedBlob:
+    """Upload a stream of unknown size and digest in chunks, hashing it on the way."""
+    start = f"{repository._base}/blobs/uploads/"
+    response, digest, size = put_chunked(
+        repository.send, start, stream, chunk_size, progress=_Progress(on_bytes)
+    )
+    response.close()
+    check_stored_digest(response, digest)
+    return PushedBlob(digest, size, existed=False)
+
+
+def push_file_while_hashing(
+    repository: Repository,
+    path: str,
+    on_bytes: Optional[Callable[[int], None]] = None,
+) -> Optional[PushedBlob]:
+    """Upload a large file in the same pass that hashes it (on a second thread), stopping
+    early when the registry turns out to hold it. None when the registry does not take
+    chunked uploads: the caller then hashes first and uploads in one request."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from oras.concurrency import in_this_context
+    from oras.digest import digest_file
+    from oras.remote.upload import ChunkedUnsupported, put_file_while_hashing
+
+    size = os.path.getsize(path)
+    hashed: dict[str, int] = {}
+
+    def hash_file() -> str:
+        found, hashed["size"] = digest_file(path)
+        return found
+
+    with ThreadPoolExecutor(max_workers=1) as hasher:
+        digest = hasher.submit(in_this_context(hash_file))  # stops with this worker
+        try:
+            response = put_file_while_hashing(
+                repository.send,
+                f"{repository._base}/blobs/uploads/",
+                path,
+                size,
+                digest,
+                exists=lambda d: repository.exists(Descriptor("", d, size)),
+                progress=_Progress(on_bytes),
+            )
+        except ChunkedUnsupported:
+            return None
+        found = digest.result()
+    if hashed["size"] != size:
+        raise DigestMismatchError(f"{path} changed size while it was being uploaded")
+    if response is None:
+        return PushedBlob(found, size, existed=True)
+    response.close()
+    if response.status_code not in (201, 204):
+        raise registry_error(response, f"uploading blob {found} to {repository.name}")
+    check_stored_digest(response, found)
+    return PushedBlob(found, size, existed=False)

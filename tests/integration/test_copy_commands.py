@@ -216,3 +216,22 @@ def test_library_copy_between_repositories_streams_and_verifies(
 def test_cp_refuses_recursive_until_referrers_exist(oras_cli, registry, unique_repo):
     done = oras_cli("cp", "-r", registry.ref(unique_repo, "v1"), registry.ref(unique_repo, "v2"))
     assert done.returncode == 2 and "referrers" in done.stderr
+
+
+def test_push_with_several_tags_and_an_exported_manifest(oras_cli, registry, unique_repo, tmp_path):
+    (tmp_path / "a.txt").write_text("a\n")
+    ref = registry.ref(unique_repo, "v1,latest,stable")
+    done = oras_cli("push", ref, "a.txt", "--export-manifest", "manifest.json")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert sorted(line for line in lines if line.startswith("Tagged ")) == [
+        "Tagged latest",
+        "Tagged stable",
+    ]
+    assert lines[-1] == f"Successfully pushed {registry.ref(unique_repo, 'v1')}"
+    exported = (tmp_path / "manifest.json").read_bytes()
+    import hashlib
+
+    digest = f"sha256:{hashlib.sha256(exported).hexdigest()}"
+    for tag in ("v1", "latest", "stable"):
+        assert oras_cli("resolve", registry.ref(unique_repo, tag)).stdout.strip() == digest

@@ -390,3 +390,39 @@ def test_pagination_follows_link_headers(registry, client, workdir, unique_repo)
     assert {f"{unique_repo}-{i}" for i in range(5)} <= set(seen)
     assert len(pages) >= 3 and max(pages) <= 2
     assert len(seen) == len(set(seen))
+
+
+def test_two_pushes_and_pulls_on_one_client_from_two_threads_keep_their_own_progress(
+    registry, client, workdir, unique_repo, tmp_path
+):
+    """Progress belongs to the call: nothing on the client is swapped while a transfer runs."""
+    import threading
+
+    from oras.progress import ProgressEvent
+
+    names = {"left": "left.bin", "right": "right.bin"}
+    for side, name in names.items():
+        (workdir / name).write_bytes(side.encode() * 300_000)
+    seen: dict[str, list[ProgressEvent]] = {"left": [], "right": []}
+    errors: list[BaseException] = []
+
+    def run(side: str) -> None:
+        try:
+            target = f"{registry.host}/{unique_repo}-{side}:v1"
+            client.push(files=[names[side]], target=target, progress=seen[side].append)
+            client.pull(target=target, outdir=str(tmp_path / side), progress=seen[side].append)
+        except BaseException as e:  # reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(side,)) for side in names]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    for side, name in names.items():
+        titles = {e.name for e in seen[side] if e.name.endswith(".bin")}
+        assert titles == {name}, (side, titles)
+        actions = {(e.action, e.status) for e in seen[side] if e.name == name}
+        assert ("upload", "done") in actions and ("download", "done") in actions
+    assert client.progress is None
