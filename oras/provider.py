@@ -27,9 +27,9 @@ import oras.auth
 import oras.defaults as defaults
 import oras.utils
 from oras import scratch
-from oras.concurrency import PULL_CONCURRENCY, PUSH_CONCURRENCY, map_concurrently
+from oras.concurrency import PULL_CONCURRENCY, PUSH_CONCURRENCY
 from oras.container import Container
-from oras.content.files import FileSink, FileSource, PlannedFile
+from oras.content.files import FileSink, PlannedFile
 from oras.copy import CopyGraphOptions, copy_graph
 from oras.credentials import Credential, CredentialStore
 from oras.decorator import ensure_container
@@ -61,16 +61,12 @@ from oras.filenames import (
 from oras.hooks import ClientStore, root_from_manifest
 from oras.logger import logger
 from oras.pack import (
-    PackedBlob,
     StreamEntry,
-    build_manifest,
-    check_unique_titles,
     manifest_bytes,
-    pack_path,
-    resolve_entry,
     title_for,
 )
 from oras.progress import DONE, EXISTS, SKIPPED, STARTED, ProgressCallback, ProgressReporter
+from oras.push import ConfigSpec, PushOptions, prepare_entries, push_files
 from oras.remote.download import download_verified, new_partial_file, raw_chunks
 from oras.remote.repository import push_file_while_hashing, push_stream
 from oras.remote.response import is_registry_ping, next_link, read_limited, registry_error
@@ -915,84 +911,52 @@ class Registry:
         container = self.get_container(target)
         self.auth.load_configs(container, configs=[config_path] if config_path else None)
         self.auth.want_scope(container.registry, container.api_prefix, ["pull", "push"])
-        import oras.oci
+        annotset, entries = prepare_entries(
+            files or [],
+            annotation_file,
+            disable_path_validation,
+            manifest_annotations,
+            chunk_size if (do_chunked or _has_streams(files)) else None,
+        )
 
-        annotset = oras.oci.Annotations(annotation_file)
-        # Check every path before anything is sent: a typo fails fast.
-        entries: list[Any] = []
-        for entry in files or []:
-            if isinstance(entry, StreamEntry):
-                entries.append(entry)
-            else:
-                path, media_type = resolve_entry(entry, disable_path_validation)
-                entries.append((path, media_type, annotset.get_annotations(path)))
-        check_unique_titles(entries)
-        _check_push_input(annotset, entries, manifest_annotations, do_chunked, chunk_size)
-
-        # Push is a copy: each file is packed into a local store as its own descriptor (a
-        # directory as tar+gzip) and copied to the registry through this client's hooks, the
-        # config alongside the files (a one-file push waits one blob's round trips, not two);
-        # then the manifest goes up last, under the target's tag.
+        # Push is a copy (oras.push): the files, packed, go to the registry through this
+        # client's hooks; stdin and large files go up while they are hashed.
         report = progress or self.progress
-        source = FileSource()
         destination = ClientStore(
             self, container, chunked=do_chunked, chunk_size=chunk_size, progress=report
         )
-        packed: list[PackedBlob] = []
-        lock = threading.Lock()
 
-        config_destination = ClientStore(self, container, progress=report)
-
-        def copy_blob(desc: Descriptor, to: ClientStore = destination) -> dict[str, Any]:
-            layer = desc.to_dict()
-            options = CopyGraphOptions(
-                concurrency=1,
-                on_copy_skipped=lambda d: ProgressReporter(report, "upload", layer).emit(EXISTS),
-            )
-            copy_graph(source, to, desc, options)
-            return layer
-
-        def push_node(entry: Any) -> dict[str, Any]:
-            if entry is _CONFIG:  # small: never in chunks
-                desc = self._pack_config(source, manifest_config, annotset)
-                return copy_blob(desc, config_destination)
+        def send_unpacked(entry: Any) -> Optional[dict[str, Any]]:
             if isinstance(entry, StreamEntry):
                 return self._push_stream(destination, entry, chunk_size, report)
             path, media_type, annotations = entry
             if not do_chunked and self._can_overlap(container, path):
-                layer = self._push_while_hashing(destination, path, media_type, annotations, report)
-                if layer is not None:
-                    return layer
-            item = pack_path(path, media_type, annotations)  # hashing overlaps other uploads
-            with lock:
-                packed.append(item)
-            source.add_path(item.descriptor, item.path)
-            return copy_blob(item.descriptor)
+                return self._push_while_hashing(destination, path, media_type, annotations, report)
+            return None
 
-        self._fit_pool(concurrency)
-        try:
-            config, *layers = map_concurrently(push_node, [_CONFIG, *entries], concurrency)
-        finally:
-            for item in packed:
-                item.cleanup()
+        config_path, config_type = None, None
+        if manifest_config:
+            config_path, config_type = self._parse_manifest_ref(manifest_config)
         manifest_annots = dict(annotset.get_annotations("$manifest"))
         manifest_annots.update(manifest_annotations or {})
-        manifest = build_manifest(config, layers, manifest_annots, subject)
-        import oras.schemas
-
-        _validate(manifest, oras.schemas.manifest)
-        root = source.add_bytes(
-            manifest.get("mediaType") or defaults.default_manifest_media_type,
-            manifest_bytes(manifest),
-        )
-        reference = container.digest or container.tag
-        copy_graph(
-            source,
+        self._fit_pool(concurrency)
+        push_files(
+            entries,
             destination,
-            root,
-            # Everything it points at is in place: send the manifest, without asking first.
-            CopyGraphOptions(find_successors=lambda _d, _c: [], skip_existing=False),
-            root_reference=None if container.digest else reference,
+            ConfigSpec(
+                config_path,
+                config_type or defaults.unknown_config_media_type,
+                annotset.get_annotations("$config"),
+            ),
+            manifest_annots,
+            subject,
+            reference=None if container.digest else container.tag,
+            options=PushOptions(
+                concurrency=concurrency,
+                progress=report,
+                config_destination=ClientStore(self, container, progress=report),
+                send_unpacked=send_unpacked,
+            ),
         )
         response = destination.last_manifest_response
         assert response is not None
@@ -1061,26 +1025,6 @@ class Registry:
         layer.update(size=pushed.size, digest=pushed.digest)
         reporter.emit(DONE)
         return layer
-
-    def _pack_config(
-        self, source: FileSource, manifest_config: Optional[str], annotset: Any
-    ) -> Descriptor:
-        """The config blob (the manifest config file, or `{}`) added to the push's store."""
-        path, media_type = None, None
-        if manifest_config:
-            path, media_type = self._parse_manifest_ref(manifest_config)
-        import oras.oci
-
-        config, config_file = oras.oci.ManifestConfig(path=path, media_type=media_type)
-        config_annots = annotset.get_annotations("$config")
-        if config_annots:
-            config["annotations"] = config_annots
-        desc = Descriptor.from_dict(config)
-        if config_file is None:
-            source.add_bytes(desc.media_type, b"{}")
-        else:
-            source.add_path(desc, config_file)
-        return desc
 
     # -- pull ---------------------------------------------------------------------------------
     def pull(
@@ -1287,25 +1231,8 @@ class Registry:
         return self.upload_blob(*args, **kwargs)
 
 
-def _check_push_input(
-    annotset: Any,
-    entries: list[Any],
-    manifest_annotations: Optional[dict],
-    do_chunked: bool,
-    chunk_size: int,
-) -> None:
-    """Refuse, before anything is uploaded, what would fail later (annotations a manifest
-    cannot carry, a chunk size below one byte); warn about annotation-file keys that name no
-    pushed file (oras-py ignored them silently)."""
-    import oras.oci
-
-    oras.oci.check_annotations(manifest_annotations or {}, "manifest_annotations")
-    streams = any(isinstance(entry, StreamEntry) for entry in entries)
-    if (do_chunked or streams) and not (isinstance(chunk_size, int) and chunk_size >= 1):
-        raise ValueError(f"chunk_size must be at least 1 byte, not {chunk_size!r}")
-    paths = [entry[0] for entry in entries if not isinstance(entry, StreamEntry)]
-    for name in annotset.unmatched(paths):
-        log.warning("Annotation file entry %r matches no pushed file: it is not used.", name)
+def _has_streams(files: Any) -> bool:
+    return any(isinstance(entry, StreamEntry) for entry in files or [])
 
 
 def _validate(document: dict, schema: dict) -> None:

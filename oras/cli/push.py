@@ -70,6 +70,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--export-manifest", metavar="PATH", help="also write the pushed manifest to PATH"
     )
     add_transfer_flags(parser, PUSH_CONCURRENCY)
+    from oras.cli.target import add_target
+
+    add_target(parser)
     options.add_remote(parser, insecure_aliases=("-k", "-i"))
     options.add_common(parser)
 
@@ -156,6 +159,8 @@ def run(args: argparse.Namespace) -> int:
         check_annotation_keys(args.annotation_file, annotation_file, paths)
     from oras.reference import split_tags
 
+    if args.oci_layout or args.oci_layout_path:
+        return _push_to_layout(args, files, annotation_file, annotations)
     target, tags = split_tags(args.target)  # `repo:v1,latest`: push v1, then tag the rest
     client = options.make_client(args, target)
     container = client.get_container(target)
@@ -183,6 +188,54 @@ def run(args: argparse.Namespace) -> int:
     if tags[1:]:
         _tag_more(client, container, bytes(body or b""), tags[1:], args.concurrency)
     say(f"Successfully pushed {container}")
+    return 0
+
+
+def _push_to_layout(
+    args: argparse.Namespace, files: list[Any], annotation_file: Any, annotations: dict
+) -> int:
+    """`--oci-layout`: the same push, into an OCI image layout (a directory or a .tar)."""
+    from oras.cli.target import open_target
+    from oras.push import ConfigSpec, PushOptions, prepare_entries, push_files
+    from oras.utils import split_path_and_content
+
+    path_and_tags = args.target.lstrip("@") if args.oci_layout_path else args.target
+    reference_text, _, more = path_and_tags.partition(",")
+    tags = [t for t in more.split(",") if t] if more else []
+    with open_target(args, reference_text, write=True) as opened:
+        annotset, entries = prepare_entries(
+            files,
+            annotation_file,
+            args.disable_path_validation,
+            annotations or None,
+            args.chunk_size or DEFAULT_CHUNK,
+        )
+        config = ConfigSpec(annotations=annotset.get_annotations("$config"))
+        if args.manifest_config:
+            spec = split_path_and_content(args.manifest_config)
+            config.path = spec.path
+            config.media_type = spec.content or config.media_type
+        manifest_annots = {**annotset.get_annotations("$manifest"), **annotations}
+        renderer = make_renderer(args.no_tty or args.debug, args.quiet)
+        try:
+            root = push_files(
+                entries,
+                opened.store,
+                config,
+                manifest_annots,
+                reference=opened.reference or "latest",
+                options=PushOptions(concurrency=args.concurrency, progress=renderer),
+            )
+        finally:
+            if renderer is not None:
+                renderer.close()
+        manifest = opened.store.fetch(root).read()
+        for tag in tags:
+            opened.store.tag(root, tag)
+            say(f"Tagged {tag}")
+        if args.export_manifest:
+            _export(args.export_manifest, manifest)
+    say(f"Successfully pushed {opened.label}")
     return 0
 
 

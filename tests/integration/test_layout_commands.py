@@ -136,3 +136,34 @@ def test_layout_written_by_skopeo_is_copied_to_a_registry(
     assert (
         oras_cli("resolve", f"{second_registry.host}/{unique_repo}:skopeo").stdout.strip() == digest
     )
+
+
+@pytest.mark.parametrize("name", ["pushed", "pushed.tar"])
+def test_push_into_a_layout_that_skopeo_reads_and_cp_sends_on(
+    oras_cli, registry, unique_repo, tmp_path, name
+):
+    (tmp_path / "a.txt").write_text("into a layout\n")
+    layout = tmp_path / name
+    done = oras_cli(
+        "push", "--oci-layout", f"{layout}:v1,latest", "a.txt", "--export-manifest", "m.json"
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "Tagged latest",
+        f"Successfully pushed [oci-layout] {layout}:v1",
+    ]
+    import hashlib
+
+    digest = f"sha256:{hashlib.sha256((tmp_path / 'm.json').read_bytes()).hexdigest()}"
+    transport = "oci-archive" if name.endswith(".tar") else "oci"
+    raw = subprocess.run(
+        ["skopeo", "inspect", "--raw", f"{transport}:{layout}:latest"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    assert f"sha256:{hashlib.sha256(raw).hexdigest()}" == digest
+    up = oras_cli("cp", "--from-oci-layout", f"{layout}:v1", registry.ref(unique_repo, "v1"))
+    assert up.returncode == 0, up.stderr
+    out = tmp_path / "out"
+    assert oras_cli("pull", registry.ref(unique_repo, "v1"), "-o", str(out)).returncode == 0
+    assert (out / "a.txt").read_text() == "into a layout\n"

@@ -127,3 +127,51 @@ def test_registry_to_registry_copy_of_1_gib_keeps_memory_flat_and_no_temp_file(
     assert peak < LIMIT_MIB, f"peak RSS {peak} MiB (baseline {base} MiB)"
     assert temp_files == 0
     print(f"cp 1 GiB: peak RSS {peak} MiB, baseline {base} MiB")
+
+
+LAYOUT_SCRIPT = textwrap.dedent(
+    """
+    import os, sys, tempfile
+    from oras.cli.main import main
+
+    def peak_mib():
+        with open("/proc/self/status") as fh:
+            line = next(l for l in fh if l.startswith("VmHWM:"))
+        return int(line.split()[1]) // 1024
+
+    size, source, destination, workdir = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+    os.chdir(workdir)
+    with open("big.bin", "wb") as fh:
+        fh.truncate(size)
+    assert main(["push", "--quiet", source, "big.bin"]) == 0
+    os.unlink("big.bin")
+    assert main(["cp", "--quiet", "--to-oci-layout", source, "layout:big"]) == 0
+    base = peak_mib()
+    assert main(["cp", "--quiet", "--from-oci-layout", "layout:big", destination]) == 0
+    print(base, peak_mib())
+    """
+)
+
+
+def test_layout_to_registry_copy_of_1_gib_keeps_memory_flat(
+    registry, second_registry, unique_repo, tmp_path
+):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            LAYOUT_SCRIPT,
+            str(COPY_SIZE),
+            f"{registry.host}/{unique_repo}:big",
+            f"{second_registry.host}/{unique_repo}:from-layout",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert result.returncode == 0, result.stderr
+    base, peak = map(int, result.stdout.split()[-2:])
+    assert peak < LIMIT_MIB, f"peak RSS {peak} MiB (baseline {base} MiB)"
+    print(f"layout -> registry 1 GiB: peak RSS {peak} MiB, baseline {base} MiB")

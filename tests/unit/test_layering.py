@@ -40,6 +40,11 @@ ORAS_PY = (
     # Not an oras-py name, but it adapts `oras.provider.Registry` (and a subclass's overridden
     # upload_blob, get_manifest, ...) to the core's store contracts, so it sits with the facades.
     "oras.hooks",
+    # Push and pull as operations: packing or planning files (oras-py's rules: its config
+    # and manifest schemas, its file-name checks) around one copy, shared by the facades and
+    # the CLI.
+    "oras.push",
+    "oras.pull",
 )
 
 #: (importing module, imported module) -> why a core module may import an upper layer.

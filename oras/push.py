@@ -1,0 +1,215 @@
+"""Push: local files packed into a manifest and copied into any store (a registry's
+repository, an OCI layout).
+
+Each file becomes a blob in a local store (`FileSource`; a directory is packed into a
+reproducible tar+gzip) and is copied to the destination by the copy engine as soon as it is
+packed, the config alongside the files; the manifest is built from their descriptors and sent
+last, under its tag. `Registry.push` is this copy into the registry through the client's
+hooks (with two registry-only shortcuts: stdin streamed in chunks, large files uploaded while
+they are hashed); the CLI also pushes into OCI layouts by giving it another destination.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+from oras import defaults
+from oras.concurrency import PUSH_CONCURRENCY, map_concurrently
+from oras.content import Storage
+from oras.content.files import FileSource
+from oras.copy import CopyGraphOptions, copy_graph
+from oras.descriptor import Descriptor
+from oras.digest import Hasher
+from oras.pack import PackedBlob, StreamEntry, build_manifest, manifest_bytes, pack_path
+from oras.progress import EXISTS, ProgressCallback, ProgressReporter
+
+__all__ = ["ConfigSpec", "PushOptions", "prepare_entries", "push_files"]
+
+log = logging.getLogger(__name__)
+
+#: A file to push: (path, media type or "", annotations), or a stream read as it is pushed.
+Entry = Any
+
+
+@dataclass
+class ConfigSpec:
+    """The manifest's config: a file (None: the empty `{}`), its media type, annotations."""
+
+    path: Optional[str] = None
+    media_type: str = defaults.unknown_config_media_type
+    annotations: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class PushOptions:
+    concurrency: int = PUSH_CONCURRENCY
+    progress: Optional[ProgressCallback] = None
+    #: Where the config goes (default: the destination); a registry sends it unchunked.
+    config_destination: Optional[Storage] = None
+    #: A destination's own way to send an entry whose digest is not known yet (a stream, a
+    #: file to upload while it is hashed): returns its layer, or None to pack it as usual.
+    send_unpacked: Optional[Callable[[Entry], Optional[dict[str, Any]]]] = None
+
+
+def prepare_entries(
+    files: list[Any],
+    annotation_file: Any,
+    disable_path_validation: bool = False,
+    manifest_annotations: Optional[dict[str, str]] = None,
+    chunk_size: Optional[int] = None,
+) -> tuple[Any, list[Entry]]:
+    """Check everything before anything is sent (a typo fails fast): each path exists (and
+    lies below the current directory unless `disable_path_validation`), titles are unique,
+    annotations are ones a manifest can carry, `chunk_size` (when chunks will be used) is at
+    least one byte. Returns the annotations (oras.oci.Annotations) and the entries to push.
+    Annotation-file keys that name no pushed file are logged as a warning (oras-py ignored
+    them silently)."""
+    import oras.oci
+    from oras.pack import check_unique_titles, resolve_entry
+
+    annotset = oras.oci.Annotations(annotation_file)
+    entries: list[Entry] = []
+    for entry in files:
+        if isinstance(entry, StreamEntry):
+            entries.append(entry)
+        else:
+            path, media_type = resolve_entry(entry, disable_path_validation)
+            entries.append((path, media_type, annotset.get_annotations(path)))
+    check_unique_titles(entries)
+    oras.oci.check_annotations(manifest_annotations or {}, "manifest_annotations")
+    if chunk_size is not None and not (isinstance(chunk_size, int) and chunk_size >= 1):
+        raise ValueError(f"chunk_size must be at least 1 byte, not {chunk_size!r}")
+    paths = [entry[0] for entry in entries if not isinstance(entry, StreamEntry)]
+    for name in annotset.unmatched(paths):
+        log.warning("Annotation file entry %r matches no pushed file: it is not used.", name)
+    return annotset, entries
+
+
+def push_files(
+    entries: list[Entry],
+    destination: Storage,
+    config: ConfigSpec,
+    manifest_annotations: Optional[dict[str, str]] = None,
+    subject: Any = None,
+    reference: Optional[str] = None,
+    options: Optional[PushOptions] = None,
+) -> Descriptor:
+    """Pack `entries` and copy them, their config and the manifest into `destination`; the
+    manifest is tagged `reference` (by digest only when it is None). Returns its descriptor."""
+    options = options or PushOptions()
+    source = FileSource()
+    packed: list[PackedBlob] = []
+    lock = threading.Lock()
+    report = options.progress
+
+    def copy_blob(desc: Descriptor, to: Storage) -> dict[str, Any]:
+        layer = desc.to_dict()
+        graph_options = CopyGraphOptions(
+            concurrency=1,
+            on_copy_skipped=lambda d: ProgressReporter(report, "upload", layer).emit(EXISTS),
+        )
+        copy_graph(source, to, desc, graph_options)
+        return layer
+
+    def keep(item: PackedBlob) -> Descriptor:
+        with lock:
+            packed.append(item)
+        source.add_path(item.descriptor, item.path)
+        return item.descriptor
+
+    def push_node(entry: Entry) -> dict[str, Any]:
+        if entry is _CONFIG:  # small: never in chunks
+            return copy_blob(
+                _pack_config(source, config), options.config_destination or destination
+            )
+        if options.send_unpacked is not None:
+            layer = options.send_unpacked(entry)
+            if layer is not None:
+                return layer
+        if isinstance(entry, StreamEntry):
+            return copy_blob(keep(_spool_stream(entry)), destination)
+        path, media_type, annotations = entry
+        return copy_blob(keep(pack_path(path, media_type, annotations)), destination)
+
+    try:
+        config_layer, *layers = map_concurrently(
+            push_node, [_CONFIG, *entries], options.concurrency
+        )
+    finally:
+        for item in packed:
+            item.cleanup()
+    manifest = build_manifest(config_layer, layers, dict(manifest_annotations or {}), subject)
+    _validate(manifest)
+    root = source.add_bytes(
+        manifest.get("mediaType") or defaults.default_manifest_media_type,
+        manifest_bytes(manifest),
+    )
+    copy_graph(
+        source,
+        destination,
+        root,
+        # Everything it points at is in place: send the manifest, without asking first.
+        CopyGraphOptions(find_successors=lambda _d, _c: [], skip_existing=False),
+        root_reference=reference,
+    )
+    return root
+
+
+#: Stands for the manifest's config among the blobs a push sends.
+_CONFIG = object()
+
+
+def _pack_config(source: FileSource, config: ConfigSpec) -> Descriptor:
+    import oras.oci
+
+    layer, config_file = oras.oci.ManifestConfig(path=config.path, media_type=config.media_type)
+    if config.annotations:
+        layer["annotations"] = dict(config.annotations)
+    desc = Descriptor.from_dict(layer)
+    if config_file is None:
+        source.add_bytes(desc.media_type, b"{}")
+    else:
+        source.add_path(desc, config_file)
+    return desc
+
+
+def _spool_stream(entry: StreamEntry) -> PackedBlob:
+    """A stream (stdin) saved to a temporary file and hashed, for a destination that needs
+    the digest first."""
+    from oras import scratch
+
+    fd, path = tempfile.mkstemp(prefix="oras-stream-")
+    scratch.track(path)
+    hasher = Hasher()
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            while True:
+                chunk = entry.stream.read(1024 * 1024)
+                if not chunk:
+                    break
+                hasher.update(chunk)
+                fh.write(chunk)
+    except BaseException:
+        os.unlink(path)
+        scratch.untrack(path)
+        raise
+    desc = Descriptor(
+        media_type=entry.media_type,
+        digest=hasher.digest(),
+        size=hasher.size,
+        annotations={defaults.annotation_title: entry.title},
+    )
+    return PackedBlob(path=path, descriptor=desc, temporary=True)
+
+
+def _validate(manifest: dict[str, Any]) -> None:
+    import jsonschema  # imported on use: it costs start-up time for every command
+
+    import oras.schemas
+
+    jsonschema.validate(manifest, schema=oras.schemas.manifest)
