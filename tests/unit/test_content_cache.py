@@ -95,6 +95,35 @@ def test_a_cache_that_cannot_be_written_is_bypassed() -> None:
     assert source.fetched == [desc.digest, desc.digest]
 
 
+def test_a_failing_source_is_not_taken_for_a_failing_cache() -> None:
+    class DroppedStream(io.RawIOBase):
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer: object) -> int:
+            raise ConnectionResetError(104, "Connection reset by peer")
+
+    class Dropped(MemoryStore):
+        def fetch(self, desc: Descriptor) -> BinaryIO:
+            return DroppedStream()  # type: ignore[return-value]
+
+    source = Dropped()
+    desc = MemoryStore().push_bytes(LAYER, b"x")
+    with pytest.raises(ConnectionResetError):
+        ReadThroughCache(source, MemoryStore()).fetch(desc)
+
+
+def test_only_cacheable_content_goes_through_the_cache() -> None:
+    source, cache = CountingSource(), MemoryStore()
+    kept = source.push_bytes(LAYER, b"kept")
+    passed = source.push_bytes(LAYER, b"passed")
+    store = ReadThroughCache(source, cache, cacheable=lambda d: d.digest == kept.digest)
+    for desc in (kept, passed, kept, passed):
+        store.fetch(desc).read()
+    assert cache.exists(kept) and not cache.exists(passed)
+    assert source.fetched == [kept.digest, passed.digest, passed.digest]
+
+
 def test_a_copy_through_the_cache_reads_each_blob_once_from_the_source() -> None:
     from oras.copy import copy
 
