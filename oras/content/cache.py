@@ -33,12 +33,13 @@ class ReadThroughCache:
     what it reads in `cache`.
 
     `on_restored(desc)` is called when content is served from the cache instead of the
-    source; with `cacheable`, only the content it accepts goes through the cache. References (`resolve`) and existence (`exists`) are the source's: the cache only
-    spares the transfer of content, it never decides what a reference means. Content that
-    cannot be written to the cache (a full disk, a read-only cache) is read from the source
-    directly, with a warning. A cached blob whose bytes turn out not to match its digest is
-    removed from the cache (when the cache can delete) and the read fails with
-    DigestMismatchError saying so: the next read fetches it from the source again.
+    source; with `cacheable`, only the content it accepts goes through the cache. References
+    (`resolve`) and existence (`exists`) are the source's: the cache only spares the transfer
+    of content, it never decides what a reference means. Content that cannot be written to
+    the cache (a full disk, a read-only cache) is read from the source directly, with a
+    warning. A cached blob whose bytes turn out not to match its digest is removed from the
+    cache (when the cache can delete) and the read fails with DigestMismatchError saying so:
+    the next read fetches it from the source again.
     """
 
     def __init__(
