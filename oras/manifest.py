@@ -122,20 +122,26 @@ def describe_platform(spec: Any) -> str:
 def select_platform(index_desc: Descriptor, content: bytes, want: Platform) -> Descriptor:
     """The first entry of an index whose platform matches `want`; NotFoundError naming the
     platforms the index has otherwise."""
-    from oras.errors import NotFoundError
-
     document = parse_manifest(content, index_desc.digest)
     entries = [
         Descriptor.from_dict(entry)
         for entry in _list(document, "manifests", index_desc.digest)
         if isinstance(entry, dict)
     ]
+    return pick_platform(entries, want, index_desc.digest)
+
+
+def pick_platform(entries: list[Descriptor], want: Platform, what: str) -> Descriptor:
+    """The first of an index's `entries` whose platform matches `want`; NotFoundError naming
+    the index (`what`) and the platforms it has otherwise."""
+    from oras.errors import NotFoundError
+
     for entry in entries:
         if want.matches(entry.platform):
             return entry
     have = ", ".join(describe_platform(e.platform) for e in entries) or "none"
     raise NotFoundError(
-        f"{index_desc.digest} has no manifest for platform {want} (it has: {have})",
+        f"{what} has no manifest for platform {want} (it has: {have})",
         status=404,
         hint="choose one of the platforms it has with --platform",
     )

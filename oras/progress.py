@@ -12,6 +12,8 @@ PROGRESS = "progress"
 DONE = "done"
 EXISTS = "exists"
 SKIPPED = "skipped"
+#: Read from a local cache (`ORAS_CACHE`) instead of the registry: done, nothing downloaded.
+RESTORED = "restored"
 
 
 @dataclass(frozen=True)

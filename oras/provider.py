@@ -29,8 +29,6 @@ import oras.utils
 from oras import scratch
 from oras.concurrency import PULL_CONCURRENCY, PUSH_CONCURRENCY
 from oras.container import Container
-from oras.content.files import FileSink, PlannedFile
-from oras.copy import CopyGraphOptions, copy_graph
 from oras.credentials import Credential, CredentialStore
 from oras.decorator import ensure_container
 from oras.descriptor import (
@@ -52,20 +50,16 @@ from oras.errors import (
     RegistryTimeoutError,
     typed_transport_errors,
 )
-from oras.filenames import (
-    check_file_name,
-    check_output_dir,
-    check_replaceable,
-    drop_duplicate_outputs,
-)
 from oras.hooks import ClientStore, root_from_manifest
 from oras.logger import logger
+from oras.manifest import Platform, pick_platform
 from oras.pack import (
     StreamEntry,
     manifest_bytes,
     title_for,
 )
-from oras.progress import DONE, EXISTS, SKIPPED, STARTED, ProgressCallback, ProgressReporter
+from oras.progress import DONE, EXISTS, STARTED, ProgressCallback, ProgressReporter
+from oras.pull import PullOptions, pull_files
 from oras.push import ConfigSpec, PushOptions, prepare_entries, push_files
 from oras.remote.download import download_verified, new_partial_file, raw_chunks
 from oras.remote.repository import push_file_while_hashing, push_stream
@@ -1038,6 +1032,7 @@ class Registry:
         progress: Optional[ProgressCallback] = None,
         skip_untitled: bool = False,
         unpack_all_targz: bool = True,
+        platform: Optional[Union[str, Platform]] = None,
         **legacy: Any,
     ) -> list[str]:
         """Download an artifact's layers into `outdir` (`concurrency` at a time); returns the
@@ -1048,6 +1043,11 @@ class Registry:
         "true"`. Go oras's rules with `skip_untitled=True` (untitled layers are skipped and
         reported SKIPPED to `progress`) and `unpack_all_targz=False` (only annotated layers
         are unpacked; other tar+gzip layers are written as the files they are).
+
+        When `target` is an index, its entry for `platform` (`"linux/arm64"`, `"linux/arm/v7"`
+        or a `oras.manifest.Platform`) is pulled; NotFoundError naming the platforms the index
+        has when there is none. Without `platform`: the entry for this machine, or the only
+        entry.
 
         Titles are checked before anything is written: one that cannot name a file raises
         InvalidFileNameError, two layers with one title DuplicateTitleError. Existing files
@@ -1070,95 +1070,67 @@ class Registry:
                 progress=progress,
                 skip_untitled=skip_untitled,
                 unpack_all_targz=unpack_all_targz,
+                platform=platform,
             )
         container = self.get_container(target)
         self.auth.load_configs(container, configs=[config_path] if config_path else None)
-        container, manifest = self.resolve_manifest(container, allowed_media_type)
-        outdir = os.path.abspath(outdir or oras.utils.get_tmpdir())
-        # Every name is checked before anything is written.
-        named: list[tuple[dict, str]] = []
-        untitled: list[dict] = []
-        for layer in manifest.get("layers") or []:
-            if layer.get("mediaType") == defaults.empty_media_type:
-                continue
-            title = (layer.get("annotations") or {}).get(defaults.annotation_title)
-            if skip_untitled and (title is None or title == ""):
-                untitled.append(layer)
-                continue
-            name = layer["digest"] if title is None else check_file_name(title)
-            named.append((layer, oras.utils.sanitize_path(outdir, os.path.join(outdir, name))))
-        named = drop_duplicate_outputs(named)
-        check_output_dir(outdir)
-        plan: list[tuple[dict, str]] = []
-        for layer, outfile in named:
-            if not overwrite and os.path.exists(outfile):
-                log.warning(
-                    "%s already exists and --keep-old-files set, will not overwrite.", outfile
-                )
-                continue
-            check_replaceable(outdir, outfile, directory=self._unpacks(layer, unpack_all_targz))
-            plan.append((layer, outfile))
-        oras.utils.mkdir_p(outdir)
-        for layer in untitled:
-            log.debug("skipping layer %s: it has no title", layer.get("digest"))
-            ProgressReporter(progress or self.progress, "download", layer).emit(SKIPPED)
-        if not plan:
-            return []
-        # A copy from the registry (through this client's hooks) into the planned files.
-        sink = FileSink(on_written=lambda path: logger.info(f"Successfully pulled {path}."))
-        layers = []
-        for layer, outfile in plan:
-            desc = Descriptor.from_dict(layer)
-            layers.append(desc)
-            sink.add(desc, self._planned_file(layer, outfile, unpack_all_targz))
-        root, body = root_from_manifest(manifest)
-        source = ClientStore(self, container, spool_dir=outdir, progress=progress or self.progress)
-        source.known[root.digest] = body
-        self._fit_pool(concurrency)
-        options = CopyGraphOptions(
+        container, manifest = self.resolve_manifest(container, allowed_media_type, platform)
+        options = PullOptions(
+            overwrite=overwrite,
+            skip_untitled=skip_untitled,
+            unpack_all_targz=unpack_all_targz,
             concurrency=concurrency,
-            find_successors=lambda desc, _content: layers if desc.digest == root.digest else [],
+            progress=progress or self.progress,
         )
-        copy_graph(source, sink, root, options)
-        return [outfile for _, outfile in plan]
+        return self.pull_manifest(container, manifest, outdir or oras.utils.get_tmpdir(), options)
 
-    def _planned_file(self, layer: dict, outfile: str, unpack_all_targz: bool) -> PlannedFile:
-        if not self._unpacks(layer, unpack_all_targz):
-            return PlannedFile(outfile)
-        annotations = layer.get("annotations") or {}
-        title = annotations.get(defaults.annotation_title)
-        label = f"layer {title!r} ({layer['digest']})" if title else f"layer {layer['digest']}"
-        return PlannedFile(
-            outfile,
-            unpack=True,
-            tar_digest=annotations.get(defaults.annotation_digest),
-            label=label,
+    def pull_manifest(
+        self,
+        container: Container,
+        manifest: dict[str, Any],
+        outdir: str,
+        options: Optional[PullOptions] = None,
+    ) -> list[str]:
+        """Write the files of `manifest` (what `resolve_manifest` returned for `container`)
+        into `outdir` by `options` (`oras.pull.PullOptions`: Go oras's `--config` and the
+        `ORAS_CACHE` cache among them); returns the paths written. The blobs come down
+        through this client's `download_blob`, so a subclass's override still runs."""
+        options = options or PullOptions()
+        root, body = root_from_manifest(manifest)
+        source = ClientStore(
+            self, container, spool_dir=os.path.abspath(outdir), progress=options.progress
         )
-
-    @staticmethod
-    def _unpacks(layer: dict, unpack_all_targz: bool) -> bool:
-        """Whether pull unpacks `layer`: marked so, or (oras-py's rule) any tar+gzip layer."""
-        annotations = layer.get("annotations") or {}
-        return annotations.get(defaults.annotation_unpack) == "true" or (
-            unpack_all_targz and layer.get("mediaType") == defaults.default_blob_dir_media_type
-        )
+        source.known[root.digest] = body
+        self._fit_pool(options.concurrency)
+        return pull_files(source, root, manifest, outdir, options, source_reports_progress=True)
 
     @ensure_container
     def resolve_manifest(
-        self, container: container_type, allowed_media_type: Optional[list[str]] = None
+        self,
+        container: container_type,
+        allowed_media_type: Optional[list[str]] = None,
+        platform: Optional[Union[str, Platform]] = None,
     ) -> tuple[Container, dict[str, Any]]:
-        """The image manifest a reference means: itself, or an index's entry for this platform.
-        Raises InvalidManifestError when a field the pull reads has the wrong type."""
+        """The image manifest a reference means: itself, or an index's entry for `platform`
+        (default: this machine's, or the only entry). Raises InvalidManifestError when a field
+        the pull reads has the wrong type."""
         manifest = check_manifest(self.get_manifest(container, allowed_media_type), str(container))
         if manifest.get("mediaType") in INDEX_MEDIA_TYPES or "manifests" in manifest:
-            container = self._select_platform(container, manifest)
+            container = self._select_platform(container, manifest, platform)
             manifest = self.get_manifest(container, allowed_media_type)
             check_manifest(manifest, str(container))
         return container, manifest
 
-    def _select_platform(self, container: Container, index: dict) -> Container:
-        """The index entry for this machine's platform (or the only entry)."""
+    def _select_platform(
+        self, container: Container, index: dict, want: Optional[Union[str, Platform]] = None
+    ) -> Container:
+        """The index entry for `want`, else for this machine's platform (or the only entry)."""
         manifests = [m for m in index.get("manifests") or [] if isinstance(m, dict)]
+        if want is not None:
+            wanted = Platform.parse(want) if isinstance(want, str) else want
+            entries = [Descriptor.from_dict(m) for m in manifests]
+            digest = pick_platform(entries, wanted, str(container)).digest
+            return Container(f"{container.registry}/{container.api_prefix}@{digest}")
         arch = {"x86_64": "amd64", "aarch64": "arm64", "amd64": "amd64"}.get(
             platform.machine().lower(), platform.machine().lower()
         )

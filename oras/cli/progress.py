@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional, TextIO, Union
 
 from oras.cli.console import colour_allowed, printable
-from oras.progress import DONE, EXISTS, PROGRESS, SKIPPED, STARTED, ProgressEvent
+from oras.progress import DONE, EXISTS, PROGRESS, RESTORED, SKIPPED, STARTED, ProgressEvent
 
 _PROMPTS = {
     "upload": {STARTED: "Uploading", DONE: "Uploaded ", EXISTS: "Exists   ", SKIPPED: "Skipped  "},
@@ -21,6 +21,7 @@ _PROMPTS = {
         DONE: "Downloaded ",
         EXISTS: "Exists     ",
         SKIPPED: "Skipped    ",
+        RESTORED: "Restored   ",
     },
 }
 _SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
@@ -78,7 +79,7 @@ def _fit(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
 
-_FINISHED = (DONE, EXISTS, SKIPPED)
+_FINISHED = (DONE, EXISTS, SKIPPED, RESTORED)
 _NAME_WIDTH = 20
 #: The narrowest progress bar worth drawing; a narrower terminal shows the row without one.
 _MIN_BAR = 8
@@ -129,7 +130,7 @@ class TerminalProgress:
         self._colour = colour_allowed(stream) if colour is None else colour
         self._active: dict[int, _Row] = {}
         self._above: list[str] = []  # lines printed for good above the live rows, next redraw
-        self._counts = {DONE: 0, EXISTS: 0, SKIPPED: 0}
+        self._counts = {DONE: 0, EXISTS: 0, SKIPPED: 0, RESTORED: 0}
         self._bytes = 0  # transferred by the blobs that finished
         self._existed = 0  # size of the blobs the registry already held
         self._action = ""
@@ -230,6 +231,8 @@ class TerminalProgress:
             parts.append(f"{self._counts[EXISTS]} existed ({human(self._existed)})")
         if self._counts[SKIPPED]:
             parts.append(f"{self._counts[SKIPPED]} skipped")
+        if self._counts[RESTORED]:
+            parts.append(f"{self._counts[RESTORED]} restored from the cache")
         if self._active and not final:
             parts.append(f"{len(self._active)} in progress")
         moved = self._bytes + sum(max(row.event.done, 0) for row in self._active.values())

@@ -1,23 +1,30 @@
-"""`oras-py pull`: download an artifact's files."""
+"""`oras-py pull`: download an artifact's files from a registry or an OCI layout."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Optional
 
-from oras.cli import options
+from oras.cli import options, target
 from oras.cli.console import UsageError
 from oras.cli.progress import add_transfer_flags, make_renderer
 from oras.concurrency import PULL_CONCURRENCY
 
 if TYPE_CHECKING:  # the CLI imports the library only when a command runs
-    from oras.provider import Registry
+    from oras.descriptor import Descriptor
+    from oras.manifest import Platform
+    from oras.pull import PullOptions
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("pull", help="pull files from a registry")
-    parser.add_argument("target", help="<registry>/<repository>[:<tag>|@<digest>]")
+    parser = subparsers.add_parser("pull", help="pull files from a registry or an OCI layout")
+    parser.add_argument(
+        "target",
+        help="<registry>/<repository>[:<tag>|@<digest>]; with --oci-layout "
+        "<dir|file.tar>[:<tag>|@<digest>]",
+    )
     parser.add_argument(
         "-o",
         "--output",
@@ -42,35 +49,119 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--allow-all-media-types", action="store_true", help="accept any manifest media type"
     )
-    parser.add_argument("--manifest-config-ref", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--config",
+        "--manifest-config-ref",
+        dest="config",
+        metavar="PATH[:TYPE]",
+        help="also write the manifest's config to PATH (under the output directory), when its "
+        "media type is TYPE (any, without one)",
+    )
+    parser.add_argument(
+        "--platform",
+        metavar="OS/ARCH[/VARIANT]",
+        help="pull this platform's entry of an index (default: this machine's, or the only one)",
+    )
     add_transfer_flags(parser, PULL_CONCURRENCY)
+    target.add_target(parser)
     options.add_remote(parser, insecure_aliases=("-i",))
     options.add_common(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    from oras.manifest import Platform
+    from oras.pull import PullOptions
+
     if args.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
-    client = options.make_client(args, args.target)
+    platform = Platform.parse(args.platform) if args.platform else None
+    layout = bool(args.oci_layout or args.oci_layout_path)
     if args.output == "-":
-        return _pull_to_stdout(client, args)
+        if args.config:
+            raise UsageError("--config cannot be used with -o - (standard output takes one file)")
+        return _pull_to_stdout(args, platform, layout)
+    config_file, config_media_type = _split_config(args.config) if args.config else (None, None)
+    # The cache spares downloads: a layout is read where it is.
+    cache = None if layout else _open_cache()
     renderer = make_renderer(args.no_tty or args.debug, args.quiet)
+    pull_options = PullOptions(
+        overwrite=not args.keep_old_files,
+        # Go oras's rules: untitled layers are skipped, only marked layers are unpacked.
+        skip_untitled=True,
+        unpack_all_targz=False,
+        config_file=config_file,
+        config_media_type=config_media_type,
+        concurrency=args.concurrency,
+        progress=renderer,
+        cache=cache,
+    )
     try:
-        client.pull(
-            target=args.target,
-            outdir=args.output,
-            overwrite=not args.keep_old_files,
-            allowed_media_type=args.allowed_media_type or None,
-            concurrency=args.concurrency,
-            progress=renderer,
-            # Go oras's rules: untitled layers are skipped, only marked layers are unpacked.
-            skip_untitled=True,
-            unpack_all_targz=False,
-        )
+        if layout:
+            _pull_from_layout(args, platform, pull_options)
+        else:
+            client = options.make_client(args, args.target)
+            container, manifest = client.resolve_manifest(
+                args.target, args.allowed_media_type or None, platform
+            )
+            client.pull_manifest(container, manifest, args.output, pull_options)
     finally:
         if renderer is not None:
             renderer.close()
     return 0
+
+
+def _split_config(text: str) -> tuple[str, Optional[str]]:
+    """`path[:type]`, split at the last colon (a trailing colon: no type)."""
+    path, colon, media_type = text.rpartition(":")
+    if not colon:
+        return text, None
+    if not path:
+        raise UsageError(f"--config {text!r} names no file")
+    return path, media_type or None
+
+
+def _open_cache() -> Any:
+    """The `ORAS_CACHE` content cache (an OCI layout directory, created when missing), if set."""
+    path = os.environ.get("ORAS_CACHE")
+    if not path:
+        return None
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise UsageError(f"ORAS_CACHE={path} is not a directory")
+    from oras.content.layout import LayoutStore
+
+    return LayoutStore(path)
+
+
+def _layout_manifest(
+    opened: target.Opened, platform: Optional[Platform]
+) -> tuple[Descriptor, dict[str, Any]]:
+    """The image manifest the layout reference names, by `platform` when it is an index (else
+    this machine's entry, or the only one), with its checked content."""
+    from oras.content.reader import read_all
+    from oras.descriptor import Descriptor, check_manifest, parse_manifest
+    from oras.manifest import Platform, is_index, pick_platform
+
+    store, what = opened.store, opened.display
+    root = store.resolve(opened.reference or "latest")
+    if is_index(root):
+        index = check_manifest(parse_manifest(read_all(store.fetch(root), root), what), what)
+        entries = [Descriptor.from_dict(entry) for entry in index.get("manifests") or []]
+        if platform is None and len(entries) == 1:
+            root = entries[0]
+        else:
+            root = pick_platform(entries, platform or Platform.current(), what)
+    manifest = parse_manifest(read_all(store.fetch(root), root), what)
+    return root, check_manifest(manifest, what)
+
+
+def _pull_from_layout(
+    args: argparse.Namespace, platform: Optional[Platform], pull_options: PullOptions
+) -> None:
+    from oras.pull import pull_files
+
+    with target.open_target(args, args.target) as opened:
+        root, manifest = _layout_manifest(opened, platform)
+        pull_files(opened.store, root, manifest, args.output, pull_options)
 
 
 #: `-o -` holds a blob up to this size in memory until it is verified; a larger one goes to an
@@ -78,27 +169,41 @@ def run(args: argparse.Namespace) -> int:
 STDOUT_SPOOL_IN_MEMORY = 16 * 1024 * 1024
 
 
-def _pull_to_stdout(client: Registry, args: argparse.Namespace) -> int:
+def _pull_to_stdout(args: argparse.Namespace, platform: Optional[Platform], layout: bool) -> int:
     """`-o -`: write the artifact's single file to standard output once it is verified."""
     import shutil
     import tempfile
 
+    from oras.content.reader import VerifyingReader, copy_stream
     from oras.defaults import empty_media_type
+    from oras.descriptor import Descriptor
 
-    container, manifest = client.resolve_manifest(args.target, args.allowed_media_type or None)
-    layers = [
-        layer
-        for layer in manifest.get("layers") or []
-        if layer.get("mediaType") != empty_media_type
-    ]
-    if len(layers) != 1:
-        raise ValueError(
-            f"-o - needs an artifact with exactly one file; {args.target} has {len(layers)} "
-            "(pull into a directory instead)"
-        )
+    def single(manifest: dict[str, Any]) -> dict[str, Any]:
+        layers = [
+            layer
+            for layer in manifest.get("layers") or []
+            if layer.get("mediaType") != empty_media_type
+        ]
+        if len(layers) != 1:
+            raise ValueError(
+                f"-o - needs an artifact with exactly one file; {args.target} has {len(layers)} "
+                "(pull into a directory instead)"
+            )
+        return layers[0]
+
     # Verified first, written after: a blob that fails its digest never reaches the reader.
     with tempfile.SpooledTemporaryFile(max_size=STDOUT_SPOOL_IN_MEMORY) as spool:
-        client.fetch_blob_to(container, layers[0], spool)  # type: ignore[arg-type]
+        if layout:
+            with target.open_target(args, args.target) as opened:
+                layer = Descriptor.from_dict(single(_layout_manifest(opened, platform)[1]))
+                with VerifyingReader(opened.store.fetch(layer), layer) as stream:
+                    copy_stream(stream, spool)  # type: ignore[arg-type]
+        else:
+            client = options.make_client(args, args.target)
+            container, manifest = client.resolve_manifest(
+                args.target, args.allowed_media_type or None, platform
+            )
+            client.fetch_blob_to(container, single(manifest), spool)  # type: ignore[arg-type]
         spool.seek(0)
         shutil.copyfileobj(spool, sys.stdout.buffer, 1024 * 1024)
     sys.stdout.buffer.flush()

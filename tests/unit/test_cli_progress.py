@@ -10,7 +10,7 @@ import re
 import pytest
 
 from oras.cli.progress import LineProgress, TerminalProgress, make_renderer
-from oras.progress import DONE, EXISTS, PROGRESS, STARTED, ProgressEvent
+from oras.progress import DONE, EXISTS, PROGRESS, RESTORED, STARTED, ProgressEvent
 
 ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 UP = re.compile(r"\x1b\[(\d+)F")
@@ -130,6 +130,29 @@ def test_without_a_terminal_one_line_per_event():
         f"Uploaded  {short} file-3.bin",
     ]
     assert make_renderer(no_tty=False, quiet=True, stream=stream) is None
+
+
+def test_a_blob_restored_from_the_cache_has_its_own_prompt_and_count(terminal):
+    stream = io.StringIO()
+    lines = LineProgress(stream)
+    d, e = blob(8), blob(9)
+    lines(ProgressEvent("download", STARTED, d, 0, MiB))
+    lines(ProgressEvent("download", DONE, d, MiB, MiB))
+    lines(ProgressEvent("download", RESTORED, e, 0, MiB))
+    short_d, short_e = f"{8:064x}"[:12], f"{9:064x}"[:12]
+    assert stream.getvalue().splitlines() == [
+        f"Downloading {short_d} file-8.bin",
+        f"Downloaded  {short_d} file-8.bin",
+        f"Restored    {short_e} file-9.bin",
+    ]
+    screen, progress = terminal
+    progress(ProgressEvent("download", STARTED, d, 0, MiB))
+    progress(ProgressEvent("download", DONE, d, MiB, MiB))
+    progress(ProgressEvent("download", RESTORED, e, 0, MiB))
+    progress.close()
+    output = visible_lines(screen.getvalue())
+    assert any(line.startswith("✓ Restored    file-9.bin") for line in output)
+    assert output[-2].startswith("Downloaded 1 blob, 1 restored from the cache: 1.05 MB in")
 
 
 SGR = re.compile(r"\x1b\[[0-9;]*m")
