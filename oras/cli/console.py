@@ -14,6 +14,7 @@ import re
 import sys
 import threading
 import warnings
+from typing import TextIO
 
 
 class UsageError(Exception):
@@ -103,11 +104,17 @@ def say(message: str) -> None:
 
 
 def warn(message: str) -> None:
-    print(_colour(printable(message), "33", sys.stderr), file=sys.stderr)
+    _line(sys.stderr, _colour(printable(message), "33", sys.stderr))
 
 
 def error_line(message: str) -> None:
-    print(_colour(printable(message), "31", sys.stderr), file=sys.stderr)
+    _line(sys.stderr, _colour(printable(message), "31", sys.stderr))
+
+
+def _line(stream: TextIO, text: str) -> None:
+    """`text` and its newline in one write, so lines of two threads never run together."""
+    stream.write(text + "\n")
+    stream.flush()
 
 
 def prompt(label: str, secret: bool = False) -> str:

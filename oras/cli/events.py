@@ -50,12 +50,10 @@ class EventPrinter:
     def _line(self, prompt: str, desc: Any) -> None:
         if self.quiet:
             return
+        line = f"{prompt} {short_digest(desc.digest)} {node_name(desc)}\n"
         with self._lock:
-            print(
-                f"{prompt} {short_digest(desc.digest)} {node_name(desc)}",
-                file=self.stream,
-                flush=True,
-            )
+            self.stream.write(line)
+            self.stream.flush()
 
     def hooks(self) -> dict[str, Any]:
         """Keyword arguments for CopyGraphOptions / CopyOptions."""

@@ -61,7 +61,9 @@ class LineProgress:
         digest = event.descriptor.get("digest") or "-"
         with self._lock:
             line = f"{prompt} {short_digest(digest)} {event.name}"
-            print(printable(line), file=self.stream, flush=True)
+            # One write per line: an interrupt's error line cannot land inside it.
+            self.stream.write(printable(line) + "\n")
+            self.stream.flush()
 
     def close(self) -> None:
         pass

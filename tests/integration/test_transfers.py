@@ -98,7 +98,7 @@ def test_pool_grows_with_concurrency(fault_proxy, unique_repo, tmp_path, monkeyp
     for i in range(40):
         (tmp_path / f"g{i}.bin").write_bytes(os.urandom(1000 + i))
         names.append(f"g{i}.bin")
-    fault_proxy.delay("*", "/blobs/", 0.05, times=None)  # keep the workers busy at once
+    fault_proxy.delay("*", "/blobs/", 0.3, times=None)  # keep the workers busy at once
     client = oras.provider.Registry(insecure=True)
     target = f"{fault_proxy.host}/{unique_repo}:v1"
     with caplog.at_level(logging.WARNING, logger="urllib3"):
