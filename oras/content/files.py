@@ -84,12 +84,15 @@ class FileSink:
         from oras.remote.download import new_partial_file
 
         inner = getattr(content, "inner", content)
+        if isinstance(inner, VerifiedFile) and inner.verified_digest == expected.digest:
+            # Verified when it was downloaded: used where it is, then moved into place (a
+            # rename onto a new name; renaming over an existing file would make the file
+            # system write the whole blob out first).
+            _track(inner.path)
+            return inner.path
         fd, path = new_partial_file(directory)
         os.close(fd)
         _track(path)
-        if isinstance(inner, VerifiedFile) and inner.verified_digest == expected.digest:
-            inner.take(path)  # verified when it was downloaded: moved, not copied again
-            return path
         try:
             with open(path, "wb") as fh:
                 copy_stream(VerifyingReader(content, expected), fh)  # type: ignore[arg-type]
