@@ -18,7 +18,15 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Callable, Optional, Sequence
 
 from oras.concurrency import INTERRUPT_GRACE, check_interrupted, run_stoppable
-from oras.content import Fetcher, Mounter, ReadOnlyTarget, ReferencePusher, Storage, Target
+from oras.content import (
+    Fetcher,
+    Mounter,
+    ReadOnlyTarget,
+    ReferencePusher,
+    Storage,
+    Tagger,
+    Target,
+)
 from oras.content.reader import CountingReader, read_all
 from oras.descriptor import Descriptor
 from oras.errors import OrasError
@@ -300,8 +308,7 @@ class _GraphCopy:
         desc = node.desc
         if self._pre_copy(desc):
             content = node.content
-            if content is None:  # pragma: no cover - a manifest is always read before
-                content = read_all(self.src.fetch(desc), desc)
+            assert content is not None  # read by _start, dropped only by _complete
             if node is self.root and self.root_reference and isinstance(self.dst, ReferencePusher):
                 self.dst.push_reference(desc, io.BytesIO(content), self.root_reference)
             else:
@@ -342,7 +349,6 @@ class _GraphCopy:
         return False
 
     def _tag_root(self, node: _Node) -> None:
-        tagger = self.dst
-        if not hasattr(tagger, "tag"):
-            raise TypeError(f"{type(tagger).__name__} cannot tag {self.root_reference}")
-        tagger.tag(node.desc, self.root_reference)  # type: ignore[attr-defined]
+        if not isinstance(self.dst, Tagger):
+            raise TypeError(f"{type(self.dst).__name__} cannot tag {self.root_reference}")
+        self.dst.tag(node.desc, self.root_reference or "")

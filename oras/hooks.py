@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import io
-import logging
 import os
 import shutil
 import tempfile
 import threading
 from typing import TYPE_CHECKING, Any, BinaryIO, Optional
 
-from oras.content.reader import VerifiedFile, read_all
+from oras.content.reader import CountingReader, VerifiedFile, read_all
 from oras.descriptor import Descriptor
 from oras.digest import digest_bytes
 from oras.manifest import is_manifest
@@ -30,41 +29,6 @@ if TYPE_CHECKING:
 
     from oras.container import Container
     from oras.provider import Registry
-
-log = logging.getLogger(__name__)
-
-
-class _Reporting(io.RawIOBase):
-    """Content passed to the repository with its bytes counted into a ProgressReporter (and
-    into the engine's own counter, which also stops a cancelled copy)."""
-
-    def __init__(self, content: BinaryIO, reporter: ProgressReporter) -> None:
-        super().__init__()
-        self._content = content
-        self._reporter = reporter
-        self.path: Optional[str] = getattr(content, "path", None)
-
-    def count(self, n: int) -> None:
-        inner = getattr(self._content, "count", None)
-        if inner is not None:
-            inner(n)
-        self._reporter.advance(n)
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        data = self._content.read(len(buffer))
-        n = len(data)
-        buffer[:n] = data
-        if n:
-            self._reporter.advance(n)
-        return n
-
-
-def overridden(client: Registry, name: str) -> bool:
-    """Whether `client`'s class overrides the Registry method `name`."""
-    return _overridden(client, name)
 
 
 def _overridden(client: Registry, name: str) -> bool:
@@ -176,7 +140,7 @@ class ClientStore:
             # The engine checked existence already: straight to the upload, no second HEAD.
             reporter = ProgressReporter(self.progress, "upload", layer)
             reporter.emit(STARTED)
-            self.repository.push(expected, _Reporting(content, reporter))  # type: ignore[arg-type]
+            self.repository.push(expected, CountingReader(content, reporter.advance))  # type: ignore[arg-type]
             reporter.emit(DONE)
             return
         path = getattr(content, "path", None)

@@ -83,7 +83,9 @@ class FileSink:
         """A temporary file in `directory` holding the verified content."""
         from oras.remote.download import new_partial_file
 
-        inner = getattr(content, "inner", content)
+        inner = content
+        while hasattr(inner, "inner"):  # the counting wrappers of the engine and of progress
+            inner = inner.inner
         if isinstance(inner, VerifiedFile) and inner.verified_digest == expected.digest:
             # Verified when it was downloaded: used where it is, then moved into place (a
             # rename onto a new name; renaming over an existing file would make the file

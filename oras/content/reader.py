@@ -122,8 +122,8 @@ def open_file(path: str) -> FileContent:
 
 class CountingReader(io.RawIOBase):
     """Passes `stream` through, calling `on_bytes(n)` for every `n` bytes read. When the
-    stream is a FileContent, `path` names its file and `count(n)` reports bytes a pusher
-    sent from that file directly."""
+    stream is a FileContent (or wraps one), `path` names its file and `count(n)` reports bytes
+    a pusher sent from that file directly, to this counter and to the ones it wraps."""
 
     def __init__(self, stream: BinaryIO, on_bytes: Callable[[int], None]) -> None:
         super().__init__()
@@ -135,6 +135,9 @@ class CountingReader(io.RawIOBase):
 
     def count(self, n: int) -> None:
         self._on_bytes(n)
+        inner = getattr(self._stream, "count", None)
+        if inner is not None:  # a wrapped counter counts the same bytes
+            inner(n)
 
     def readable(self) -> bool:
         return True

@@ -7,12 +7,9 @@ import gzip
 import hashlib
 import io
 import json
-import os
-import shutil
-import subprocess
 import tarfile
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -20,18 +17,12 @@ from oras.content.layout import LayoutStore, LayoutTarStore, open_layout
 from oras.content.memory import MemoryStore
 from oras.copy import copy
 from oras.descriptor import Descriptor
-
-SKOPEO = shutil.which("skopeo") or "/usr/bin/skopeo"
-TIMEOUT = 60
+from tests.harness.skopeo import Skopeo, skopeo_runner
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
-
-pytestmark = pytest.mark.skipif(not os.path.exists(SKOPEO), reason="skopeo is not installed")
-
-Skopeo = Callable[..., "subprocess.CompletedProcess[str]"]
 
 
 def sha256(data: bytes) -> str:
@@ -46,28 +37,7 @@ def compact(document: dict[str, Any]) -> bytes:
 def skopeo(tmp_path: Path) -> Skopeo:
     """`run(*args)`: skopeo with an accept-anything policy, no registries.d, a private TMPDIR,
     and only local transports allowed in its arguments."""
-    home = tmp_path / "skopeo-home"
-    (home / "registries.d").mkdir(parents=True)
-    (home / "tmp").mkdir()
-    policy = home / "policy.json"
-    policy.write_text(json.dumps({"default": [{"type": "insecureAcceptAnything"}]}))
-
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        for arg in args:
-            assert not arg.startswith(("docker:", "docker-daemon:", "containers-storage:")), arg
-        env = os.environ.copy()
-        env["TMPDIR"] = str(home / "tmp")
-        result = subprocess.run(
-            [SKOPEO, "--policy", str(policy), "--registries.d", str(home / "registries.d"), *args],
-            env=env,
-            capture_output=True,
-            timeout=TIMEOUT,
-            check=False,
-        )
-        assert result.returncode == 0, f"skopeo {' '.join(args)} failed:\n{result.stderr!r}"
-        return result
-
-    return run
+    return skopeo_runner(tmp_path / "skopeo-home", text=False, local_only=True)
 
 
 def _layer(files: dict[str, bytes]) -> bytes:

@@ -7,21 +7,26 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Optional
 
 SIZE = 512 * 1024 * 1024  # far above any buffer, small enough for CI's disk and time
 LIMIT_MIB = 100
 
-SCRIPT = textwrap.dedent(
+PEAK = textwrap.dedent(
     """
-    import os, sys
-    import oras.client
-
     def peak_mib():
         # VmHWM belongs to this process image; ru_maxrss would include the parent's peak
         # from before exec (pytest's, when the suite has grown it).
         with open("/proc/self/status") as fh:
             line = next(l for l in fh if l.startswith("VmHWM:"))
         return int(line.split()[1]) // 1024
+    """
+)
+
+SCRIPT = textwrap.dedent(
+    """
+    import os, sys
+    import oras.client
 
     size, target = int(sys.argv[1]), sys.argv[2]
     os.chdir(sys.argv[3])
@@ -39,24 +44,25 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def _run(registry, unique_repo: str, tmp_path: Path, mode: str) -> tuple[int, int]:
+def _measure(script: str, *args: str, timeout: int = 300, env: Optional[dict] = None) -> list[int]:
+    """Run `script` (with `peak_mib()` defined) in a fresh interpreter; the integers on the
+    last line it prints (commands it runs print their own lines first)."""
     result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            SCRIPT,
-            str(SIZE),
-            f"{registry.host}/{unique_repo}:{mode}",
-            str(tmp_path),
-            mode,
-        ],
+        [sys.executable, "-c", PEAK + script, *args],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
         cwd=Path(__file__).resolve().parents[2],
+        env=env,
     )
     assert result.returncode == 0, result.stderr
-    base, peak = map(int, result.stdout.split())
+    return [int(word) for word in result.stdout.splitlines()[-1].split()]
+
+
+def _run(registry, unique_repo: str, tmp_path: Path, mode: str) -> tuple[int, int]:
+    base, peak = _measure(
+        SCRIPT, str(SIZE), f"{registry.host}/{unique_repo}:{mode}", str(tmp_path), mode
+    )
     return base, peak
 
 
@@ -80,11 +86,6 @@ COPY_SCRIPT = textwrap.dedent(
     import oras.client
     from oras.cli.main import main
 
-    def peak_mib():
-        with open("/proc/self/status") as fh:
-            line = next(l for l in fh if l.startswith("VmHWM:"))
-        return int(line.split()[1]) // 1024
-
     size, source, destination, workdir = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
     os.chdir(workdir)
     with open("big.bin", "wb") as fh:
@@ -106,24 +107,15 @@ def test_registry_to_registry_copy_of_1_gib_keeps_memory_flat_and_no_temp_file(
     temp.mkdir()
     work = tmp_path / "work"
     work.mkdir()
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            COPY_SCRIPT,
-            str(COPY_SIZE),
-            f"{registry.host}/{unique_repo}:big",
-            f"{second_registry.host}/{unique_repo}:big",
-            str(work),
-        ],
-        capture_output=True,
-        text=True,
+    base, peak, temp_files = _measure(
+        COPY_SCRIPT,
+        str(COPY_SIZE),
+        f"{registry.host}/{unique_repo}:big",
+        f"{second_registry.host}/{unique_repo}:big",
+        str(work),
         timeout=600,
-        cwd=Path(__file__).resolve().parents[2],
         env={**os.environ, "TMPDIR": str(temp)},
     )
-    assert result.returncode == 0, result.stderr
-    base, peak, temp_files = map(int, result.stdout.split()[-3:])
     assert peak < LIMIT_MIB, f"peak RSS {peak} MiB (baseline {base} MiB)"
     assert temp_files == 0
     print(f"cp 1 GiB: peak RSS {peak} MiB, baseline {base} MiB")
@@ -133,11 +125,6 @@ LAYOUT_SCRIPT = textwrap.dedent(
     """
     import os, sys, tempfile
     from oras.cli.main import main
-
-    def peak_mib():
-        with open("/proc/self/status") as fh:
-            line = next(l for l in fh if l.startswith("VmHWM:"))
-        return int(line.split()[1]) // 1024
 
     size, source, destination, workdir = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
     os.chdir(workdir)
@@ -156,22 +143,13 @@ LAYOUT_SCRIPT = textwrap.dedent(
 def test_layout_to_registry_copy_of_1_gib_keeps_memory_flat(
     registry, second_registry, unique_repo, tmp_path
 ):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            LAYOUT_SCRIPT,
-            str(COPY_SIZE),
-            f"{registry.host}/{unique_repo}:big",
-            f"{second_registry.host}/{unique_repo}:from-layout",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
+    base, peak = _measure(
+        LAYOUT_SCRIPT,
+        str(COPY_SIZE),
+        f"{registry.host}/{unique_repo}:big",
+        f"{second_registry.host}/{unique_repo}:from-layout",
+        str(tmp_path),
         timeout=600,
-        cwd=Path(__file__).resolve().parents[2],
     )
-    assert result.returncode == 0, result.stderr
-    base, peak = map(int, result.stdout.split()[-2:])
     assert peak < LIMIT_MIB, f"peak RSS {peak} MiB (baseline {base} MiB)"
     print(f"layout -> registry 1 GiB: peak RSS {peak} MiB, baseline {base} MiB")

@@ -8,12 +8,10 @@ import io
 import json
 import os
 import platform
-import shutil
-import subprocess
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import requests
@@ -21,9 +19,7 @@ import requests
 import oras.client
 import oras.utils
 from tests.harness.registry import RegistryServer
-
-SKOPEO = shutil.which("skopeo") or "/usr/bin/skopeo"
-TIMEOUT = 60
+from tests.harness.skopeo import TIMEOUT, Skopeo, skopeo_runner
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
@@ -34,10 +30,6 @@ DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
 DOCKER_LAYER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip"
 REF_NAME = "org.opencontainers.image.ref.name"
 TITLE = "org.opencontainers.image.title"
-
-pytestmark = pytest.mark.skipif(not os.path.exists(SKOPEO), reason="skopeo is not installed")
-
-Skopeo = Callable[..., "subprocess.CompletedProcess[str]"]
 
 
 def sha256(data: bytes) -> str:
@@ -59,27 +51,7 @@ def canonical_json(obj: Any) -> bytes:
 @pytest.fixture
 def skopeo(tmp_path: Path) -> Skopeo:
     """Return `run(*args)`: skopeo with an accept-anything policy and no system registries.d."""
-    home = tmp_path / "skopeo"
-    (home / "registries.d").mkdir(parents=True)
-    (home / "tmp").mkdir()
-    policy = home / "policy.json"
-    policy.write_text(json.dumps({"default": [{"type": "insecureAcceptAnything"}]}))
-
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        env = os.environ.copy()  # HOME, XDG_* and REGISTRY_AUTH_FILE are the test's temp ones
-        env["TMPDIR"] = str(home / "tmp")
-        result = subprocess.run(
-            [SKOPEO, "--policy", str(policy), "--registries.d", str(home / "registries.d"), *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT,
-            check=False,
-        )
-        assert result.returncode == 0, f"skopeo {' '.join(args)} failed:\n{result.stderr}"
-        return result
-
-    return run
+    return skopeo_runner(tmp_path / "skopeo")
 
 
 def registry_manifest(
