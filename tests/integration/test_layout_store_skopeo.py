@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from oras.content.layout import LayoutStore, LayoutTarStore, open_layout
+from oras.content.layout import LayoutStore, open_layout
+from oras.content.layout_tar import LayoutTarStore
 from oras.content.memory import MemoryStore
 from oras.copy import copy
 from oras.descriptor import Descriptor

@@ -15,12 +15,8 @@ import pytest
 
 from oras import defaults
 from oras.content import Deleter, PredecessorFinder, TagLister, Target
-from oras.content.layout import (
-    BaseLayoutStore,
-    LayoutStore,
-    LayoutTarStore,
-    open_layout,
-)
+from oras.content.layout import BaseLayoutStore, LayoutStore, open_layout
+from oras.content.layout_tar import LayoutTarStore
 from oras.content.memory import MemoryStore
 from oras.content.reader import VerifyingReader, read_all
 from oras.copy import CopyGraphOptions, CopyOptions, copy, copy_graph
