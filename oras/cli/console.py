@@ -97,9 +97,13 @@ _say_lock = threading.Lock()
 
 def say(message: str) -> None:
     """A result line on standard output, whole even when workers print at once."""
-    line = printable(message) + "\n"
+    write_stdout(printable(message) + "\n")
+
+
+def write_stdout(text: str) -> None:
+    """Text already made printable, written to standard output in one piece."""
     with _say_lock:
-        sys.stdout.write(line)
+        sys.stdout.write(text)
         sys.stdout.flush()
 
 
