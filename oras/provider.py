@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import http.cookiejar
+import itertools
 import json as jsonlib
 import logging
 import os
 import platform
-import sys
 import tempfile
 import threading
 import warnings
-from typing import Any, BinaryIO, Callable, Iterator, Optional, Union
+from typing import Any, Callable, Iterator, Optional, Union
 from urllib.parse import urlsplit
 
 import requests
@@ -34,12 +34,11 @@ from oras.decorator import ensure_container
 from oras.descriptor import (
     ACCEPTED_MANIFEST_TYPES,
     INDEX_MEDIA_TYPES,
-    MAX_MANIFEST_SIZE,
     Descriptor,
     check_manifest,
     parse_manifest,
 )
-from oras.digest import Hasher, digest_bytes, validate_digest
+from oras.digest import validate_digest
 from oras.errors import (
     ArgumentError,
     AuthenticationError,
@@ -56,23 +55,28 @@ from oras.manifest import Platform, pick_platform
 from oras.pack import (
     StreamEntry,
     manifest_bytes,
-    title_for,
 )
 from oras.progress import DONE, EXISTS, STARTED, ProgressCallback, ProgressReporter
 from oras.pull import PullOptions, pull_files
-from oras.push import ConfigSpec, PushOptions, prepare_entries, push_files
-from oras.remote.download import download_verified, new_partial_file, raw_chunks
-from oras.remote.repository import push_file_while_hashing, push_stream
-from oras.remote.response import is_registry_ping, next_link, read_limited, registry_error
+from oras.push import (
+    ConfigSpec,
+    PushOptions,
+    prepare_entries,
+    push_files,
+    send_stream,
+    send_while_hashing,
+)
+from oras.remote.download import new_partial_file
+from oras.remote.response import is_registry_ping, next_link, registry_error
 from oras.remote.retry import is_timeout, send_with_retry
 from oras.remote.timeouts import DEFAULT_TIMEOUTS, TIMEOUT_HINT, Timeouts, request_timeouts
 from oras.remote.upload import (
-    AUTO_CHUNK_SIZE,
-    CHUNKED_THRESHOLD,
     OVERLAP_THRESHOLD,
     check_stored_digest,
+    check_stored_manifest,
     put_chunked,
     put_file,
+    upload_file_blob,
 )
 from oras.types import container_type
 from oras.version import __version__
@@ -574,16 +578,8 @@ class Registry:
         """Every tag of the repository (following `Link` pages), or the first N."""
         if self._delegate is not None:
             return self._delegate.get_tags(container, N)
-        self.auth.load_configs(container)
-        tags: list[str] = []
-
-        def add_page(response: requests.Response) -> bool:
-            page = response.json().get("tags") or []
-            tags.extend(page)
-            return not page or (N is not None and len(tags) >= N)
-
-        self._do_paginated_request(self._url(container.tags_url(N=N)), add_page)
-        return tags[:N] if N is not None else tags
+        tags = self.repository(container).tags(page_size=N)  # `?n=N` only when N is given
+        return list(itertools.islice(tags, N) if N is not None else tags)
 
     @ensure_container
     def delete_tag(self, container: container_type, tag: str) -> bool:
@@ -618,33 +614,9 @@ class Registry:
     ) -> tuple[bytes, str, str]:
         """The manifest's exact bytes, media type and digest (checked when fetched by digest)."""
         container = self.get_container(container)
-        self.auth.load_configs(container)
-        accept = list(accept or ACCEPTED_MANIFEST_TYPES)
-        headers = {"Accept": ", ".join(accept)}
-        response = self.do_request(
-            self._url(container.manifest_url()), "GET", headers=headers, stream=True
-        )
-        try:
-            self._check_200_response(response)
-            body = read_limited(response, MAX_MANIFEST_SIZE, f"manifest {container}", raw=True)
-        finally:
-            response.close()
-        media_type = (response.headers.get("Content-Type") or "").split(";")[0].strip()
-        if container.digest:
-            actual = digest_bytes(body)
-            if actual != container.digest:
-                raise DigestMismatchError(
-                    f"manifest {container} has digest {actual}, not the {container.digest} asked for"
-                )
-            digest = container.digest
-        else:
-            digest = digest_bytes(body)
-            served = response.headers.get("Docker-Content-Digest")
-            if served and served.startswith("sha256:") and served != digest:
-                raise DigestMismatchError(
-                    f"manifest {container} was served as {served} but its bytes digest to {digest}"
-                )
-        return body, media_type, digest
+        reference = container.digest or container.tag
+        desc, body = self.repository(container).fetch_reference(reference, accept)
+        return body, desc.media_type, desc.digest
 
     @ensure_container
     def get_manifest(
@@ -686,21 +658,10 @@ class Registry:
             body = manifest_bytes(manifest)
             media_type = media_type or manifest.get("mediaType")
         media_type = media_type or defaults.default_manifest_media_type
-        if len(body) > MAX_MANIFEST_SIZE:
-            raise ProtocolError(f"manifest is over the {MAX_MANIFEST_SIZE} byte limit")
-        response = self.do_request(
-            self._url(container.manifest_url()),
-            "PUT",
-            data=body,
-            headers={"Content-Type": media_type},
-        )
+        repository = self.repository(container)
+        response = repository.put_manifest(body, media_type, container.digest or container.tag)
         self._check_200_response(response)
-        expected = digest_bytes(body)
-        returned = response.headers.get("Docker-Content-Digest")
-        if returned and returned != expected:
-            raise DigestMismatchError(
-                f"registry stored manifest as {returned}, but its bytes digest to {expected}"
-            )
+        check_stored_manifest(response, body)
         return response
 
     # -- blobs ------------------------------------------------------------------------------------
@@ -734,48 +695,14 @@ class Registry:
         if digest == defaults.blank_hash:
             _atomic_write(outfile, b"")
             return outfile
-        self.auth.load_configs(container)
-        url = self._url(container.get_blob_url(digest))
         reporter = ProgressReporter(self._progress(), "download", layer)
         reporter.emit(STARTED)
-
-        def fetch(offset: int) -> requests.Response:
-            headers = {"Range": f"bytes={offset}-"} if offset else None
-            return self.do_request(url, "GET", headers=headers, stream=True)
-
-        def check(response: requests.Response) -> None:
-            if response.status_code not in (200, 206):
-                raise registry_error(response, f"downloading {digest}")
-
         size = layer.get("size")
-        download_verified(
-            fetch, digest, outfile, size if isinstance(size, int) else None, reporter, check
+        self.repository(container).download(
+            digest, outfile, size if isinstance(size, int) else None, reporter
         )
         reporter.emit(DONE)
         return outfile
-
-    @ensure_container
-    def fetch_blob_to(self, container: container_type, layer: dict, sink: BinaryIO) -> None:
-        """Stream a blob into an open binary file, checking its digest and size at the end
-        (and stopping as soon as it outgrows its size); the bytes are already written when a
-        mismatch is raised, so a sink that must see only verified bytes is a temporary one."""
-        digest = validate_digest(layer["digest"])
-        self.auth.load_configs(container)
-        size = layer.get("size")
-        response = self.get_blob(container, digest, stream=True)
-        try:
-            self._check_200_response(response)
-            hasher = Hasher.for_digest(digest)
-            for chunk in raw_chunks(response):
-                hasher.update(chunk)
-                if isinstance(size, int) and hasher.size > size:
-                    raise DigestMismatchError(
-                        f"blob {digest} is larger than the {size} bytes its descriptor says"
-                    )
-                sink.write(chunk)
-        finally:
-            response.close()
-        hasher.verify(digest, size)
 
     def upload_blob(
         self,
@@ -799,14 +726,12 @@ class Registry:
         reporter.emit(STARTED)
         self._state.reporter = reporter
         try:
-            if do_chunked or size > CHUNKED_THRESHOLD:
-                chunk = chunk_size if do_chunked else AUTO_CHUNK_SIZE
-                response = self.chunked_upload(blob, container, layer, chunk_size=chunk)
-            else:
-                response = self.put_upload(blob, container, layer)
-                if response.status_code == 413:
-                    log.info("registry refused a %d-byte body: uploading in chunks", size)
-                    response = self.chunked_upload(blob, container, layer, chunk_size=chunk_size)
+            response = upload_file_blob(  # through the two methods subclasses override
+                lambda: self.put_upload(blob, container, layer),
+                lambda chunk: self.chunked_upload(blob, container, layer, chunk_size=chunk),
+                size,
+                chunk_size if do_chunked else None,
+            )
             self._check_200_response(response)
             check_stored_digest(response, layer["digest"])
         except RegistryError:
@@ -922,11 +847,17 @@ class Registry:
 
         def send_unpacked(entry: Any) -> Optional[dict[str, Any]]:
             if isinstance(entry, StreamEntry):
-                return self._push_stream(destination, entry, chunk_size, report)
+                return send_stream(destination.repository, entry, chunk_size, report)
             path, media_type, annotations = entry
-            if not do_chunked and self._can_overlap(container, path):
-                return self._push_while_hashing(destination, path, media_type, annotations, report)
-            return None
+            if do_chunked or not self._can_overlap(container, path):
+                return None
+            layer = send_while_hashing(
+                destination.repository, path, media_type, annotations, report
+            )
+            if layer is None:
+                log.info("%s does not take chunked uploads: hashing first", container.registry)
+                self._no_chunked.add(container.registry)
+            return layer
 
         config_path, config_type = None, None
         if manifest_config:
@@ -970,55 +901,6 @@ class Registry:
             and cls.chunked_upload is Registry.chunked_upload
             and container.registry not in self._no_chunked
         )
-
-    def _push_while_hashing(
-        self,
-        destination: ClientStore,
-        path: str,
-        media_type: str,
-        annotations: dict,
-        report: Optional[ProgressCallback],
-    ) -> Optional[dict[str, Any]]:
-        """Upload one large file in the same pass that hashes it; None when the registry does
-        not take chunked uploads (the caller then hashes first and uploads in one request)."""
-        layer = Descriptor(
-            media_type=media_type or defaults.default_blob_media_type,
-            digest="",
-            size=os.path.getsize(path),
-            annotations={defaults.annotation_title: title_for(path), **(annotations or {})},
-        ).to_dict()
-        reporter = ProgressReporter(report, "upload", layer)
-        reporter.emit(STARTED)
-        pushed = push_file_while_hashing(destination.repository, path, reporter.advance)
-        if pushed is None:
-            registry = destination.container.registry
-            log.info("%s does not take chunked uploads: hashing first", registry)
-            self._no_chunked.add(registry)
-            return None
-        layer["digest"] = pushed.digest
-        reporter.emit(EXISTS if pushed.existed else DONE)
-        return layer
-
-    def _push_stream(
-        self,
-        destination: ClientStore,
-        entry: StreamEntry,
-        chunk_size: int,
-        report: Optional[ProgressCallback],
-    ) -> dict[str, Any]:
-        """A stream of unknown size and digest (stdin), uploaded in chunks as it is read."""
-        layer: dict[str, Any] = {
-            "mediaType": entry.media_type,
-            "size": -1,
-            "digest": "",
-            "annotations": {defaults.annotation_title: entry.title},
-        }
-        reporter = ProgressReporter(report, "upload", layer)
-        reporter.emit(STARTED)
-        pushed = push_stream(destination.repository, entry.stream, chunk_size, reporter.advance)
-        layer.update(size=pushed.size, digest=pushed.digest)
-        reporter.emit(DONE)
-        return layer
 
     # -- pull ---------------------------------------------------------------------------------
     def pull(
@@ -1125,44 +1007,14 @@ class Registry:
         self, container: Container, index: dict, want: Optional[Union[str, Platform]] = None
     ) -> Container:
         """The index entry for `want`, else for this machine's platform (or the only entry)."""
-        manifests = [m for m in index.get("manifests") or [] if isinstance(m, dict)]
-        if want is not None:
-            wanted = Platform.parse(want) if isinstance(want, str) else want
-            entries = [Descriptor.from_dict(m) for m in manifests]
-            digest = pick_platform(entries, wanted, str(container)).digest
-            return Container(f"{container.registry}/{container.api_prefix}@{digest}")
-        arch = {"x86_64": "amd64", "aarch64": "arm64", "amd64": "amd64"}.get(
-            platform.machine().lower(), platform.machine().lower()
-        )
-        want_os = "linux" if sys.platform.startswith("linux") else sys.platform
-        chosen = [
-            m
-            for m in manifests
-            if (m.get("platform") or {}).get("os") == want_os
-            and (m.get("platform") or {}).get("architecture") == arch
-        ]
-        if not chosen and len(manifests) == 1:
-            chosen = manifests
-        if not chosen:
-            platforms = ", ".join(
-                "/".join(
-                    filter(
-                        None,
-                        [
-                            (m.get("platform") or {}).get(k)
-                            for k in ("os", "architecture", "variant")
-                        ],
-                    )
-                )
-                or m.get("digest", "?")
-                for m in manifests
-            )
-            raise ValueError(
-                f"{container} is an index with no manifest for {want_os}/{arch} "
-                f"(it has: {platforms or 'none'}); pull one of them by digest"
-            )
-        digest = chosen[0]["digest"]
-        return Container(f"{container.registry}/{container.api_prefix}@{digest}")
+        entries = [Descriptor.from_dict(m) for m in index.get("manifests") or []]
+        if isinstance(want, str):
+            want = Platform.parse(want)
+        if want is None and len(entries) == 1:
+            chosen = entries[0]
+        else:
+            chosen = pick_platform(entries, want or Platform.current(), str(container))
+        return Container(f"{container.registry}/{container.api_prefix}@{chosen.digest}")
 
     # -- the core store ---------------------------------------------------------------------------
     def repository(

@@ -25,8 +25,16 @@ from oras.content.files import FileSource
 from oras.copy import CopyGraphOptions, copy_graph
 from oras.descriptor import Descriptor
 from oras.digest import Hasher
-from oras.pack import PackedBlob, StreamEntry, build_manifest, manifest_bytes, pack_path
-from oras.progress import EXISTS, ProgressCallback, ProgressReporter
+from oras.pack import (
+    PackedBlob,
+    StreamEntry,
+    build_manifest,
+    manifest_bytes,
+    pack_path,
+    title_for,
+)
+from oras.progress import DONE, EXISTS, STARTED, ProgressCallback, ProgressReporter
+from oras.remote.repository import Repository, push_file_while_hashing, push_stream
 
 __all__ = ["ConfigSpec", "PushOptions", "prepare_entries", "push_files"]
 
@@ -162,6 +170,53 @@ def push_files(
 
 #: Stands for the manifest's config among the blobs a push sends.
 _CONFIG = object()
+
+
+def send_while_hashing(
+    repository: Repository,
+    path: str,
+    media_type: str,
+    annotations: dict[str, str],
+    report: Optional[ProgressCallback],
+) -> Optional[dict[str, Any]]:
+    """Upload one large file to a registry in the same pass that hashes it; its layer, or
+    None when the registry does not take chunked uploads (then it is hashed first, and
+    uploaded in one request, as any file)."""
+    layer = Descriptor(
+        media_type=media_type or defaults.default_blob_media_type,
+        digest="",
+        size=os.path.getsize(path),
+        annotations={defaults.annotation_title: title_for(path), **(annotations or {})},
+    ).to_dict()
+    reporter = ProgressReporter(report, "upload", layer)
+    reporter.emit(STARTED)
+    pushed = push_file_while_hashing(repository, path, reporter.advance)
+    if pushed is None:
+        return None
+    layer["digest"] = pushed.digest
+    reporter.emit(EXISTS if pushed.existed else DONE)
+    return layer
+
+
+def send_stream(
+    repository: Repository,
+    entry: StreamEntry,
+    chunk_size: int,
+    report: Optional[ProgressCallback],
+) -> dict[str, Any]:
+    """Upload a stream of unknown size and digest (stdin) in chunks as it is read; its layer."""
+    layer: dict[str, Any] = {
+        "mediaType": entry.media_type,
+        "size": -1,
+        "digest": "",
+        "annotations": {defaults.annotation_title: entry.title},
+    }
+    reporter = ProgressReporter(report, "upload", layer)
+    reporter.emit(STARTED)
+    pushed = push_stream(repository, entry.stream, chunk_size, reporter.advance)
+    layer.update(size=pushed.size, digest=pushed.digest)
+    reporter.emit(DONE)
+    return layer
 
 
 def _pack_config(source: FileSource, config: ConfigSpec) -> Descriptor:

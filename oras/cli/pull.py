@@ -203,7 +203,10 @@ def _pull_to_stdout(args: argparse.Namespace, platform: Optional[Platform], layo
             container, manifest = client.resolve_manifest(
                 args.target, args.allowed_media_type or None, platform
             )
-            client.fetch_blob_to(container, single(manifest), spool)  # type: ignore[arg-type]
+            layer = Descriptor.from_dict(single(manifest))
+            source = client.repository(container).fetch(layer)
+            with VerifyingReader(source, layer) as stream:
+                copy_stream(stream, spool)  # type: ignore[arg-type]
         spool.seek(0)
         shutil.copyfileobj(spool, sys.stdout.buffer, 1024 * 1024)
     sys.stdout.buffer.flush()

@@ -69,7 +69,9 @@ class VerifyingReader(io.RawIOBase):
             )
         actual = self._hasher.digest()
         if actual != self._desc.digest:
-            raise DigestMismatchError(f"{self._what} has digest {actual}, not {self._desc.digest}")
+            raise DigestMismatchError(
+                f"digest mismatch: {self._what} has digest {actual}, not {self._desc.digest}"
+            )
         self._verified = True
 
     def close(self) -> None:
@@ -180,7 +182,7 @@ def verify_bytes(data: bytes, desc: Descriptor, what: Optional[str] = None) -> N
     hasher.update(data)
     actual = hasher.digest()
     if actual != desc.digest:
-        raise DigestMismatchError(f"{what} has digest {actual}, not {desc.digest}")
+        raise DigestMismatchError(f"digest mismatch: {what} has digest {actual}, not {desc.digest}")
 
 
 def copy_stream(source: BinaryIO, sink: Any, chunk: int = COPY_CHUNK) -> int:

@@ -91,7 +91,8 @@ def download_verified(
         actual = hasher.digest()
         if actual != digest:
             raise DigestMismatchError(
-                f"blob {digest} failed verification: the registry sent content with digest {actual}"
+                f"digest mismatch: blob {digest} failed verification: the registry sent content "
+                f"with digest {actual}"
             )
         os.replace(tmp, outfile)
     except BaseException:

@@ -16,17 +16,19 @@ from oras.descriptor import ACCEPTED_MANIFEST_TYPES, MAX_MANIFEST_SIZE, Descript
 from oras.digest import digest_bytes, validate_digest
 from oras.errors import DigestMismatchError, NotFoundError, ProtocolError
 from oras.manifest import is_manifest
+from oras.progress import ProgressReporter
 from oras.reference import Reference
-from oras.remote.download import BlobStream
+from oras.remote.download import BlobStream, download_verified
 from oras.remote.response import next_link, read_limited, registry_error, with_query
 from oras.remote.upload import (
     AUTO_CHUNK_SIZE,
-    CHUNKED_THRESHOLD,
     UploadSession,
     cancel_upload,
     check_stored_digest,
+    check_stored_manifest,
     put_chunked,
     put_file,
+    upload_file_blob,
 )
 
 log = logging.getLogger(__name__)
@@ -111,7 +113,26 @@ class Repository:
         validate_digest(desc.digest)
         if is_manifest(desc):
             return io.BytesIO(self._get_manifest(desc.digest, _accept(desc.media_type))[0])
-        url = self._blob_url(desc.digest)
+        get, check = self._blob_getter(desc.digest)
+        return BlobStream(get, desc.digest, check)  # type: ignore[return-value]
+
+    def download(
+        self,
+        digest: str,
+        path: str,
+        size: Optional[int] = None,
+        progress: Optional[ProgressReporter] = None,
+    ) -> None:
+        """Write the blob to `path`: resumed after a dropped connection, verified against its
+        digest (and `size` when known), renamed into place only when it matches."""
+        get, check = self._blob_getter(validate_digest(digest))
+        download_verified(get, digest, path, size, progress, check)
+
+    def _blob_getter(
+        self, digest: str
+    ) -> tuple[Callable[[int], requests.Response], Callable[[requests.Response], None]]:
+        """`get(offset)`, a streamed GET of the blob from `offset` on, and `check(response)`."""
+        url = self._blob_url(digest)
 
         def get(offset: int) -> requests.Response:
             headers = {"Range": f"bytes={offset}-"} if offset else None
@@ -119,9 +140,9 @@ class Repository:
 
         def check(response: requests.Response) -> None:
             if response.status_code not in (200, 206):
-                raise registry_error(response, f"fetching blob {desc.digest} from {self.name}")
+                raise registry_error(response, f"fetching blob {digest} from {self.name}")
 
-        return BlobStream(get, desc.digest, check)  # type: ignore[return-value]
+        return get, check
 
     def _get_manifest(self, reference: str, accept: str) -> tuple[bytes, requests.Response]:
         response = self.send(
@@ -135,10 +156,13 @@ class Repository:
             response.close()
         return body, response
 
-    def fetch_reference(self, reference: str) -> tuple[Descriptor, bytes]:
+    def fetch_reference(
+        self, reference: str, accept: Optional[list[str]] = None
+    ) -> tuple[Descriptor, bytes]:
         """A manifest by tag or digest: its descriptor and exact bytes (checked against the
-        digest asked for, or the one the registry served)."""
-        body, response = self._get_manifest(reference, ", ".join(ACCEPTED_MANIFEST_TYPES))
+        digest asked for, or the one the registry served). `accept`: the media types asked
+        for (default: every manifest and index type)."""
+        body, response = self._get_manifest(reference, ", ".join(accept or ACCEPTED_MANIFEST_TYPES))
         digest = digest_bytes(body)
         expected = reference if ":" in reference else response.headers.get("Docker-Content-Digest")
         if expected and expected.startswith("sha256:") and expected != digest:
@@ -198,20 +222,23 @@ class Repository:
 
     def _put_manifest(self, expected: Descriptor, content: BinaryIO, reference: str) -> None:
         body = read_all(content, expected, limit=MAX_MANIFEST_SIZE)
+        response = self.put_manifest(body, expected.media_type, reference)
+        if response.status_code not in (200, 201, 202):
+            raise registry_error(response, f"pushing manifest {self.name}:{reference}")
+        check_stored_manifest(response, body)
+
+    def put_manifest(self, body: bytes, media_type: str, reference: str) -> requests.Response:
+        """PUT manifest bytes under a tag or digest; the response, whatever its status."""
+        if len(body) > MAX_MANIFEST_SIZE:
+            raise ProtocolError(f"manifest is over the {MAX_MANIFEST_SIZE} byte limit")
         response = self.send(
             self._manifest_url(reference),
             "PUT",
             data=body,
-            headers={"Content-Type": expected.media_type},
+            headers={"Content-Type": media_type},
         )
         response.close()
-        if response.status_code not in (200, 201, 202):
-            raise registry_error(response, f"pushing manifest {self.name}:{reference}")
-        stored = response.headers.get("Docker-Content-Digest")
-        if stored and stored != expected.digest:
-            raise DigestMismatchError(
-                f"registry stored manifest as {stored}, but its bytes digest to {expected.digest}"
-            )
+        return response
 
     def _push_blob(self, expected: Descriptor, content: BinaryIO) -> None:
         start = f"{self._base}/blobs/uploads/"
@@ -219,32 +246,7 @@ class Repository:
         progress = _Progress(getattr(content, "count", None))
         if isinstance(path, str) and os.path.isfile(path):
             # A local file: sent from disk, restarted or resumed after a dropped connection.
-            if expected.size > CHUNKED_THRESHOLD:
-                response, _, _ = put_chunked(
-                    self.send,
-                    start,
-                    path,
-                    AUTO_CHUNK_SIZE,
-                    expected.digest,
-                    expected.size,
-                    progress,
-                )
-            else:
-                response = put_file(
-                    self.send, start, path, expected.digest, expected.size, progress
-                )
-                if response.status_code == 413:
-                    log.info("registry refused a %d-byte body: uploading in chunks", expected.size)
-                    response.close()
-                    response, _, _ = put_chunked(
-                        self.send,
-                        start,
-                        path,
-                        AUTO_CHUNK_SIZE,
-                        expected.digest,
-                        expected.size,
-                        progress,
-                    )
+            response = self.upload_file(path, expected.digest, expected.size, progress)
         elif expected.size <= SMALL_BLOB_SIZE:
             # Small content is read whole (and verified) first, so a dropped connection or a
             # refused size can be answered by sending it again.
@@ -256,6 +258,24 @@ class Repository:
         if response.status_code not in (201, 204):
             raise registry_error(response, f"uploading blob {expected.digest} to {self.name}")
         check_stored_digest(response, expected.digest)
+
+    def upload_file(
+        self,
+        path: str,
+        digest: str,
+        size: int,
+        progress: Optional[Any] = None,
+        chunk_size: Optional[int] = None,
+    ) -> requests.Response:
+        """Upload a local file as the blob `digest` (see `upload_file_blob` for how); the
+        final response, whatever its status."""
+        start = f"{self._base}/blobs/uploads/"
+        return upload_file_blob(
+            lambda: put_file(self.send, start, path, digest, size, progress),
+            lambda chunk: put_chunked(self.send, start, path, chunk, digest, size, progress)[0],
+            size,
+            chunk_size,
+        )
 
     def _put_bytes(self, start: str, expected: Descriptor, data: bytes) -> requests.Response:
         """POST then one PUT of `data`, started over in a new session after a dropped
@@ -351,10 +371,13 @@ class Repository:
             raise registry_error(response, f"deleting {self.name}@{desc.digest}")
 
     # -- listing ---------------------------------------------------------------------------------
-    def tags(self, last: Optional[str] = None) -> Iterator[str]:
-        """Every tag, following `Link` pages (at most MAX_PAGES)."""
+    def tags(
+        self, last: Optional[str] = None, page_size: Optional[int] = TAGS_PAGE_SIZE
+    ) -> Iterator[str]:
+        """Every tag after `last`, following `Link` pages (at most MAX_PAGES); `page_size`
+        is the `n` asked for per page (None: the registry's default)."""
         url = f"{self._base}/tags/list"
-        yield from _pages(self.send, url, "tags", f"the tags of {self.name}", last)
+        yield from _pages(self.send, url, "tags", f"the tags of {self.name}", last, page_size)
 
 
 def catalog(
@@ -367,13 +390,21 @@ def catalog(
     yield from _pages(send, url, "repositories", f"the repositories of {registry}", last)
 
 
-def _pages(send: Send, url: str, key: str, what: str, last: Optional[str]) -> Iterator[str]:
+def _pages(
+    send: Send,
+    url: str,
+    key: str,
+    what: str,
+    last: Optional[str],
+    page_size: Optional[int] = TAGS_PAGE_SIZE,
+) -> Iterator[str]:
     """The names under `key` of a paginated listing (tags or catalog), following `Link`
     headers; at most MAX_PAGES pages."""
-    params = {"n": str(TAGS_PAGE_SIZE)}
+    params = {"n": str(page_size)} if page_size is not None else {}
     if last:
         params["last"] = last
-    url = with_query(url, **params)
+    if params:
+        url = with_query(url, **params)
     for _ in range(MAX_PAGES):
         response = send(url, "GET")
         if response.status_code != 200:

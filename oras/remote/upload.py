@@ -123,6 +123,28 @@ def put_file(
     raise AssertionError("unreachable")
 
 
+def upload_file_blob(
+    monolithic: Callable[[], requests.Response],
+    chunked: Callable[[int], requests.Response],
+    size: int,
+    chunk_size: Optional[int] = None,
+) -> requests.Response:
+    """The one choice of how a local file goes up: in chunks of `chunk_size` when asked, in
+    AUTO_CHUNK_SIZE chunks above CHUNKED_THRESHOLD, otherwise in one PUT, and in chunks after
+    all when the registry refuses that size (413). `monolithic()` and `chunked(chunk_size)`
+    do the requests (a client's overridable upload methods, or the store's own)."""
+    if chunk_size is not None:
+        return chunked(chunk_size)
+    if size > CHUNKED_THRESHOLD:
+        return chunked(AUTO_CHUNK_SIZE)
+    response = monolithic()
+    if response.status_code == 413:
+        log.info("registry refused a %d-byte body: uploading in chunks", size)
+        response.close()
+        response = chunked(AUTO_CHUNK_SIZE)
+    return response
+
+
 Source = Union[str, IO[bytes]]
 
 
@@ -312,6 +334,18 @@ def check_stored_digest(response: requests.Response, digest: str) -> None:
     stored = response.headers.get("Docker-Content-Digest")
     if stored and stored != digest:
         raise DigestMismatchError(f"registry stored the blob as {stored}, expected {digest}")
+
+
+def check_stored_manifest(response: requests.Response, body: bytes) -> None:
+    """The registry must store a manifest under the digest of the bytes we sent."""
+    from oras.digest import digest_bytes
+
+    expected = digest_bytes(body)
+    stored = response.headers.get("Docker-Content-Digest")
+    if stored and stored != expected:
+        raise DigestMismatchError(
+            f"registry stored manifest as {stored}, but its bytes digest to {expected}"
+        )
 
 
 __all__ = [

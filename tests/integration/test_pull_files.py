@@ -476,7 +476,7 @@ def test_pull_to_stdout_stops_a_blob_that_outgrows_its_size(registry, client, wo
         data.write_bytes(payload)
     assert result.returncode == 1
     assert result.stdout == b""
-    assert b"is larger than the 6 bytes its descriptor says" in result.stderr
+    assert b"is longer than the 6 bytes its descriptor says" in result.stderr
 
 
 # -- a layer to unpack that is no archive ----------------------------------------------------------
