@@ -881,6 +881,7 @@ class Registry:
                 progress=report,
                 config_destination=ClientStore(self, container, progress=report),
                 send_unpacked=send_unpacked,
+                destination_reports_progress=True,
             ),
         )
         response = destination.last_manifest_response

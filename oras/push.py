@@ -62,6 +62,9 @@ class PushOptions:
     #: A destination's own way to send an entry whose digest is not known yet (a stream, a
     #: file to upload while it is hashed): returns its layer, or None to pack it as usual.
     send_unpacked: Optional[Callable[[Entry], Optional[dict[str, Any]]]] = None
+    #: The destination reports each blob's progress itself (a client's upload hooks do);
+    #: otherwise the copy reports it.
+    destination_reports_progress: bool = False
 
 
 def prepare_entries(
@@ -117,10 +120,14 @@ def push_files(
 
     def copy_blob(desc: Descriptor, to: Storage) -> dict[str, Any]:
         layer = desc.to_dict()
+        reporter = ProgressReporter(report, "upload", layer)
         graph_options = CopyGraphOptions(
-            concurrency=1,
-            on_copy_skipped=lambda d: ProgressReporter(report, "upload", layer).emit(EXISTS),
+            concurrency=1, on_copy_skipped=lambda _d: reporter.emit(EXISTS)
         )
+        if not options.destination_reports_progress:
+            graph_options.pre_copy = lambda _d: reporter.emit(STARTED)
+            graph_options.on_bytes = lambda _d, n: reporter.advance(n)
+            graph_options.post_copy = lambda _d: reporter.emit(DONE)
         copy_graph(source, to, desc, graph_options)
         return layer
 

@@ -154,6 +154,10 @@ def test_push_into_a_layout_that_skopeo_reads_and_cp_sends_on(
     ]
     import hashlib
 
+    short = hashlib.sha256(b"into a layout\n").hexdigest()[:12]
+    # Each blob is reported as a registry push reports it.
+    assert f"Uploading {short} a.txt" in done.stderr.splitlines()
+    assert f"Uploaded  {short} a.txt" in done.stderr.splitlines()
     digest = f"sha256:{hashlib.sha256((tmp_path / 'm.json').read_bytes()).hexdigest()}"
     transport = "oci-archive" if name.endswith(".tar") else "oci"
     raw = subprocess.run(
