@@ -30,7 +30,7 @@ from oras.errors import DigestMismatchError, InvalidDigestError, ProtocolError
 from oras.hooks import ClientStore
 from oras.layout.validation import read_index, validate_layout
 from oras.logger import logger as logger  # oras-py's module-level name
-from oras.manifest import is_manifest
+from oras.manifest import is_manifest, successors
 
 if TYPE_CHECKING:
     from oras.provider import Registry
@@ -156,16 +156,21 @@ class Layout:
         raw = self._read_manifest(descriptor)
         document = parse_manifest(raw, descriptor.digest)
         media_type = _manifest_media_type(descriptor.media_type, document, descriptor.digest)
+        node = Descriptor(media_type=media_type, digest=descriptor.digest, size=len(raw))
+        children = successors(node, raw)
+        if document.get("subject") is not None:
+            children = children[1:]  # the subject is not part of this image
+        for child in children:
+            _check_descriptor(child, node.digest)
         if media_type in INDEX_MEDIA_TYPES:
-            for child in _children(document, descriptor.digest):
+            for child in children:
                 self._walk(child, nodes)
         else:
-            for blob in _blobs(document, descriptor.digest):
+            if document.get("config") is not None:
+                children = children[1:] + children[:1]  # oras-py's order: layers, then config
+            for blob in children:
                 nodes.setdefault(blob.digest, _Node(blob, is_manifest=False))
-        nodes[descriptor.digest] = _Node(
-            Descriptor(media_type=media_type, digest=descriptor.digest, size=len(raw)),
-            is_manifest=True,
-        )
+        nodes[node.digest] = _Node(node, is_manifest=True)
 
     def _read_manifest(self, descriptor: Descriptor) -> bytes:
         """A manifest blob's bytes, checked against its descriptor's digest and size."""
@@ -323,29 +328,14 @@ def _tagged_container(provider: Registry, target: Union[str, Container]) -> Cont
 def _descriptor(value: Any, where: str) -> Descriptor:
     if not isinstance(value, dict):
         raise ValueError(f"malformed descriptor in {where}: {value!r}")
-    descriptor = Descriptor.from_dict(value)
+    return _check_descriptor(Descriptor.from_dict(value), where)
+
+
+def _check_descriptor(descriptor: Descriptor, where: str) -> Descriptor:
     validate_digest(descriptor.digest)
     if descriptor.size < 0:
         raise ValueError(f"malformed descriptor in {where}: negative size")
     return descriptor
-
-
-def _children(index: dict[str, Any], digest: str) -> list[Descriptor]:
-    manifests = index.get("manifests") or []
-    if not isinstance(manifests, list):
-        raise ValueError(f"index {digest}: 'manifests' is not a list")
-    return [_descriptor(entry, f"index {digest}") for entry in manifests]
-
-
-def _blobs(manifest: dict[str, Any], digest: str) -> list[Descriptor]:
-    """A manifest's layers, then its config."""
-    layers = manifest.get("layers") or []
-    if not isinstance(layers, list):
-        raise ValueError(f"manifest {digest}: 'layers' is not a list")
-    blobs = [_descriptor(layer, f"manifest {digest}") for layer in layers]
-    if manifest.get("config"):
-        blobs.append(_descriptor(manifest["config"], f"manifest {digest}"))
-    return blobs
 
 
 def _manifest_media_type(declared: Optional[str], document: dict[str, Any], digest: str) -> str:
