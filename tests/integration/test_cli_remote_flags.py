@@ -259,3 +259,22 @@ def test_verbose_is_accepted_as_deprecated(
     assert result.returncode == 0 and result.stdout.startswith("sha256:")
     assert "Flag --verbose has been deprecated" in result.stderr
     assert "-v" not in oras_cli("resolve", "--help").stdout.split()
+
+
+def test_registry_header_skips_a_foreign_upload_location(
+    registry: RegistryServer, unique_repo: str, tmp_path: Path, monkeypatch: Any
+) -> None:
+    import oras.client
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.txt").write_text("elsewhere\n")
+    with FaultProxy(registry.url) as front, FaultProxy(registry.url) as foreign:
+        client = oras.client.OrasClient(insecure=True)
+        client.set_registry_header(*TRACE)
+        # Distribution builds upload Locations from X-Forwarded-Host: on the other port.
+        client.headers["X-Forwarded-Host"] = foreign.host
+        client.push(files=["a.txt"], target=f"{front.host}/{unique_repo}:v1")
+        uploads, ours = foreign.log(), front.log()
+    assert {r.method for r in uploads} >= {"PUT"}, "the uploads did not go to the other origin"
+    assert not any(_has_trace(r.headers) for r in uploads)
+    assert ours and all(_has_trace(r.headers) for r in ours)
