@@ -70,6 +70,7 @@ from oras.remote.download import new_partial_file
 from oras.remote.response import is_registry_ping, next_link, registry_error
 from oras.remote.retry import is_timeout, send_with_retry
 from oras.remote.timeouts import DEFAULT_TIMEOUTS, TIMEOUT_HINT, Timeouts, request_timeouts
+from oras.remote.transport import RegistrySession
 from oras.remote.upload import (
     OVERLAP_THRESHOLD,
     check_stored_digest,
@@ -120,9 +121,9 @@ POOL_HEADROOM = 4
 
 
 def _size_pools(session: requests.Session, size: int = POOL_SIZE) -> None:
-    adapter = requests.adapters.HTTPAdapter(pool_connections=8, pool_maxsize=size)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
+    from oras.remote.transport import mount_adapters
+
+    mount_adapters(session, pool_connections=8, pool_maxsize=size)
 
 
 #: Stands for the manifest's config among the blobs `push` uploads.
@@ -205,7 +206,7 @@ class Registry:
         self.progress: Optional[ProgressCallback] = progress
         self._state = threading.local()  # the blob a worker thread is transferring
         self._no_chunked: set[str] = set()  # registries that refused a PATCH
-        self.session = requests.Session()
+        self.session = RegistrySession()
         _reject_cookies(self.session)
         _size_pools(self.session)
         self._pool_size = POOL_SIZE
@@ -287,6 +288,31 @@ class Registry:
     def set_header(self, name: str, value: str) -> None:
         self.headers.update({name: value})
 
+    def set_registry_header(self, name: str, value: str) -> None:
+        """Send `name: value` with every request to the registries this client works for
+        (Go `oras -H`), and to no other host: not to a token service, an upload `Location`
+        elsewhere nor a redirect target on another host. (`set_header` sends to all.)"""
+        self.session.registry_headers[name] = value
+
+    def connect_to(self, host: str, port: int, address: str, address_port: int) -> None:
+        """Connect to `address:address_port` whenever a request is for `host:port` (Go `oras
+        --resolve`); the URL, the `Host` header, TLS SNI and the certificate check keep
+        `host`."""
+        self.session.connect_to[(host.lower(), port)] = (address, address_port)
+
+    def _registry_headers(self, url: str) -> dict[str, str]:
+        """`set_registry_header`'s headers if `url` is on one of this client's registries."""
+        extra = getattr(self.session, "registry_headers", None)
+        if not extra:
+            return {}
+        parts = urlsplit(url)
+        hosts = [parts.netloc]
+        if parts.port is None:  # `host:80` as typed, `host` in a Location URL
+            hosts.append(f"{parts.netloc}:{443 if parts.scheme == 'https' else 80}")
+        known = getattr(self.auth, "is_registry_host", None)
+        ours = any(known(h) if known is not None else h == self.hostname for h in hosts)
+        return dict(extra) if ours else {}
+
     def get_container(self, name: container_type) -> Container:
         if isinstance(name, Container):
             return name
@@ -326,7 +352,7 @@ class Registry:
         stream: bool = False,
     ) -> requests.Response:
         """Send one request with auth attached, answering a 401 challenge once."""
-        headers = {**self.headers, **(headers or {})}
+        headers = {**self.headers, **self._registry_headers(url), **(headers or {})}
         if "Authorization" not in headers:
             headers.update(self.auth.auth_headers(method, url))
         response = self._send(method, url, data, headers, json, stream)
@@ -501,7 +527,7 @@ class Registry:
                 with typed_transport_errors():
                     return self.session.get(
                         url,
-                        headers={**self.headers, **headers},
+                        headers={**self.headers, **self._registry_headers(url), **headers},
                         verify=self._tls_verify,
                         timeout=self.timeout,
                         allow_redirects=False,

@@ -5,4 +5,6 @@ cd "$(dirname "$0")/.."
 scripts/setup-deps.sh --tests
 .venv/bin/ruff check oras tests examples
 .venv/bin/ruff format --check oras tests examples
+# A whole run (CI) also tries the oldest and the newest Python the package claims.
+[ $# -gt 0 ] || scripts/test-pythons.sh
 exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

@@ -32,6 +32,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         target.add_target(parser, prefix)
         target.add_prefixed(parser, prefix, options.add_remote)
         target.add_prefixed(parser, prefix, _registry_config)
+    parser.add_argument(
+        "--resolve",
+        dest="base_resolve",
+        action="append",
+        default=[],
+        metavar="HOST:PORT:ADDRESS[:ADDRESS_PORT]",
+        help="as --from-resolve and --to-resolve together (theirs win for the same HOST:PORT)",
+    )
+    parser.add_argument(
+        "--no-tty", action="store_true", help="accepted for Go oras; cp prints event lines only"
+    )
     options.add_common(parser)
 
 

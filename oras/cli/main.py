@@ -25,6 +25,7 @@ COMMANDS = (
     "cp",
     "backup",
     "restore",
+    "completion",
 )
 
 
@@ -175,6 +176,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     from oras.cli.console import setup_logging
 
     setup_logging(quiet=args.quiet, debug=getattr(args, "debug", False))
+    from oras.cli.options import warn_deprecated
+
+    warn_deprecated(args)
     module = importlib.import_module(f"oras.cli.{args.command}")
     received: list[int] = []
     restore_signals = _trap_stop_signals(received)

@@ -37,6 +37,12 @@ def add_common(parser: argparse.ArgumentParser, config_long: bool = False) -> No
     )
     names = ["-c", "--registry-config"] + (["--config"] if config_long else [])
     parser.add_argument(
+        "-v", "--verbose", action="store_true", default=None, help=argparse.SUPPRESS
+    )
+    parser.add_argument(
+        "--no-verbose", dest="verbose", action="store_false", help=argparse.SUPPRESS
+    )
+    parser.add_argument(
         *names,
         dest="registry_config",
         action="append",
@@ -85,6 +91,23 @@ def add_remote(parser: argparse.ArgumentParser, insecure_aliases: tuple[str, ...
     group.add_argument("--cert-file", help="client certificate (PEM) for mutual TLS")
     group.add_argument("--key-file", help="private key (PEM) of --cert-file")
     group.add_argument(
+        "-H",
+        "--header",
+        action="append",
+        default=[],
+        metavar="'NAME: VALUE'",
+        help="add a header to the requests to the registry (repeatable); it is not sent to a "
+        "token service nor to another host the registry redirects to",
+    )
+    group.add_argument(
+        "--resolve",
+        action="append",
+        default=[],
+        metavar="HOST:PORT:ADDRESS[:ADDRESS_PORT]",
+        help="connect to ADDRESS (an IP address) when the registry is HOST:PORT (repeatable); "
+        "HOST stays in the Host header and the TLS certificate check",
+    )
+    group.add_argument(
         "--timeout",
         type=_seconds,
         metavar="SECONDS",
@@ -127,9 +150,17 @@ def transport_for(args: argparse.Namespace, host: str) -> tuple[bool, Any]:
     probe before any credential is sent), so plain and TLS registries on loopback both work
     without flags; every other host uses HTTPS.
     """
-    from oras.remote.scheme import PROBE_TIMEOUT, is_loopback, speaks_tls
+    from oras.remote.scheme import PROBE_TIMEOUT, is_loopback, split_host_port
+    from oras.remote.scheme import speaks_tls as _speaks_tls
+    from oras.remote.transport import connect_address
 
     probe = min(PROBE_TIMEOUT, getattr(args, "timeout", None) or PROBE_TIMEOUT)
+    # `--resolve`: the probe goes where the requests will go.
+    address = connect_address(connect_map(args), *split_host_port(host))
+
+    def speaks_tls(host: str, timeout: float, unreachable: bool = True) -> bool:
+        return _speaks_tls(host, timeout=timeout, unreachable=unreachable, address=address)
+
     verify: Any = args.ca_file or True
     if args.skip_tls_verify:
         verify = False
@@ -141,7 +172,8 @@ def transport_for(args: argparse.Namespace, host: str) -> tuple[bool, Any]:
         if not is_loopback(host):
             warn(f"{host} does not speak TLS: using plain HTTP because of --insecure")
         return True, verify
-    if is_loopback(host):  # nothing listening: plain HTTP, so the error says just that
+    if is_loopback(host) or (address and is_loopback(address[0])):
+        # nothing listening: plain HTTP, so the error says just that
         return not speaks_tls(host, timeout=probe, unreachable=False), verify
     return False, verify
 
@@ -154,12 +186,56 @@ def client_cert(args: argparse.Namespace) -> Optional[tuple[str, str]]:
     return (cert, key) if cert and key else None
 
 
+def registry_headers(args: argparse.Namespace) -> dict[str, str]:
+    """`-H 'Name: value'` flags as headers; a name given twice gets both values, comma-joined
+    (one header line, which HTTP takes as the same). UsageError for a malformed one."""
+    from oras.remote.transport import parse_header
+
+    headers: dict[str, str] = {}
+    for text in getattr(args, "header", None) or []:
+        try:
+            name, value = parse_header(text)
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+        known = next((k for k in headers if k.lower() == name.lower()), None)
+        if known is not None:
+            headers[known] = f"{headers[known]}, {value}"
+        else:
+            headers[name] = value
+    return headers
+
+
+def connect_map(args: argparse.Namespace) -> dict[tuple[str, int], tuple[str, int]]:
+    """`--resolve` flags (after `cp`'s shared `--resolve`; a later one for the same host:port
+    wins) as a map; UsageError for a malformed one."""
+    from oras.remote.transport import parse_resolve
+
+    mapping = {}
+    for text in [
+        *(getattr(args, "base_resolve", None) or []),
+        *(getattr(args, "resolve", None) or []),
+    ]:
+        try:
+            key, address = parse_resolve(text)
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+        mapping[key] = address
+    return mapping
+
+
+def warn_deprecated(args: argparse.Namespace) -> None:
+    """Go `oras`'s notice for its deprecated `-v/--verbose` (accepted, no effect)."""
+    if getattr(args, "verbose", None) is not None:
+        warn("Flag --verbose has been deprecated, and will be removed in a future release.")
+
+
 def client_for(args: argparse.Namespace, host: str) -> Any:
-    """An OrasClient for `host` with the flags' transport, client certificate and config files
-    (no credentials yet)."""
+    """An OrasClient for `host` with the flags' transport, client certificate, headers, address
+    overrides and config files (no credentials yet)."""
     import oras.client
 
     cert = client_cert(args)
+    headers = registry_headers(args)
     plain, verify = transport_for(args, host)
     client = oras.client.OrasClient(
         hostname=host,
@@ -168,6 +244,10 @@ def client_for(args: argparse.Namespace, host: str) -> Any:
         cert=cert,
         timeout=getattr(args, "timeout", None),
     )
+    for name, value in headers.items():
+        client.set_registry_header(name, value)
+    for (name, port), (address, address_port) in connect_map(args).items():
+        client.connect_to(name, port, address, address_port)
     if getattr(args, "registry_config", None):
         client.auth.use_config_files(args.registry_config)
     return client

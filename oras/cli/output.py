@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
-from typing import Any
+from typing import Any, Mapping
 
 from oras.cli.console import _UNPRINTABLE, UsageError, write_stdout
 
@@ -66,3 +66,18 @@ def print_json(value: Any) -> None:
 def _json_escape(match: re.Match[str]) -> str:
     char = match.group()
     return char if char == "\n" else f"\\u{ord(char):04x}"  # "\n" only between values
+
+
+def descriptor_json(name: str, desc: Mapping[str, Any]) -> dict[str, Any]:
+    """Go `oras`'s descriptor in JSON output: `reference` (`<name>@<digest>`), then the OCI
+    descriptor's `mediaType`, `digest`, `size`, and `annotations` and `artifactType` when set."""
+    out: dict[str, Any] = {
+        "reference": f"{name}@{desc['digest']}",
+        "mediaType": desc.get("mediaType") or "",
+        "digest": desc["digest"],
+        "size": desc["size"],
+    }
+    for key in ("annotations", "artifactType"):
+        if desc.get(key):
+            out[key] = desc[key]
+    return out

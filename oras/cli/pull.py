@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from oras.cli import options, target
 from oras.cli.console import UsageError
+from oras.cli.output import add_format, descriptor_json, json_mode, print_json
 from oras.cli.progress import add_transfer_flags, make_renderer
 from oras.concurrency import PULL_CONCURRENCY
 
@@ -63,6 +64,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="pull this platform's entry of an index (default: this machine's, or the only one)",
     )
     add_transfer_flags(parser, PULL_CONCURRENCY)
+    add_format(parser)
     target.add_target(parser)
     options.add_remote(parser, insecure_aliases=("-i",))
     options.add_common(parser)
@@ -72,18 +74,22 @@ def run(args: argparse.Namespace) -> int:
     from oras.manifest import Platform
     from oras.pull import PullOptions
 
+    as_json = json_mode(args)
     if args.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
     platform = Platform.parse(args.platform) if args.platform else None
     layout = bool(args.oci_layout or args.oci_layout_path)
     if args.output == "-":
+        if as_json:
+            raise UsageError("--format json cannot be used with -o - (both go to standard output)")
         if args.config:
             raise UsageError("--config cannot be used with -o - (standard output takes one file)")
         return _pull_to_stdout(args, platform, layout)
     config_file, config_media_type = _split_config(args.config) if args.config else (None, None)
     # The cache spares downloads: a layout is read where it is.
     cache = None if layout else _open_cache()
-    renderer = make_renderer(args.no_tty or args.debug, args.quiet)
+    # JSON mode: the document alone on stdout, no progress at all.
+    renderer = make_renderer(args.no_tty or args.debug, args.quiet or as_json)
     pull_options = PullOptions(
         overwrite=not args.keep_old_files,
         # Go oras's rules: untitled layers are skipped, only marked layers are unpacked.
@@ -97,17 +103,74 @@ def run(args: argparse.Namespace) -> int:
     )
     try:
         if layout:
-            _pull_from_layout(args, platform, pull_options)
+            name, root, manifest, written = _pull_from_layout(args, platform, pull_options)
         else:
             client = options.make_client(args, args.target)
-            container, manifest = client.resolve_manifest(
-                args.target, args.allowed_media_type or None, platform
-            )
-            client.pull_manifest(container, manifest, args.output, pull_options)
+            allowed = args.allowed_media_type or None
+            reference: Any = args.target
+            if as_json:  # the digest pulled, pinned before the files are
+                reference = _pinned(client, args.target, allowed)
+            container, manifest = client.resolve_manifest(reference, allowed, platform)
+            written = client.pull_manifest(container, manifest, args.output, pull_options)
+            name, root = f"{container.registry}/{container.api_prefix}", container.digest
     finally:
         if renderer is not None:
             renderer.close()
+    if as_json:
+        print_json(
+            {
+                "reference": f"{name}@{root}",
+                "files": pulled_files(name, manifest, args.output, written, config_file),
+            }
+        )
     return 0
+
+
+def _pinned(client: Any, text: str, allowed: Optional[list[str]]) -> Any:
+    """The reference `text` by the digest of the manifest it names now."""
+    from oras.container import Container
+
+    container = client.get_container(text)
+    if container.digest:
+        return container
+    _, _, digest = client.fetch_manifest(container, allowed)
+    return Container(f"{container.registry}/{container.api_prefix}@{digest}")
+
+
+def pulled_files(
+    name: str,
+    manifest: dict[str, Any],
+    outdir: str,
+    written: list[str],
+    config_file: Optional[str],
+) -> list[dict[str, Any]]:
+    """Go `oras pull --format json`'s `files`: for each file written, its absolute path (a
+    directory's ends with a separator) and its layer's descriptor with `<name>@<digest>`."""
+    from oras.defaults import annotation_title, annotation_unpack
+
+    def key(path: str) -> str:
+        return os.path.realpath(os.path.join(outdir, path))
+
+    by_path: dict[str, tuple[str, dict[str, Any]]] = {}
+    for layer in manifest.get("layers") or []:
+        title = (layer.get("annotations") or {}).get(annotation_title)
+        if title:
+            by_path.setdefault(key(title), (title, layer))
+    if config_file and isinstance(manifest.get("config"), dict):
+        config = manifest["config"]
+        titled = {**(config.get("annotations") or {}), annotation_title: config_file}
+        by_path.setdefault(key(config_file), (config_file, {**config, "annotations": titled}))
+    files = []
+    for path in written:
+        found = by_path.get(os.path.realpath(path))
+        if found is None:
+            continue
+        title, desc = found
+        shown = os.path.abspath(os.path.join(outdir, title))
+        if (desc.get("annotations") or {}).get(annotation_unpack) == "true":
+            shown = os.path.join(shown, "")
+        files.append({"path": shown, **descriptor_json(name, desc)})
+    return files
 
 
 def _split_config(text: str) -> tuple[str, Optional[str]]:
@@ -156,12 +219,14 @@ def _layout_manifest(
 
 def _pull_from_layout(
     args: argparse.Namespace, platform: Optional[Platform], pull_options: PullOptions
-) -> None:
+) -> tuple[str, str, dict[str, Any], list[str]]:
+    """(layout path, manifest digest, manifest, files written)."""
     from oras.pull import pull_files
 
     with target.open_target(args, args.target) as opened:
         root, manifest = _layout_manifest(opened, platform)
-        pull_files(opened.store, root, manifest, args.output, pull_options)
+        written = pull_files(opened.store, root, manifest, args.output, pull_options)
+    return opened.name, root.digest, manifest, written
 
 
 #: `-o -` holds a blob up to this size in memory until it is verified; a larger one goes to an

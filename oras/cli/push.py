@@ -10,6 +10,7 @@ from typing import Any
 
 from oras.cli import options
 from oras.cli.console import UsageError, say
+from oras.cli.output import add_format, descriptor_json, json_mode, print_json
 from oras.cli.progress import add_transfer_flags, make_renderer
 from oras.concurrency import PUSH_CONCURRENCY
 from oras.defaults import default_blob_media_type
@@ -70,6 +71,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--export-manifest", metavar="PATH", help="also write the pushed manifest to PATH"
     )
     add_transfer_flags(parser, PUSH_CONCURRENCY)
+    add_format(parser)
     from oras.cli.target import add_target
 
     add_target(parser)
@@ -129,6 +131,7 @@ def check_annotation_keys(path: str, data: dict, files: list[str]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    as_json = json_mode(args)  # a bad --format is refused before anything is read or sent
     if not args.files:
         raise UsageError("push needs at least one file")
     annotations = parse_annotations(args.annotation)
@@ -160,11 +163,12 @@ def run(args: argparse.Namespace) -> int:
     from oras.reference import split_tags
 
     if args.oci_layout or args.oci_layout_path:
-        return _push_to_layout(args, files, annotation_file, annotations)
+        return _push_to_layout(args, files, annotation_file, annotations, as_json)
     target, tags = split_tags(args.target)  # `repo:v1,latest`: push v1, then tag the rest
     client = options.make_client(args, target)
     container = client.get_container(target)
-    renderer = make_renderer(args.no_tty or args.debug, args.quiet)
+    # JSON mode: the document alone on stdout, no progress at all.
+    renderer = make_renderer(args.no_tty or args.debug, args.quiet or as_json)
     try:
         response = client.push(
             target=target,
@@ -185,14 +189,47 @@ def run(args: argparse.Namespace) -> int:
     body = response.request.body if response.request is not None else None
     if args.export_manifest and isinstance(body, (bytes, bytearray)):
         _export(args.export_manifest, bytes(body))
+    if not isinstance(body, (bytes, bytearray)):  # a client that sent it as a stream
+        body = client.fetch_manifest(container)[0]
     if tags[1:]:
-        _tag_more(client, container, bytes(body or b""), tags[1:], args.concurrency)
-    say(f"Successfully pushed {container}")
+        _tag_more(client, container, bytes(body), tags[1:], args.concurrency, not as_json)
+    if as_json:
+        ref = container.to_reference()
+        pushed = [] if container.digest and not tags else [container.tag, *tags[1:]]
+        print_json(push_json(f"{ref.registry}/{ref.repository}", bytes(body), pushed))
+    else:
+        say(f"Successfully pushed {container}")
     return 0
 
 
+def push_json(name: str, manifest: bytes, tags: list[str]) -> dict[str, Any]:
+    """Go `oras push --format json`: the manifest's descriptor with its reference
+    (`<name>@<digest>`), and `referenceAsTags` (`<name>:<tag>`, sorted)."""
+    from oras.descriptor import parse_manifest
+    from oras.digest import digest_bytes
+
+    content = parse_manifest(manifest, name)
+    config = content.get("config") if isinstance(content.get("config"), dict) else {}
+    desc = {
+        "mediaType": content.get("mediaType"),
+        "digest": digest_bytes(manifest),
+        "size": len(manifest),
+        "annotations": content.get("annotations"),
+        # as Go packs it: the manifest's artifactType, else (image-spec v1.0) its config's type
+        "artifactType": content.get("artifactType") or config.get("mediaType"),
+    }
+    return {
+        **descriptor_json(name, desc),
+        "referenceAsTags": [f"{name}:{tag}" for tag in sorted(set(tags))],
+    }
+
+
 def _push_to_layout(
-    args: argparse.Namespace, files: list[Any], annotation_file: Any, annotations: dict
+    args: argparse.Namespace,
+    files: list[Any],
+    annotation_file: Any,
+    annotations: dict,
+    as_json: bool = False,
 ) -> int:
     """`--oci-layout`: the same push, into an OCI image layout (a directory or a .tar)."""
     from oras.cli.target import open_target
@@ -216,7 +253,7 @@ def _push_to_layout(
             config.path = spec.path
             config.media_type = spec.content or config.media_type
         manifest_annots = {**annotset.get_annotations("$manifest"), **annotations}
-        renderer = make_renderer(args.no_tty or args.debug, args.quiet)
+        renderer = make_renderer(args.no_tty or args.debug, args.quiet or as_json)
         try:
             root = push_files(
                 entries,
@@ -232,10 +269,16 @@ def _push_to_layout(
         manifest = opened.store.fetch(root).read()
         for tag in tags:
             opened.store.tag(root, tag)
-            say(f"Tagged {tag}")
+            if not as_json:
+                say(f"Tagged {tag}")
         if args.export_manifest:
             _export(args.export_manifest, manifest)
-    say(f"Successfully pushed {opened.label}")
+    if as_json:
+        first = opened.reference or "latest"
+        pushed = tags if ":" in first else [first, *tags]  # a digest is no tag
+        print_json(push_json(opened.name, manifest, pushed))
+    else:
+        say(f"Successfully pushed {opened.label}")
     return 0
 
 
@@ -247,7 +290,12 @@ def _export(path: str, manifest: bytes) -> None:
 
 
 def _tag_more(
-    client: Any, container: Any, manifest: bytes, tags: list[str], concurrency: int
+    client: Any,
+    container: Any,
+    manifest: bytes,
+    tags: list[str],
+    concurrency: int,
+    report: bool = True,
 ) -> None:
     """The other tags of `repo:t1,t2,...`, each a PUT of the same manifest bytes, concurrently."""
     import io
@@ -262,7 +310,8 @@ def _tag_more(
 
     def tag_one(tag: str) -> None:
         repository.push_reference(desc, io.BytesIO(manifest), tag)
-        say(f"Tagged {tag}")
+        if report:
+            say(f"Tagged {tag}")
 
     map_concurrently(tag_one, tags, concurrency)
 

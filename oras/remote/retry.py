@@ -88,7 +88,8 @@ def is_timeout(error: BaseException) -> bool:
     return _in_chain(
         error,
         lambda e: (
-            isinstance(e, (requests.exceptions.Timeout, TimeoutError))
+            # socket.timeout: TimeoutError itself from Python 3.10, only an OSError before
+            isinstance(e, (requests.exceptions.Timeout, TimeoutError, socket.timeout))
             or type(e).__name__ in ("ReadTimeoutError", "ConnectTimeoutError")
         ),
     )

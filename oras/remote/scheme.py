@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 import ssl
+from typing import Optional
 
 #: Seconds the TLS probe waits for a connection and a handshake.
 PROBE_TIMEOUT = 10.0
@@ -24,20 +25,26 @@ def split_host_port(host: str, default_port: int = 443) -> tuple[str, int]:
     return host, default_port
 
 
-def speaks_tls(host: str, timeout: float = PROBE_TIMEOUT, unreachable: bool = True) -> bool:
+def speaks_tls(
+    host: str,
+    timeout: float = PROBE_TIMEOUT,
+    unreachable: bool = True,
+    address: Optional[tuple[str, int]] = None,
+) -> bool:
     """True when `host` answers a TLS handshake (certificate not checked), False when it
     answers in plain text. Unreachable hosts count as `unreachable`, so the real request
     reports why.
 
     A server that speaks TLS but refuses us during the handshake (it wants a client
     certificate, or no protocol version matches) sends a TLS alert: that still counts as TLS.
+    `address`: connect there instead of to `host` (`--resolve`); SNI still names `host`.
     """
     name, port = split_host_port(host)
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     try:
-        sock = socket.create_connection((name, port), timeout=timeout)
+        sock = socket.create_connection(address or (name, port), timeout=timeout)
     except OSError:
         return unreachable
     with sock:

@@ -119,6 +119,7 @@ def test_wheel_install_gives_a_working_cli(wheel_venv: Path) -> None:
     out = run(wheel_venv / "oras-py", "version", cwd=wheel_venv)
     assert out.splitlines()[0] == f"Version: {__version__}"
     assert out.splitlines()[1].startswith("Python version: ")
+    assert not any(line.startswith("Git commit:") for line in out.splitlines())  # no checkout
 
 
 def test_wheel_install_metadata(wheel_venv: Path) -> None:

@@ -1,0 +1,151 @@
+"""The HTTP session of a registry client: headers meant for the registry alone are dropped on
+a redirect to another host, and connections to chosen `host:port`s go to another address
+(Go `oras --resolve`) while the name stays in the URL, the `Host` header, TLS SNI and the
+certificate check."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import socket
+from typing import Any, Optional
+from urllib.parse import urlsplit
+
+import requests
+import requests.adapters
+from urllib3 import connectionpool
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+from urllib3.util import connection as urllib3_connection
+
+#: (host, port) -> (address, port): where a connection to that host and port really goes.
+ConnectMap = dict[tuple[str, int], tuple[str, int]]
+
+#: An HTTP header name (RFC 9110 token characters).
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def parse_header(text: str) -> tuple[str, str]:
+    """`'Name: value'` -> (name, value), as Go `oras -H` takes it (the value stripped).
+    ValueError when there is no colon, the name is not an HTTP token or the value holds a
+    line break."""
+    name, colon, value = text.partition(":")
+    name, value = name.strip(), value.strip()
+    if not colon or not _TOKEN.fullmatch(name) or any(c in value for c in "\r\n\0"):
+        raise ValueError(f"invalid header: {text!r} (expected 'Name: value')")
+    return name, value
+
+
+def parse_resolve(text: str) -> tuple[tuple[str, int], tuple[str, int]]:
+    """`host:port:address[:address_port]` -> ((host, port), (address, address_port)), as Go
+    `oras --resolve` takes it; the address is an IP address (IPv6 in brackets), the port of
+    the address defaults to the host's. ValueError otherwise."""
+    found = re.fullmatch(r"([^:\s\[\]]+):(\d+):(\[[0-9A-Fa-f:.]+\]|[^:\s]+)(?::(\d+))?", text)
+
+    def refuse(why: str) -> ValueError:
+        return ValueError(f"invalid --resolve {text!r}: {why}")
+
+    if found is None:
+        raise refuse("expected host:port:address[:address_port]")
+    host, port, address, address_port = found.groups()
+    try:
+        ipaddress.ip_address(address.strip("[]"))
+    except ValueError:
+        raise refuse(f"{address} is not an IP address") from None
+    ports = int(port), int(address_port or port)
+    if not all(0 < p < 65536 for p in ports):
+        raise refuse("a port is out of range")
+    return (host.lower(), ports[0]), (address.strip("[]"), ports[1])
+
+
+def connect_address(connect_to: ConnectMap, host: str, port: int) -> Optional[tuple[str, int]]:
+    """Where a connection to `host:port` goes under `connect_to` (None: where DNS says)."""
+    return connect_to.get((host.strip("[]").lower().rstrip("."), port))
+
+
+def _mapped_connection(base: type[HTTPConnection], connect_to: ConnectMap) -> type:
+    class Connection(base):  # type: ignore[valid-type, misc]
+        def _new_conn(self) -> socket.socket:
+            target = connect_address(connect_to, self.host, self.port)
+            if target is None:
+                return super()._new_conn()  # type: ignore[no-any-return]
+            try:
+                return urllib3_connection.create_connection(
+                    target,
+                    self.timeout,
+                    source_address=self.source_address,
+                    socket_options=self.socket_options,
+                )
+            except socket.timeout as e:
+                raise ConnectTimeoutError(
+                    self, f"connection to {self.host} ({target[0]}) timed out"
+                ) from e
+            except OSError as e:
+                raise NewConnectionError(
+                    self, f"failed to connect to {self.host} at {target[0]}:{target[1]}: {e}"
+                ) from e
+
+    Connection.__name__ = f"Resolving{base.__name__}"
+    return Connection
+
+
+class RegistryAdapter(requests.adapters.HTTPAdapter):
+    """An HTTPAdapter whose connections to the `(host, port)`s in `connect_to` go to the
+    mapped address. The map is shared, not copied: entries added later apply to new
+    connections. Nothing is patched globally; each client has its own adapters."""
+
+    def __init__(self, connect_to: Optional[ConnectMap] = None, **kwargs: Any) -> None:
+        self.connect_to: ConnectMap = connect_to if connect_to is not None else {}
+        super().__init__(**kwargs)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        plain = type(
+            "ResolvingHTTPConnectionPool",
+            (connectionpool.HTTPConnectionPool,),
+            {"ConnectionCls": _mapped_connection(HTTPConnection, self.connect_to)},
+        )
+        tls = type(
+            "ResolvingHTTPSConnectionPool",
+            (connectionpool.HTTPSConnectionPool,),
+            {"ConnectionCls": _mapped_connection(HTTPSConnection, self.connect_to)},
+        )
+        self.poolmanager.pool_classes_by_scheme = {"http": plain, "https": tls}
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state["connect_to"] = self.connect_to
+        return state  # type: ignore[no-any-return]
+
+
+class RegistrySession(requests.Session):
+    """A `requests.Session` that keeps `registry_headers` away from other hosts: the client
+    adds them to requests for its registries, and a redirect to another host (blob storage,
+    say) goes without them, as it goes without `Authorization`. `connect_to` is the
+    `--resolve` map of the session's adapters."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        #: Headers for the registry's own origin only (`oras-py -H`).
+        self.registry_headers: dict[str, str] = {}
+        self.connect_to: ConnectMap = {}
+
+    def rebuild_auth(self, prepared_request: requests.PreparedRequest, response: Any) -> None:
+        super().rebuild_auth(prepared_request, response)
+        if not self.registry_headers:
+            return
+        before, after = urlsplit(response.request.url), urlsplit(prepared_request.url)
+        if (before.scheme, before.netloc) != (after.scheme, after.netloc):
+            for name in self.registry_headers:
+                prepared_request.headers.pop(name, None)
+
+
+def mount_adapters(session: requests.Session, pool_connections: int, pool_maxsize: int) -> None:
+    """Mount a RegistryAdapter (with the session's `connect_to`, if any) for both schemes."""
+    adapter = RegistryAdapter(
+        getattr(session, "connect_to", None),
+        pool_connections=pool_connections,
+        pool_maxsize=pool_maxsize,
+    )
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
