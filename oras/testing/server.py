@@ -231,8 +231,13 @@ class RegistryHandler(BaseHTTPRequestHandler):
         self._send(status, json.dumps(data).encode(), content_type, **kw)
 
     def _base_url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{self.headers.get('Host') or f'{host}:{port}'}"
+        """Where the client reached us, for absolute `Location`s: honours X-Forwarded-Host and
+        X-Forwarded-Proto from a proxy in front, as Distribution does."""
+        address, port = self.server.server_address[:2]
+        forwarded = self.headers.get("X-Forwarded-Host", "").split(",")[0].strip()
+        host = forwarded or self.headers.get("Host") or f"{address}:{port}"
+        scheme = self.headers.get("X-Forwarded-Proto", "").split(",")[0].strip() or "http"
+        return f"{scheme}://{host}"
 
     # -- routing and auth ---------------------------------------------------------------------
 
@@ -705,6 +710,10 @@ class RegistryHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 64
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that went away mid-request; the library logs and never prints.
+        log.debug("connection from %s failed", client_address, exc_info=True)
 
 
 def make_server(host: str, port: int, settings: Settings) -> RegistryHTTPServer:

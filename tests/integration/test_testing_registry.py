@@ -622,3 +622,26 @@ def test_command_line_refuses_bad_options() -> None:
     )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
+
+
+def test_locations_follow_a_forwarding_proxy(reg: TestRegistry, http: requests.Session) -> None:
+    # As Distribution: a proxy in front names the host clients reach in X-Forwarded-Host.
+    headers = {"X-Forwarded-Host": "front.example:8443", "X-Forwarded-Proto": "https"}
+    started = http.post(f"{reg.url}/v2/r/fwd/blobs/uploads/", headers=headers)
+    assert started.headers["Location"].startswith("https://front.example:8443/v2/r/fwd/")
+
+
+def test_a_client_that_resets_is_not_reported_on_stderr(
+    reg: TestRegistry, capfd: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+    import struct
+
+    for _ in range(5):
+        with socket.create_connection(("127.0.0.1", reg.port)) as sock:
+            sock.sendall(b"PUT /v2/r/x/blobs/uploads/abc HTTP/1.1\r\nHost: x\r\nContent-Le")
+            # linger 0: close with a reset, mid-request
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    time.sleep(0.5)
+    assert requests.get(f"{reg.url}/v2/").status_code == 200
+    assert capfd.readouterr().err == ""
