@@ -113,8 +113,19 @@ class Storage:
     def _drop_upload_data(self, upload_id: str) -> None:
         raise NotImplementedError
 
-    def _persist_repository(self, name: str) -> None:
-        """Write `name`'s metadata (directory backend); nothing in memory."""
+    def _persist(self, name: str, kind: str, key: str, content: Optional[bytes]) -> None:
+        """Record one metadata change of repository `name` (`kind` is `_blobs`, `_manifests` or
+        `_tags`; None content removes `key`): a file in the directory backend, nothing in memory."""
+
+    def _persist_link(self, name: str, digest: str, linked: bool) -> None:
+        self._persist(name, "_blobs", _file_name(digest), b"" if linked else None)
+
+    def _persist_manifest(self, name: str, digest: str, record: Optional[ManifestRecord]) -> None:
+        content = json.dumps(record.to_json()).encode() if record is not None else None
+        self._persist(name, "_manifests", _file_name(digest) + ".json", content)
+
+    def _persist_tag(self, name: str, tag: str, digest: Optional[str]) -> None:
+        self._persist(name, "_tags", tag, digest.encode() if digest is not None else None)
 
     # -- repositories ------------------------------------------------------------------------
 
@@ -137,7 +148,7 @@ class Storage:
             assert repo is not None
             if digest not in repo.blobs:
                 repo.blobs.add(digest)
-                self._persist_repository(name)
+                self._persist_link(name, digest, True)
 
     def has_blob(self, name: str, digest: str) -> Optional[int]:
         """The blob's size if `name` holds it, else None."""
@@ -153,7 +164,7 @@ class Storage:
             if repo is None or digest not in repo.blobs:
                 return False
             repo.blobs.discard(digest)
-            self._persist_repository(name)
+            self._persist_link(name, digest, False)
             return True
 
     # -- uploads -------------------------------------------------------------------------------
@@ -214,11 +225,15 @@ class Storage:
         with self.lock:
             repo = self.repository(name, create=True)
             assert repo is not None
-            repo.blobs.add(digest)
-            repo.manifests[digest] = record
-            if tag is not None:
+            if digest not in repo.blobs:
+                repo.blobs.add(digest)
+                self._persist_link(name, digest, True)
+            if digest not in repo.manifests:
+                repo.manifests[digest] = record
+                self._persist_manifest(name, digest, record)
+            if tag is not None and repo.tags.get(tag) != digest:
                 repo.tags[tag] = digest
-            self._persist_repository(name)
+                self._persist_tag(name, tag, digest)
 
     def manifest(self, name: str, digest: str) -> Optional[ManifestRecord]:
         with self.lock:
@@ -237,10 +252,12 @@ class Storage:
             if repo is None or digest not in repo.manifests:
                 return False
             del repo.manifests[digest]
+            self._persist_manifest(name, digest, None)
             repo.blobs.discard(digest)
+            self._persist_link(name, digest, False)
             for tag in [t for t, d in repo.tags.items() if d == digest]:
                 del repo.tags[tag]
-            self._persist_repository(name)
+                self._persist_tag(name, tag, None)
             return True
 
     def delete_tag(self, name: str, tag: str) -> bool:
@@ -249,7 +266,7 @@ class Storage:
             if repo is None or tag not in repo.tags:
                 return False
             del repo.tags[tag]
-            self._persist_repository(name)
+            self._persist_tag(name, tag, None)
             return True
 
     def tags(self, name: str) -> Optional[list[str]]:
@@ -372,33 +389,21 @@ class DirectoryStorage(Storage):
     def _repo_dir(self, name: str) -> Path:
         return self.root / "repositories" / name
 
-    def _persist_repository(self, name: str) -> None:
-        # Rewrites the repository's metadata files to match memory; small and infrequent.
-        repo = self.repositories[name]
-        base = self._repo_dir(name)
-        wanted: dict[str, dict[str, bytes]] = {
-            "_blobs": {d.replace(":", "-", 1): b"" for d in repo.blobs},
-            "_manifests": {
-                d.replace(":", "-", 1) + ".json": json.dumps(r.to_json()).encode()
-                for d, r in repo.manifests.items()
-            },
-            "_tags": {t: d.encode() for t, d in repo.tags.items()},
-        }
-        for sub, files in wanted.items():
-            directory = base / sub
-            directory.mkdir(parents=True, exist_ok=True)
-            present = {p.name for p in directory.iterdir()}
-            for stale in present - set(files):
-                (directory / stale).unlink(missing_ok=True)
-            for file_name, content in files.items():
-                path = directory / file_name
-                if file_name not in present or sub == "_tags":
-                    _write_atomically(path, content)
+    def _persist(self, name: str, kind: str, key: str, content: Optional[bytes]) -> None:
+        directory = self._repo_dir(name) / kind
+        if content is None:
+            (directory / key).unlink(missing_ok=True)
+            return
+        directory.mkdir(parents=True, exist_ok=True)
+        _write_atomically(directory / key, content)
 
     def _load(self) -> None:
         base = self.root / "repositories"
-        for manifests_dir in sorted(base.rglob("_manifests")):
-            repo_dir = manifests_dir.parent
+        repo_dirs = {
+            p.parent for kind in ("_blobs", "_manifests", "_tags") for p in base.rglob(kind)
+        }
+        for repo_dir in sorted(repo_dirs):
+            manifests_dir = repo_dir / "_manifests"
             name = repo_dir.relative_to(base).as_posix()
             repo = Repository()
             for path in (repo_dir / "_blobs").glob("*"):
@@ -409,6 +414,10 @@ class DirectoryStorage(Storage):
             for path in (repo_dir / "_tags").glob("*"):
                 repo.tags[path.name] = path.read_text().strip()
             self.repositories[name] = repo
+
+
+def _file_name(digest: str) -> str:
+    return digest.replace(":", "-", 1)
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
