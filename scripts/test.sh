@@ -5,4 +5,13 @@ cd "$(dirname "$0")/.."
 scripts/setup-deps.sh --tests
 .venv/bin/ruff check oras tests examples
 .venv/bin/ruff format --check oras tests examples
-exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+if [ $# -gt 0 ]; then
+  exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+fi
+.venv/bin/python -m pytest -q -p no:cacheprovider
+# The main integration tests once more, with the plain registry fixtures served by the
+# package's own test registry (oras.testing) instead of Distribution: both must pass them.
+ORAS_TEST_REGISTRY=testing exec .venv/bin/python -m pytest -q -p no:cacheprovider \
+  tests/integration/test_push_pull.py tests/integration/test_pull_files.py \
+  tests/integration/test_transfers.py tests/integration/test_copy_commands.py \
+  tests/integration/test_python_guide.py tests/integration/test_skopeo.py
