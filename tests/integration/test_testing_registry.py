@@ -645,3 +645,61 @@ def test_a_client_that_resets_is_not_reported_on_stderr(
     time.sleep(0.5)
     assert requests.get(f"{reg.url}/v2/").status_code == 200
     assert capfd.readouterr().err == ""
+
+
+def _peak_mib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as fh:
+        line = next(line for line in fh if line.startswith("VmHWM:"))
+    return int(line.split()[1]) // 1024
+
+
+def test_directory_mode_streams_large_blobs(tmp_path: Path, http: requests.Session) -> None:
+    size = 256 * 1024 * 1024
+    big = tmp_path / "big.bin"
+    with open(big, "wb") as fh:  # sparse: nothing to write
+        fh.truncate(size)
+    digest = "sha256:" + hashlib.sha256(b"\0" * size).hexdigest()
+    env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT), PYTHONUNBUFFERED="1")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "oras.testing", "--storage", str(tmp_path / "s")],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().split()[-1]
+        base = _peak_mib(process.pid)
+        started = http.post(f"{url}/v2/big/blob/blobs/uploads/")
+        with open(big, "rb") as fh:  # a file body: one PUT with Content-Length
+            put = http.put(started.headers["Location"], params={"digest": digest}, data=fh)
+        assert put.status_code == 201, put.text
+        received = 0
+        with http.get(f"{url}/v2/big/blob/blobs/{digest}", stream=True) as got:
+            for block in got.iter_content(1024 * 1024):
+                received += len(block)
+        assert received == size
+        peak = _peak_mib(process.pid)
+    finally:
+        process.terminate()
+        process.communicate(timeout=15)
+    assert peak - base < 64, f"the registry grew from {base} MiB to {peak} MiB"
+
+
+def test_command_line_port_in_use() -> None:
+    import socket
+
+    env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "oras.testing", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: ") and len(result.stderr.splitlines()) == 1
