@@ -52,30 +52,13 @@ def _serve(registry: RegistryServer) -> Iterator[RegistryServer]:
 
 
 #: `ORAS_TEST_REGISTRY=testing` serves the plain `registry` and `second_registry` fixtures from
-#: this package's own test registry (oras.testing) instead of Distribution, so the same
-#: integration tests check both; tests marked `needs_distribution` are then skipped.
+#: this package's own test registry (oras.testing, directory storage) instead of Distribution,
+#: so the same integration tests check both.
 REGISTRY_IMPL = os.environ.get("ORAS_TEST_REGISTRY", "distribution")
 if REGISTRY_IMPL not in ("distribution", "testing"):
     raise pytest.UsageError(
         f"ORAS_TEST_REGISTRY={REGISTRY_IMPL!r}: expected distribution or testing"
     )
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        "needs_distribution: reads Distribution's storage or logs; skipped when the plain "
-        "registry is oras.testing (ORAS_TEST_REGISTRY=testing)",
-    )
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if REGISTRY_IMPL != "testing":
-        return
-    skip = pytest.mark.skip(reason="needs Distribution (ORAS_TEST_REGISTRY=testing)")
-    for item in items:
-        if item.get_closest_marker("needs_distribution"):
-            item.add_marker(skip)
 
 
 def _plain_registry(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[Any]:

@@ -390,9 +390,10 @@ class RegistryHandler(BaseHTTPRequestHandler):
                 storage.link_blob(name, mount)
                 return self._blob_created(name, mount)
         digest = (self.query.get("digest") or [""])[0]
-        upload_id = storage.start_upload(name)
         if digest and not mount:
             _check_digest(digest)
+        upload_id = storage.start_upload(name)
+        if digest and not mount:
             return self._finish_upload(name, upload_id, digest)
         headers = self._upload_headers(name, upload_id, 0)
         if self.settings.chunk_min_length:

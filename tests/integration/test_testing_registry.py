@@ -131,6 +131,7 @@ def test_monolithic_uploads(reg: TestRegistry, http: requests.Session) -> None:
     assert wrong.status_code == 400 and codes(wrong) == ["DIGEST_INVALID"]
     malformed = http.post(f"{reg.url}/v2/r/two/blobs/uploads/", params={"digest": "sha256:zz"})
     assert malformed.status_code == 400 and codes(malformed) == ["DIGEST_INVALID"]
+    assert reg.storage.uploads == {}  # refused or finished single POSTs leave no session
     # sha512 is computed on commit
     digest512 = "sha512:" + hashlib.sha512(data).hexdigest()
     started = http.post(f"{reg.url}/v2/r/three/blobs/uploads/")
