@@ -7,7 +7,10 @@ ORAS="$PWD/.venv/bin/oras-py"
 
 work=$(mktemp -d)
 port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-cat >"$work/config.yml" <<YAML
+# Debian's registry (CNCF Distribution) when it is installed; else, or with
+# ORAS_DEMO_REGISTRY=testing, the test registry this package ships (python -m oras.testing).
+if command -v docker-registry >/dev/null && [ "${ORAS_DEMO_REGISTRY:-}" != "testing" ]; then
+  cat >"$work/config.yml" <<YAML
 version: 0.1
 log:
   level: error
@@ -19,16 +22,22 @@ storage:
 http:
   addr: 127.0.0.1:$port
 YAML
-# Variables named REGISTRY_* would override the registry's config: start it without them.
-env $(env | awk -F= '/^REGISTRY_/{print "-u " $1}') docker-registry serve "$work/config.yml" >"$work/registry.log" 2>&1 &
-registry_pid=$!
+  # Variables named REGISTRY_* would override the registry's config: start it without them.
+  env $(env | awk -F= '/^REGISTRY_/{print "-u " $1}') docker-registry serve "$work/config.yml" >"$work/registry.log" 2>&1 &
+  registry_pid=$!
+  registry_name="Distribution $(docker-registry --version | awk '{print $3}')"
+else
+  .venv/bin/python -m oras.testing --port "$port" --storage "$work/storage" >"$work/registry.log" 2>&1 &
+  registry_pid=$!
+  registry_name="oras.testing (the test registry shipped with the package)"
+fi
 cleanup() { kill "$registry_pid" 2>/dev/null || true; wait "$registry_pid" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 for _ in $(seq 50); do
   python3 -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$port/v2/')" 2>/dev/null && break
   sleep 0.1
 done
-echo "registry: Distribution $(docker-registry --version | awk '{print $3}') on localhost:$port (pid $registry_pid)"
+echo "registry: $registry_name on localhost:$port (pid $registry_pid)"
 
 ref="localhost:$port/dinosaur/artifact:v1"
 cd "$work"

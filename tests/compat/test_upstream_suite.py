@@ -8,7 +8,9 @@ the environment upstream's CI sets (ORAS_HOST, ORAS_PORT, ORAS_USER, ORAS_PASS, 
 
 - `plain-http`: plain HTTP, no auth (upstream's main workflow);
 - `https-htpasswd`: HTTPS with a certificate the tests do not verify, htpasswd myuser/mypass
-  (upstream's auth workflow).
+  (upstream's auth workflow);
+- `plain-http-testing`: the plain mode against this package's own test registry
+  (oras.testing) instead of Distribution.
 
 Four upstream tests talk to ghcr.io (tag paging, TLS verification). Their traffic goes through
 `HTTPS_PROXY` to a `ConnectTunnel` that sends ghcr.io:443 to a local anonymous HTTPS registry
@@ -33,12 +35,13 @@ import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Union
 from xml.etree import ElementTree
 
 import pytest
 import requests
 
+from oras.testing import TestRegistry
 from tests.harness.certs import CertPaths, generate_certs
 from tests.harness.registry import RegistryServer
 from tests.harness.tunnel import ConnectTunnel
@@ -70,6 +73,8 @@ class Mode:
 MODES = {
     "plain-http": Mode("plain", with_auth=False, min_passed=71),
     "https-htpasswd": Mode("tls", with_auth=True, min_passed=60),
+    # Upstream's plain mode against this package's own test registry (oras.testing).
+    "plain-http-testing": Mode("testing", with_auth=False, min_passed=71),
 }
 
 
@@ -231,7 +236,11 @@ def parse_junit(path: Path) -> SuiteReport:
 
 
 def run_suite(
-    suite: Path, registry: RegistryServer, mode: Mode, certs: CertPaths, tunnel: ConnectTunnel
+    suite: Path,
+    registry: Union[RegistryServer, TestRegistry],
+    mode: Mode,
+    certs: CertPaths,
+    tunnel: ConnectTunnel,
 ) -> tuple[subprocess.CompletedProcess[str], SuiteReport]:
     run_dir = suite.parent
     ini = run_dir / "pytest.ini"
@@ -312,7 +321,12 @@ def test_upstream_suite_passes(
     suite = extract_suite(upstream_wheel, tmp_path / "run")
     certs = compat_certs if mode.registry == "tls" else None
     tunnels_before = ghcr_stand_in.routed(f"{GHCR}:443")
-    with RegistryServer(mode.registry, workdir=tmp_path / "registry", certs=certs) as registry:
+    server: Union[RegistryServer, TestRegistry]
+    if mode.registry == "testing":
+        server = TestRegistry(tmp_path / "registry")
+    else:
+        server = RegistryServer(mode.registry, workdir=tmp_path / "registry", certs=certs)
+    with server as registry:
         result, report = run_suite(suite, registry, mode, compat_certs, ghcr_stand_in)
         registry_log = registry.log_tail(lines=10)
 

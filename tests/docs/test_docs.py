@@ -96,6 +96,7 @@ API_MODULES = [
     "oras.layout",
     "oras.errors",
     "oras.credentials",
+    "oras.testing.registry",
 ]
 
 
