@@ -61,6 +61,7 @@ from oras.pack import (
 from oras.progress import DONE, EXISTS, STARTED, ProgressCallback, ProgressReporter
 from oras.pull import PullOptions, pull_files
 from oras.push import ConfigSpec, PushOptions, prepare_entries, push_files
+from oras.registry_operations import RegistryOperations
 from oras.remote.download import download_verified, new_partial_file, raw_chunks
 from oras.remote.repository import push_file_while_hashing, push_stream
 from oras.remote.response import is_registry_ping, next_link, read_limited, registry_error
@@ -162,7 +163,7 @@ def _check_concurrency(concurrency: int) -> None:
         raise ArgumentError(f"concurrency must be at least 1, not {concurrency!r}")
 
 
-class Registry:
+class Registry(RegistryOperations):
     """A client of OCI registries (oras-py's `Registry`, also exported as `OrasClient`).
 
     `insecure=True` means plain HTTP (oras-py's meaning); `tls_verify` is False to skip
