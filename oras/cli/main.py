@@ -25,6 +25,7 @@ COMMANDS = (
     "cp",
     "backup",
     "restore",
+    "blob",
 )
 
 
