@@ -26,6 +26,7 @@ COMMANDS = (
     "backup",
     "restore",
     "blob",
+    "manifest",
 )
 
 
