@@ -27,6 +27,7 @@ COMMANDS = (
     "restore",
     "blob",
     "manifest",
+    "repo",
 )
 
 

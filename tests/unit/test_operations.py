@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from oras.cli.repo.ls import split_namespace
 from oras.content.memory import MemoryStore
 from oras.descriptor import Descriptor
 from oras.digest import digest_bytes
@@ -80,6 +81,11 @@ def test_prepare_blob_checks_sizes(tmp_path):
     desc, content = prepare_blob(io.BytesIO(b"12345"), size=5)
     with content:
         assert content.read() == b"12345" and desc.digest == digest_bytes(b"12345")
+
+
+def test_split_namespace():
+    assert split_namespace("localhost:5000") == ("localhost:5000", "")
+    assert split_namespace("localhost:5000/a/b/") == ("localhost:5000", "a/b/")
 
 
 def _image(store: MemoryStore, platform: dict) -> Descriptor:
