@@ -57,6 +57,8 @@ def fetch_blob(
         from oras.remote.download import new_partial_file
 
         path = os.path.abspath(os.fspath(output))
+        if not os.path.isdir(os.path.dirname(path)):
+            raise FileNotFoundError(f"{os.path.dirname(path)}: no such directory")
         fd, temporary = new_partial_file(os.path.dirname(path))
         scratch.track(temporary)
         try:

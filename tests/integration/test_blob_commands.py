@@ -202,6 +202,9 @@ def test_blob_fetch_errors(oras_cli, registry, unique_repo, tmp_path):
     assert gone.returncode == 1
     assert gone.stderr == f"Error: {ref}@{missing}: blob not found\n"
     assert not (tmp_path / "m").exists()
+    nowhere = oras_cli("blob", "fetch", "-o", str(tmp_path / "no" / "f"), f"{ref}@{digest}")
+    assert nowhere.returncode == 1
+    assert nowhere.stderr == f"Error: {tmp_path / 'no'}: no such directory\n"
 
 
 def test_blob_fetch_verifies_and_leaves_nothing_on_failure(
