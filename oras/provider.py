@@ -66,6 +66,7 @@ from oras.push import (
     send_stream,
     send_while_hashing,
 )
+from oras.registry_operations import RegistryOperations
 from oras.remote.download import new_partial_file
 from oras.remote.response import is_registry_ping, next_link, registry_error
 from oras.remote.retry import is_timeout, send_with_retry
@@ -167,7 +168,7 @@ def _check_concurrency(concurrency: int) -> None:
         raise ArgumentError(f"concurrency must be at least 1, not {concurrency!r}")
 
 
-class Registry:
+class Registry(RegistryOperations):
     """A client of OCI registries (oras-py's `Registry`, also exported as `OrasClient`).
 
     `insecure=True` means plain HTTP (oras-py's meaning); `tls_verify` is False to skip

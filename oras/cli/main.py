@@ -25,6 +25,9 @@ COMMANDS = (
     "cp",
     "backup",
     "restore",
+    "blob",
+    "manifest",
+    "repo",
     "completion",
 )
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 import logging
 import os
-from typing import Any, BinaryIO, Callable, Iterator, Optional
+from typing import Any, BinaryIO, Callable, Iterator, Optional, Sequence
 
 import requests
 
@@ -157,11 +157,11 @@ class Repository:
         return body, response
 
     def fetch_reference(
-        self, reference: str, accept: Optional[list[str]] = None
+        self, reference: str, accept: Optional[Sequence[str]] = None
     ) -> tuple[Descriptor, bytes]:
         """A manifest by tag or digest: its descriptor and exact bytes (checked against the
-        digest asked for, or the one the registry served). `accept`: the media types asked
-        for (default: every manifest and index type)."""
+        digest asked for, or the one the registry served). `accept` replaces the media types
+        asked for (default: every manifest and index type this client reads)."""
         body, response = self._get_manifest(reference, ", ".join(accept or ACCEPTED_MANIFEST_TYPES))
         digest = digest_bytes(body)
         expected = reference if ":" in reference else response.headers.get("Docker-Content-Digest")
@@ -172,6 +172,23 @@ class Repository:
             )
         media_type = _content_type(response) or _declared_type(body)
         return Descriptor(media_type=media_type, digest=digest, size=len(body)), body
+
+    def resolve_blob(self, digest: str) -> Descriptor:
+        """The descriptor of a blob by digest (HEAD: its size; the media type is unknown, so
+        `application/octet-stream`); NotFoundError when the repository has no such blob."""
+        validate_digest(digest)
+        response = self.send(self._blob_url(digest), "HEAD")
+        response.close()
+        if response.status_code == 404:
+            raise NotFoundError(
+                f"{self.name}@{digest}: blob not found", status=404, url=response.url
+            )
+        if response.status_code != 200:
+            raise registry_error(response, f"checking blob {digest} in {self.name}")
+        size = response.headers.get("Content-Length", "")
+        if not size.isdigit():
+            raise ProtocolError(f"{self.name} gave no size for blob {digest}")
+        return Descriptor(media_type=_OCTET, digest=digest, size=int(size))
 
     def exists(self, desc: Descriptor) -> bool:
         validate_digest(desc.digest)

@@ -45,6 +45,9 @@ ORAS_PY = (
     # the CLI.
     "oras.push",
     "oras.pull",
+    # `Registry`'s single operations (blob, manifest, index, catalog, tags), a mixin of
+    # `oras.provider.Registry` taking oras-py's container types.
+    "oras.registry_operations",
 )
 
 #: (importing module, imported module) -> why a core module may import an upper layer.
