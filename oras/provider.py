@@ -67,7 +67,6 @@ from oras.push import (
     send_while_hashing,
 )
 from oras.registry_operations import RegistryOperations
-from oras.remote.download import new_partial_file
 from oras.remote.response import is_registry_ping, next_link, registry_error
 from oras.remote.retry import is_timeout, send_with_retry
 from oras.remote.timeouts import DEFAULT_TIMEOUTS, TIMEOUT_HINT, Timeouts, request_timeouts
@@ -720,7 +719,7 @@ class Registry(RegistryOperations):
         if not layer or layer.get("digest") != digest:
             layer = {"digest": digest}
         if digest == defaults.blank_hash:
-            _atomic_write(outfile, b"")
+            oras.utils.write_file(outfile, b"", mode="wb")
             return outfile
         reporter = ProgressReporter(self._progress(), "download", layer)
         reporter.emit(STARTED)
@@ -1113,15 +1112,3 @@ def _check_size(path: str, size: int, layer: dict) -> None:
         raise DigestMismatchError(
             f"{path} is {size} bytes but its descriptor says {expected}: it changed after packing"
         )
-
-
-def _atomic_write(path: str, data: bytes) -> None:
-    fd, tmp = new_partial_file(os.path.dirname(path))
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise

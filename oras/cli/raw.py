@@ -7,7 +7,7 @@ import argparse
 import json
 import os
 import sys
-from typing import Any
+from typing import Any, Callable
 
 from oras.cli.console import UsageError, say
 from oras.cli.target import node_name, short_digest
@@ -65,20 +65,9 @@ def print_descriptor(desc: Any, pretty: bool) -> None:
 
 def write_file(path: str, data: bytes) -> None:
     """`data` to `path`, replacing it whole (a temporary file renamed into place)."""
-    import contextlib
+    from oras.utils.fileio import write_file as write_atomically
 
-    from oras.remote.download import new_partial_file
-
-    path = os.path.abspath(path)
-    fd, temporary = new_partial_file(os.path.dirname(path))
-    try:
-        with os.fdopen(fd, "wb") as sink:
-            sink.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
+    write_atomically(path, data, mode="wb")
 
 
 def status(prompt: str, desc: Any) -> None:
@@ -139,3 +128,41 @@ def read_input(path: str, limit: int) -> bytes:
 def stdin_conflict(args: argparse.Namespace) -> None:
     if getattr(args, "password_stdin", False) or getattr(args, "identity_token_stdin", False):
         raise UsageError("the content and the credential cannot both be read from stdin")
+
+
+def run_delete(
+    args: argparse.Namespace,
+    what: str,
+    find: Callable[[Any], Any],
+    question: Callable[[Any], str],
+) -> int:
+    """`blob delete` and `manifest delete`: `find(opened)` names the descriptor (NotFoundError
+    when there is none), `question(desc)` is the confirmation asked unless `--force`."""
+    from oras.cli import target
+    from oras.errors import NotFoundError
+
+    if args.descriptor and not args.force:
+        raise UsageError(
+            "must apply --force to confirm the deletion if the descriptor is outputted"
+        )
+    with target.open_target(args, args.target, write=True) as opened:
+        try:
+            desc = find(opened)
+        except NotFoundError as e:
+            if args.force and not args.descriptor:
+                say(f"Missing {args.target}")
+                return 0
+            raise NotFoundError(
+                f"{args.target}: the specified {what} does not exist", status=404, url=e.url
+            ) from e
+        if not confirm(question(desc), args.force):
+            return 0
+        try:
+            opened.store.delete(desc)
+        except Exception as e:
+            raise with_prefix(e, f"failed to delete {args.target}: ")
+    if args.descriptor:
+        print_descriptor(desc, args.pretty)
+    else:
+        say(f"Deleted {opened.label}")
+    return 0

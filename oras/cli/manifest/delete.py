@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from oras.cli import options, raw, target
-from oras.cli.console import UsageError, say
+from oras.cli import options, raw
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -30,35 +29,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from oras.errors import NotFoundError
-
-    if args.descriptor and not args.force:
-        raise UsageError(
-            "must apply --force to confirm the deletion if the descriptor is outputted"
-        )
-    with target.open_target(args, args.target, write=True) as opened:
-        reference = raw.require_reference(opened, args.target)
-        try:
-            desc = opened.store.resolve(reference)
-        except NotFoundError as e:
-            if args.force and not args.descriptor:
-                say(f"Missing {args.target}")
-                return 0
-            raise NotFoundError(
-                f"{args.target}: the specified manifest does not exist", status=404, url=e.url
-            ) from e
-        question = (
+    return raw.run_delete(
+        args,
+        "manifest",
+        lambda opened: opened.store.resolve(raw.require_reference(opened, args.target)),
+        lambda desc: (
             f'Are you sure you want to delete the manifest "{desc.digest}" and all tags '
             "associated with it?"
-        )
-        if not raw.confirm(question, args.force):
-            return 0
-        try:
-            opened.store.delete(desc)
-        except Exception as e:
-            raise raw.with_prefix(e, f"failed to delete {args.target}: ")
-    if args.descriptor:
-        raw.print_descriptor(desc, args.pretty)
-    else:
-        say(f"Deleted {opened.label}")
-    return 0
+        ),
+    )
