@@ -61,7 +61,9 @@ from oras.pack import (
 from oras.progress import DONE, EXISTS, STARTED, ProgressCallback, ProgressReporter
 from oras.pull import PullOptions, pull_files
 from oras.push import ConfigSpec, PushOptions, prepare_entries, push_files
-from oras.remote.download import download_verified, new_partial_file, raw_chunks
+from oras.remote.download import new_partial_file, raw_chunks
+from oras.remote.ranged import RangedOptions, range_getter
+from oras.remote.ranged import download as download_ranged
 from oras.remote.repository import push_file_while_hashing, push_stream
 from oras.remote.response import is_registry_ping, next_link, read_limited, registry_error
 from oras.remote.retry import is_timeout, send_with_retry
@@ -201,6 +203,9 @@ class Registry:
         self.progress: Optional[ProgressCallback] = progress
         self._state = threading.local()  # the blob a worker thread is transferring
         self._no_chunked: set[str] = set()  # registries that refused a PATCH
+        #: How large blobs are downloaded: `ranges` connections at once from `threshold` bytes
+        #: on, where the registry serves ranges (`oras.remote.ranged`; `ranges=1`: one stream).
+        self.ranged = RangedOptions()
         self.session = requests.Session()
         _reject_cookies(self.session)
         _size_pools(self.session)
@@ -739,17 +744,19 @@ class Registry:
         reporter = ProgressReporter(self._progress(), "download", layer)
         reporter.emit(STARTED)
 
-        def fetch(offset: int) -> requests.Response:
-            headers = {"Range": f"bytes={offset}-"} if offset else None
-            return self.do_request(url, "GET", headers=headers, stream=True)
-
         def check(response: requests.Response) -> None:
             if response.status_code not in (200, 206):
                 raise registry_error(response, f"downloading {digest}")
 
         size = layer.get("size")
-        download_verified(
-            fetch, digest, outfile, size if isinstance(size, int) else None, reporter, check
+        download_ranged(
+            range_getter(self.do_request, url),
+            digest,
+            outfile,
+            size if isinstance(size, int) else None,
+            reporter,
+            check,
+            self.ranged,
         )
         reporter.emit(DONE)
         return outfile
@@ -1179,7 +1186,9 @@ class Registry:
             self.auth.want_mount(container.registry, container.api_prefix, mount_from)
         elif push:
             self.auth.want_scope(container.registry, container.api_prefix, ["pull", "push"])
-        return Repository(self.do_request, container.to_reference(), scheme=self.prefix)
+        return Repository(
+            self.do_request, container.to_reference(), scheme=self.prefix, ranged=self.ranged
+        )
 
     # -- deprecated aliases ----------------------------------------------------------------------
     def _download_blob(self, *args: Any, **kwargs: Any) -> str:

@@ -18,6 +18,7 @@ from oras.errors import DigestMismatchError, NotFoundError, ProtocolError
 from oras.manifest import is_manifest
 from oras.reference import Reference
 from oras.remote.download import BlobStream
+from oras.remote.ranged import RangedBlob, RangedOptions, range_getter
 from oras.remote.response import next_link, read_limited, registry_error, with_query
 from oras.remote.upload import (
     AUTO_CHUNK_SIZE,
@@ -87,10 +88,18 @@ class _StreamBody:
 class Repository:
     """`<registry>/<repository>` over HTTP(S). `scheme` is "https" or "http"."""
 
-    def __init__(self, send: Send, reference: Reference, scheme: str = "https") -> None:
+    def __init__(
+        self,
+        send: Send,
+        reference: Reference,
+        scheme: str = "https",
+        ranged: Optional[RangedOptions] = None,
+    ) -> None:
         self.send = send
         self.reference = reference
         self.scheme = scheme
+        #: How large blobs are downloaded (parallel ranges; see `oras.remote.ranged`).
+        self.ranged = ranged or RangedOptions()
         self._base = f"{scheme}://{reference.api_host}/v2/{reference.repository}"
 
     def __repr__(self) -> str:
@@ -121,6 +130,10 @@ class Repository:
             if response.status_code not in (200, 206):
                 raise registry_error(response, f"fetching blob {desc.digest} from {self.name}")
 
+        if self.ranged.ranges > 1 and desc.size >= self.ranged.threshold:
+            # Read as a stream, or written to a file in ranges by a store that can.
+            getter = range_getter(self.send, url)
+            return RangedBlob(getter, desc.digest, desc.size, check, self.ranged)  # type: ignore[return-value]
         return BlobStream(get, desc.digest, check)  # type: ignore[return-value]
 
     def _get_manifest(self, reference: str, accept: str) -> tuple[bytes, requests.Response]:
