@@ -63,6 +63,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="pull this platform's entry of an index (default: this machine's, or the only one)",
     )
     add_transfer_flags(parser, PULL_CONCURRENCY)
+    options.add_ranges(parser)
     target.add_target(parser)
     options.add_remote(parser, insecure_aliases=("-i",))
     options.add_common(parser)
@@ -74,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
+    options.check_ranges(args)
     platform = Platform.parse(args.platform) if args.platform else None
     layout = bool(args.oci_layout or args.oci_layout_path)
     if args.output == "-":

@@ -31,7 +31,8 @@ from typing import Any, Callable, Optional
 import requests
 
 from oras import scratch
-from oras.concurrency import INTERRUPT_GRACE, check_interrupted, in_this_context
+from oras.concurrency import DOWNLOAD_RANGES, INTERRUPT_GRACE, check_interrupted, in_this_context
+from oras.concurrency import RANGED_THRESHOLD as _THRESHOLD
 from oras.digest import Hasher
 from oras.errors import ArgumentError, DigestMismatchError, ProtocolError, RegistryTimeoutError
 from oras.progress import ProgressReporter
@@ -49,9 +50,10 @@ log = logging.getLogger(__name__)
 
 #: Connections one blob is fetched over at once (Ollama uses 16; 8 fills a link of 25 MiB/s
 #: per connection up to 200 MiB/s without opening a crowd of connections per blob).
-DEFAULT_RANGES = 8
-#: Blobs from this size on are fetched in ranges (smaller ones gain less than a round trip).
-RANGED_THRESHOLD = 64 * 1024 * 1024
+DEFAULT_RANGES = DOWNLOAD_RANGES
+#: Blobs from this size on are fetched in ranges (a smaller one is fetched in a few round
+#: trips anyway, and is usually one of many blobs downloaded side by side).
+RANGED_THRESHOLD = _THRESHOLD
 #: Parts per connection: more, smaller parts keep the hashed prefix close behind the download
 #: (less hashing left at the end), at one round trip each.
 PARTS_PER_RANGE = 4

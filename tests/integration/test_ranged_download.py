@@ -209,3 +209,40 @@ def test_one_range_means_one_stream(
     [path] = client.pull(target=f"{fault_proxy.host}/{ref}", outdir=str(tmp_path / "out"))
     assert Path(path).read_bytes() == data
     assert [_range(g) for g in _blob_gets(fault_proxy, digest)] == [None]
+
+
+def test_cli_pull_and_cp_take_the_number_of_ranges(
+    registry, fault_proxy, unique_repo, tmp_path, oras_cli
+):
+    """At the CLI's threshold (64 MiB): `--ranges 3` fetches three ranges for pull and for a
+    copy into a layout, `--ranges 1` one stream; `--ranges 0` is refused."""
+    data = os.urandom(1024 * 1024) * 64  # the CLI's threshold, cheaply
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    (tmp_path / "big.bin").write_bytes(data)
+    ref = f"{registry.host}/{unique_repo}:v1"
+    assert oras_cli("push", "--plain-http", ref, "big.bin").returncode == 0
+    via_proxy = f"{fault_proxy.host}/{unique_repo}:v1"
+
+    done = oras_cli("pull", "--plain-http", "--ranges", "3", via_proxy, "-o", "out")
+    assert done.returncode == 0, done.stderr
+    assert hashlib.sha256((tmp_path / "out" / "big.bin").read_bytes()).hexdigest() == digest[7:]
+    assert sum(1 for g in _blob_gets(fault_proxy, digest) if _range(g)) > 0
+    assert fault_proxy.max_concurrent("GET", f"/blobs/{digest}") <= 3
+
+    fault_proxy.clear()
+    layout = f"{tmp_path / 'layout'}:v1"
+    done = oras_cli(
+        "cp", "--from-plain-http", "--to-oci-layout", "--ranges", "3", via_proxy, layout
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "layout" / "blobs" / "sha256" / digest[7:]).stat().st_size == len(data)
+    assert sum(1 for g in _blob_gets(fault_proxy, digest) if _range(g)) > 0
+
+    fault_proxy.clear()
+    done = oras_cli("pull", "--plain-http", "--ranges", "1", via_proxy, "-o", "one")
+    assert done.returncode == 0, done.stderr
+    assert [_range(g) for g in _blob_gets(fault_proxy, digest)] == [None]
+
+    refused = oras_cli("pull", "--plain-http", "--ranges", "0", via_proxy, "-o", "none")
+    assert refused.returncode != 0
+    assert refused.stderr.startswith("Error: --ranges must be at least 1")
