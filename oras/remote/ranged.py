@@ -25,6 +25,7 @@ import io
 import logging
 import os
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
@@ -59,6 +60,11 @@ RANGED_THRESHOLD = _THRESHOLD
 PARTS_PER_RANGE = 4
 #: Smallest part, unless the blob is so small that each connection gets one part.
 MIN_PART = 4 * 1024 * 1024
+#: A first answer whose first PROBE_SIZE bytes arrive at least this fast (bytes a second) is
+#: read as one stream: the link is not what limits it (a registry on the same machine or
+#: network), and more connections would only cost CPU that hashing and writing need.
+ONE_STREAM_RATE = 128 * 1024 * 1024
+PROBE_SIZE = 4 * 1024 * 1024
 #: How often a waiting thread wakes up to notice an interrupt.
 _WAKE_UP = 0.25
 
@@ -72,16 +78,22 @@ Check = Callable[[requests.Response], None]
 @dataclass(frozen=True)
 class RangedOptions:
     """How large blobs are downloaded: `ranges` connections at once for a blob of at least
-    `threshold` bytes on a registry that supports ranges; `ranges=1` always uses one stream."""
+    `threshold` bytes on a registry that supports ranges, unless its first answer already
+    arrives at `one_stream_rate` bytes a second or more (None: always in ranges); `ranges=1`
+    always uses one stream."""
 
     ranges: int = DEFAULT_RANGES
     threshold: int = RANGED_THRESHOLD
+    one_stream_rate: Optional[int] = ONE_STREAM_RATE
 
     def __post_init__(self) -> None:
         if not isinstance(self.ranges, int) or self.ranges < 1:
             raise ArgumentError(f"ranges must be a positive integer, not {self.ranges!r}")
         if not isinstance(self.threshold, int) or self.threshold < 0:
             raise ArgumentError(f"threshold must be a byte count, not {self.threshold!r}")
+        rate = self.one_stream_rate
+        if rate is not None and (not isinstance(rate, int) or rate < 1):
+            raise ArgumentError(f"one_stream_rate must be bytes a second or None, not {rate!r}")
 
 
 def range_getter(send: Callable[..., requests.Response], url: str) -> GetRange:
@@ -193,7 +205,8 @@ def _download_parts(
     job: Optional[_PartedDownload] = None
     try:
         os.ftruncate(fd, total)  # its final size up front: every part lands at its offset
-        job = _PartedDownload(get, first, fd, plan_parts(total, options.ranges), progress, check)
+        parts = plan_parts(total, options.ranges)
+        job = _PartedDownload(get, first, fd, parts, progress, check, options.one_stream_rate)
         job.start(options.ranges)
         job.hash_prefix(hasher)
         if hasher.size != total:
@@ -233,6 +246,7 @@ class _PartedDownload:
         parts: list[tuple[int, int]],
         progress: Optional[ProgressReporter],
         check: Optional[Check],
+        one_stream_rate: Optional[int] = None,
     ) -> None:
         self._get = get
         self._first: Optional[requests.Response] = first
@@ -247,20 +261,52 @@ class _PartedDownload:
         self._error: Optional[BaseException] = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._workers = 1
+        #: Until decided, only the first worker runs, reading the first answer (see `_probe`).
+        self._one_stream_rate = one_stream_rate
+        self._decided = one_stream_rate is None or len(parts) == 1
+        self._probe_size = min(PROBE_SIZE, (parts[0][1] - parts[0][0]) // 2)
+        self._probe_started = 0.0
 
     # -- the workers -----------------------------------------------------------------------------
     def start(self, ranges: int) -> None:
-        for i in range(min(ranges, len(self._parts))):
-            thread = threading.Thread(
-                target=in_this_context(self._work), name=f"oras-range-{i}", daemon=True
-            )
-            self._threads.append(thread)
-            thread.start()
+        """Start the first worker, and the others at once unless the first answer's speed
+        decides whether they are needed (`_probe`)."""
+        self._workers = min(ranges, len(self._parts))
+        self._spawn(1 if not self._decided else self._workers)
+
+    def _spawn(self, count: int) -> None:
+        with self._changed:
+            for _ in range(count):
+                name = f"oras-range-{len(self._threads)}"
+                thread = threading.Thread(
+                    target=in_this_context(self._work), name=name, daemon=True
+                )
+                self._threads.append(thread)
+                thread.start()
+
+    def _probe(self) -> None:
+        """Once the first answer brought its first PROBE_SIZE bytes: fast enough alone, it is
+        read to its end as the blob's one part; else the other workers start."""
+        self._decided = True
+        elapsed = max(time.monotonic() - self._probe_started, 1e-6)
+        rate = self._filled[0] / elapsed
+        assert self._one_stream_rate is not None
+        if rate >= self._one_stream_rate:
+            log.debug("one stream brings %.0f MiB/s: no ranges", rate / 2**20)
+            with self._changed:
+                self._parts = [(0, self._parts[-1][1])]
+                self._filled = [self._filled[0]]
+                self._next_part = 1
+            return
+        self._spawn(self._workers - 1)
 
     def cancel(self) -> None:
         """Stop the workers (each at its next chunk) and wait a moment for them."""
         self._stop.set()
-        for thread in self._threads:
+        with self._changed:
+            threads = list(self._threads)
+        for thread in threads:
             thread.join(INTERRUPT_GRACE)
 
     def _take(self) -> Optional[tuple[int, Optional[requests.Response]]]:
@@ -279,6 +325,9 @@ class _PartedDownload:
                 if taken is None:
                     return
                 self._fetch_part(*taken)
+                if not self._decided:  # the first part was no longer than the probe
+                    self._decided = True
+                    self._spawn(self._workers - 1)
         except BaseException as e:
             with self._changed:
                 if self._error is None:
@@ -290,6 +339,8 @@ class _PartedDownload:
         start, end = self._parts[index]
         buffer = memoryview(bytearray(min(DOWNLOAD_CHUNK, end - start) or 1))
         resumes = 0
+        if response is not None:
+            self._probe_started = time.monotonic()
         while self._filled[index] < end - start:
             offset = start + self._filled[index]
             if response is None:
@@ -314,6 +365,7 @@ class _PartedDownload:
             finally:
                 _finish(response)
                 response = None
+            start, end = self._parts[index]  # the first part may have become the whole blob
 
     def _read_part(self, index: int, response: requests.Response, buffer: memoryview) -> None:
         """Read the part's remaining bytes from `response`; a body that ends short raises
@@ -322,10 +374,16 @@ class _PartedDownload:
         wire = getattr(response.raw, "_fp", None)  # http.client's response under urllib3's
         read = wire.readinto if wire is not None and hasattr(wire, "readinto") else None
         while self._filled[index] < end - start:
+            if not self._decided and index == 0 and self._filled[0] >= self._probe_size:
+                self._probe()
+                start, end = self._parts[index]
+                continue
             if self._stop.is_set():
                 raise _Stopped()
             check_interrupted()
             want = min(len(buffer), end - start - self._filled[index])
+            if not self._decided and index == 0:  # stop at the probe's end to decide there
+                want = min(want, self._probe_size - self._filled[0])
             try:
                 if read is not None:
                     n = read(buffer[:want]) or 0
@@ -371,7 +429,9 @@ class _PartedDownload:
                     ready = self._prefix()
                     if ready > hashed:
                         break
-                    if not any(thread.is_alive() for thread in self._threads):
+                    if not self._decided:
+                        pass  # the first worker has yet to say whether others start
+                    elif not any(thread.is_alive() for thread in self._threads):
                         raise ProtocolError("the ranged download ended before the blob did")
                     self._changed.wait(_WAKE_UP)
             check_interrupted()
@@ -379,7 +439,9 @@ class _PartedDownload:
                 n = _read_at(self._fd, buffer[: min(len(buffer), ready - hashed)], hashed)
                 hasher.update(buffer[:n])
                 hashed += n
-        for thread in self._threads:
+        with self._changed:
+            threads = list(self._threads)
+        for thread in threads:
             thread.join()
         if self._error is not None:
             raise self._error

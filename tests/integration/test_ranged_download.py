@@ -21,7 +21,8 @@ from tests.harness.origin import BlobOrigin
 BLOB_GET = r"/blobs/sha256:"
 #: Four parts of 128 KiB and a bit (see `plan_parts`).
 SIZE = 512 * 1024 + 17
-SMALL = RangedOptions(ranges=4, threshold=256 * 1024)
+#: Ranges whatever the speed of the first answer (a loopback registry is fast).
+SMALL = RangedOptions(ranges=4, threshold=256 * 1024, one_stream_rate=None)
 
 
 @pytest.fixture
@@ -200,19 +201,31 @@ def test_cp_between_registries_streams_the_blob_once(
     assert Path(path).read_bytes() == data
 
 
+def test_a_fast_first_answer_is_read_as_one_stream(
+    registry, fault_proxy, blob, unique_repo, tmp_path, monkeypatch
+):
+    """A first answer that already comes fast enough (here: any) is read to its end."""
+    data, digest = blob
+    ref = _seed(registry, unique_repo, tmp_path, monkeypatch)
+    client = _client(RangedOptions(ranges=4, threshold=256 * 1024, one_stream_rate=1))
+    [path] = client.pull(target=f"{fault_proxy.host}/{ref}", outdir=str(tmp_path / "out"))
+    assert Path(path).read_bytes() == data
+    assert [_range(g) for g in _blob_gets(fault_proxy, digest)] == [None]
+
+
 def test_one_range_means_one_stream(
     registry, fault_proxy, blob, unique_repo, tmp_path, monkeypatch
 ):
     data, digest = blob
     ref = _seed(registry, unique_repo, tmp_path, monkeypatch)
-    client = _client(RangedOptions(ranges=1, threshold=0))
+    client = _client(RangedOptions(ranges=1, threshold=0, one_stream_rate=None))
     [path] = client.pull(target=f"{fault_proxy.host}/{ref}", outdir=str(tmp_path / "out"))
     assert Path(path).read_bytes() == data
     assert [_range(g) for g in _blob_gets(fault_proxy, digest)] == [None]
 
 
 def test_cli_pull_and_cp_take_the_number_of_ranges(
-    registry, fault_proxy, unique_repo, tmp_path, oras_cli
+    registry, unique_repo, tmp_path, oras_cli, request
 ):
     """At the CLI's threshold (64 MiB): `--ranges 3` fetches three ranges for pull and for a
     copy into a layout, `--ranges 1` one stream; `--ranges 0` is refused."""
@@ -221,7 +234,11 @@ def test_cli_pull_and_cp_take_the_number_of_ranges(
     (tmp_path / "big.bin").write_bytes(data)
     ref = f"{registry.host}/{unique_repo}:v1"
     assert oras_cli("push", "--plain-http", ref, "big.bin").returncode == 0
-    via_proxy = f"{fault_proxy.host}/{unique_repo}:v1"
+    # A link slower than ONE_STREAM_RATE per connection, so that the CLI's default uses ranges.
+    link = LinkSimulator(registry.url, rtt=0.002, bytes_per_second=24 * 1024 * 1024).start()
+    request.addfinalizer(link.stop)
+    fault_proxy = link
+    via_proxy = f"{link.host}/{unique_repo}:v1"
 
     done = oras_cli("pull", "--plain-http", "--ranges", "3", via_proxy, "-o", "out")
     assert done.returncode == 0, done.stderr
