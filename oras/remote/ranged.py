@@ -4,9 +4,11 @@ several times over.
 
 The blob's first request carries no `Range` (some registries break on one they did not offer).
 When its answer advertises `Accept-Ranges: bytes` and the blob is at least `threshold` bytes,
-the rest of the blob is split into parts fetched by `ranges` connections at once (the first
-one keeps reading the first answer for the first part); otherwise the first answer is read to
-its end as one stream (`download_verified`). Parts are written at their offsets into one
+the first answer is read alone for its first bytes: arriving at `one_stream_rate` or faster
+(a registry nearby), it is read on to its end as one stream; slower, the rest of the blob is
+split into parts fetched by `ranges` connections at once (the first one keeps reading the first
+answer for the first part). Otherwise the first answer is read to its end as one stream
+(`download_verified`). Parts are written at their offsets into one
 temporary file of the blob's size, hashed in order as the contiguous prefix completes (the
 hashing overlaps the download), verified against digest and size, and renamed into place. A
 part whose connection drops is requested again from the byte where it stopped; the other parts
