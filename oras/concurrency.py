@@ -16,6 +16,10 @@ R = TypeVar("R")
 #: Defaults of the Go oras CLI.
 PUSH_CONCURRENCY = 5
 PULL_CONCURRENCY = 3
+#: Connections a large blob is downloaded over at once, and from which size on
+#: (`oras.remote.ranged`; here, so that the CLI can show them without importing requests).
+DOWNLOAD_RANGES = 8
+RANGED_THRESHOLD = 64 * 1024 * 1024
 
 #: After an interrupt, how long the workers get to notice it and remove their partial files
 #: before the interrupt goes on up (a worker blocked on a silent connection cannot notice).

@@ -67,6 +67,7 @@ from oras.push import (
     send_while_hashing,
 )
 from oras.registry_operations import RegistryOperations
+from oras.remote.ranged import RangedOptions
 from oras.remote.response import is_registry_ping, next_link, registry_error
 from oras.remote.retry import is_timeout, send_with_retry
 from oras.remote.timeouts import DEFAULT_TIMEOUTS, TIMEOUT_HINT, Timeouts, request_timeouts
@@ -206,6 +207,9 @@ class Registry(RegistryOperations):
         self.progress: Optional[ProgressCallback] = progress
         self._state = threading.local()  # the blob a worker thread is transferring
         self._no_chunked: set[str] = set()  # registries that refused a PATCH
+        #: How large blobs are downloaded: `ranges` connections at once from `threshold` bytes
+        #: on, where the registry serves ranges (`oras.remote.ranged`; `ranges=1`: one stream).
+        self.ranged = RangedOptions()
         self.session = RegistrySession()
         _reject_cookies(self.session)
         _size_pools(self.session)
@@ -1058,7 +1062,9 @@ class Registry(RegistryOperations):
             self.auth.want_mount(container.registry, container.api_prefix, mount_from)
         elif push:
             self.auth.want_scope(container.registry, container.api_prefix, ["pull", "push"])
-        return Repository(self.do_request, container.to_reference(), scheme=self.prefix)
+        return Repository(
+            self.do_request, container.to_reference(), scheme=self.prefix, ranged=self.ranged
+        )
 
     # -- deprecated aliases ----------------------------------------------------------------------
     def _download_blob(self, *args: Any, **kwargs: Any) -> str:

@@ -28,6 +28,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--concurrency", type=int, default=3, help="nodes copied at once (default: 3)"
     )
+    options.add_ranges(parser)
     for prefix in ("from", "to"):
         target.add_target(parser, prefix)
         target.add_prefixed(parser, prefix, options.add_remote)
@@ -62,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("-r/--recursive needs referrers support, which is not available yet")
     if args.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
+    options.check_ranges(args)
     platform = Platform.parse(args.platform) if args.platform else None
     src_args, dst_args = target.side(args, "from"), target.side(args, "to")
     dst_text, extra_tags = args.destination, []

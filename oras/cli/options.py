@@ -250,6 +250,13 @@ def client_for(args: argparse.Namespace, host: str) -> Any:
         client.connect_to(name, port, address, address_port)
     if getattr(args, "registry_config", None):
         client.auth.use_config_files(args.registry_config)
+    ranges = getattr(args, "ranges", None)
+    if ranges is not None:
+        from oras.remote.ranged import RangedOptions
+
+        client.ranged = RangedOptions(ranges=ranges)
+        # A pooled connection for every range of every blob in flight.
+        client._fit_pool(getattr(args, "concurrency", 1) * ranges)
     return client
 
 
@@ -301,3 +308,23 @@ def make_client(args: argparse.Namespace, reference: str) -> Any:
     elif token:
         client.auth.set_identity_token(token)
     return client
+
+
+def add_ranges(parser: argparse.ArgumentParser) -> None:
+    """`--ranges`: connections one large blob is downloaded over (pull, cp)."""
+    from oras.concurrency import DOWNLOAD_RANGES, RANGED_THRESHOLD
+
+    parser.add_argument(
+        "--ranges",
+        type=int,
+        default=DOWNLOAD_RANGES,
+        metavar="N",
+        help=f"download a blob of {RANGED_THRESHOLD // (1024 * 1024)} MiB or more as N byte "
+        "ranges at once, where the registry serves ranges (default "
+        f"{DOWNLOAD_RANGES}; 1: one stream)",
+    )
+
+
+def check_ranges(args: argparse.Namespace) -> None:
+    if args.ranges < 1:
+        raise UsageError("--ranges must be at least 1")

@@ -64,6 +64,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="pull this platform's entry of an index (default: this machine's, or the only one)",
     )
     add_transfer_flags(parser, PULL_CONCURRENCY)
+    options.add_ranges(parser)
     add_format(parser)
     target.add_target(parser)
     options.add_remote(parser, insecure_aliases=("-i",))
@@ -77,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
     as_json = json_mode(args)
     if args.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
+    options.check_ranges(args)
     platform = Platform.parse(args.platform) if args.platform else None
     layout = bool(args.oci_layout or args.oci_layout_path)
     if args.output == "-":

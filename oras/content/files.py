@@ -17,7 +17,7 @@ import threading
 from dataclasses import dataclass
 from typing import BinaryIO, Callable, Optional
 
-from oras.content.reader import VerifiedFile, VerifyingReader, copy_stream
+from oras.content.reader import VerifiedFile, VerifyingReader, copy_stream, direct_download
 from oras.descriptor import Descriptor
 from oras.errors import NotFoundError
 
@@ -96,6 +96,10 @@ class FileSink:
         os.close(fd)
         _track(path)
         try:
+            direct = direct_download(content)
+            if direct is not None:  # a large registry blob: fetched in ranges, verified
+                direct(path)
+                return path
             with open(path, "wb") as fh:
                 copy_stream(VerifyingReader(content, expected), fh)  # type: ignore[arg-type]
         except BaseException:

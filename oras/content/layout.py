@@ -26,7 +26,13 @@ import uuid
 from typing import Any, BinaryIO, Iterator, Optional, TypeVar, Union
 
 from oras import defaults
-from oras.content.reader import VerifyingReader, copy_stream, read_all, verify_bytes
+from oras.content.reader import (
+    VerifyingReader,
+    copy_stream,
+    direct_download,
+    read_all,
+    verify_bytes,
+)
 from oras.descriptor import MAX_MANIFEST_SIZE, Descriptor
 from oras.digest import split_digest, validate_digest
 from oras.errors import (
@@ -317,6 +323,11 @@ class BaseLayoutStore:
             and content.descriptor.digest == expected.digest
             and content.descriptor.size == expected.size
         )
+        direct = None if trusted else direct_download(content)
+        if direct is not None:  # a large registry blob: fetched in ranges, verified, renamed
+            direct(str(target))
+            self._blob_written(name)
+            return
         stream = content if trusted else VerifyingReader(content, expected)
         temp, fd = _temp_file(target.parent, "blob")
         try:

@@ -202,3 +202,17 @@ def copy_stream(source: BinaryIO, sink: Any, chunk: int = COPY_CHUNK) -> int:
             return total
         sink.write(view[:n])
         total += n
+
+
+def direct_download(content: Any) -> Optional[Callable[[str], None]]:
+    """For content that can write itself to a file (a large registry blob, fetched in
+    parallel ranges: `oras.remote.ranged.RangedBlob.download_to`), a function writing it,
+    verified, to a path, counted by every wrapper's counter; None for any other content."""
+    inner = content
+    while hasattr(inner, "inner"):  # the counting wrappers of the engine and of progress
+        inner = inner.inner
+    download_to = getattr(inner, "download_to", None)
+    if download_to is None:
+        return None
+    count = getattr(content, "count", None) if content is not inner else None
+    return lambda path: download_to(path, count)

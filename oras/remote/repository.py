@@ -18,7 +18,9 @@ from oras.errors import DigestMismatchError, NotFoundError, ProtocolError
 from oras.manifest import is_manifest
 from oras.progress import ProgressReporter
 from oras.reference import Reference
-from oras.remote.download import BlobStream, download_verified
+from oras.remote.download import BlobStream
+from oras.remote.ranged import GetRange, RangedBlob, RangedOptions, range_getter
+from oras.remote.ranged import download as download_ranged
 from oras.remote.response import next_link, read_limited, registry_error, with_query
 from oras.remote.upload import (
     AUTO_CHUNK_SIZE,
@@ -89,10 +91,18 @@ class _StreamBody:
 class Repository:
     """`<registry>/<repository>` over HTTP(S). `scheme` is "https" or "http"."""
 
-    def __init__(self, send: Send, reference: Reference, scheme: str = "https") -> None:
+    def __init__(
+        self,
+        send: Send,
+        reference: Reference,
+        scheme: str = "https",
+        ranged: Optional[RangedOptions] = None,
+    ) -> None:
         self.send = send
         self.reference = reference
         self.scheme = scheme
+        #: How large blobs are downloaded (parallel ranges; see `oras.remote.ranged`).
+        self.ranged = ranged or RangedOptions()
         self._base = f"{scheme}://{reference.api_host}/v2/{reference.repository}"
 
     def __repr__(self) -> str:
@@ -114,7 +124,10 @@ class Repository:
         if is_manifest(desc):
             return io.BytesIO(self._get_manifest(desc.digest, _accept(desc.media_type))[0])
         get, check = self._blob_getter(desc.digest)
-        return BlobStream(get, desc.digest, check)  # type: ignore[return-value]
+        if self.ranged.ranges > 1 and desc.size >= self.ranged.threshold:
+            # Read as a stream, or written to a file in ranges by a store that can.
+            return RangedBlob(get, desc.digest, desc.size, check, self.ranged)  # type: ignore[return-value]
+        return BlobStream(lambda offset: get(offset, None), desc.digest, check)  # type: ignore[return-value]
 
     def download(
         self,
@@ -123,26 +136,23 @@ class Repository:
         size: Optional[int] = None,
         progress: Optional[ProgressReporter] = None,
     ) -> None:
-        """Write the blob to `path`: resumed after a dropped connection, verified against its
-        digest (and `size` when known), renamed into place only when it matches."""
+        """Write the blob to `path`: in parallel ranges when it is large and the registry
+        serves ranges (`self.ranged`), else as one stream resumed after a dropped connection;
+        verified against its digest (and `size` when known), renamed into place only when it
+        matches."""
         get, check = self._blob_getter(validate_digest(digest))
-        download_verified(get, digest, path, size, progress, check)
+        download_ranged(get, digest, path, size, progress, check, self.ranged)
 
-    def _blob_getter(
-        self, digest: str
-    ) -> tuple[Callable[[int], requests.Response], Callable[[requests.Response], None]]:
-        """`get(offset)`, a streamed GET of the blob from `offset` on, and `check(response)`."""
+    def _blob_getter(self, digest: str) -> tuple[GetRange, Callable[[requests.Response], None]]:
+        """`get(start, end)`, a streamed GET of the blob's bytes from `start` (to `end`, or to
+        its end), and `check(response)`, which raises for an answer that is not the blob."""
         url = self._blob_url(digest)
-
-        def get(offset: int) -> requests.Response:
-            headers = {"Range": f"bytes={offset}-"} if offset else None
-            return self.send(url, "GET", headers=headers, stream=True)
 
         def check(response: requests.Response) -> None:
             if response.status_code not in (200, 206):
                 raise registry_error(response, f"fetching blob {digest} from {self.name}")
 
-        return get, check
+        return range_getter(self.send, url), check
 
     def _get_manifest(self, reference: str, accept: str) -> tuple[bytes, requests.Response]:
         response = self.send(

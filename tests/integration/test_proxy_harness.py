@@ -214,3 +214,22 @@ def test_max_concurrent_sees_overlapping_delayed_requests(fault_proxy: FaultProx
     for _ in range(3):
         requests.get(f"{fault_proxy.url}/v2/", timeout=TIMEOUT)
     assert fault_proxy.max_concurrent() == 1
+
+
+def test_the_link_simulator_delays_and_caps_every_request_both_ways(
+    registry: RegistryServer, unique_repo: str
+) -> None:
+    from tests.harness.link import LinkSimulator
+
+    data = os.urandom(300_000)
+    with LinkSimulator(registry.url, rtt=0.001, bytes_per_second=50_000_000) as link:
+        digest = _push_blob(link.url, unique_repo, data)
+        fetched = requests.get(f"{link.url}/v2/{unique_repo}/blobs/{digest}", timeout=TIMEOUT)
+        assert fetched.content == data
+        [put] = link.log("PUT")
+        [get] = link.log("GET")
+        assert put.faults == ["delay", "throttle_request", "throttle"]
+        assert get.faults == ["delay", "throttle_request", "throttle"]
+        link.clear()  # the faults of the link stay armed
+        requests.get(f"{link.url}/v2/", timeout=TIMEOUT)
+        assert "delay" in link.log("GET")[0].faults
