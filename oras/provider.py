@@ -8,7 +8,6 @@ override those hooks (as oras-py's users do) stay on the real call path.
 from __future__ import annotations
 
 import contextlib
-import http.cookiejar
 import itertools
 import json as jsonlib
 import logging
@@ -46,7 +45,6 @@ from oras.errors import (
     OrasError,
     ProtocolError,
     RegistryError,
-    RegistryTimeoutError,
     typed_transport_errors,
 )
 from oras.hooks import ClientStore, root_from_manifest
@@ -70,8 +68,8 @@ from oras.registry_operations import RegistryOperations
 from oras.remote.ranged import RangedOptions
 from oras.remote.response import is_registry_ping, next_link, registry_error
 from oras.remote.retry import is_timeout, send_with_retry
-from oras.remote.timeouts import DEFAULT_TIMEOUTS, TIMEOUT_HINT, Timeouts, request_timeouts
-from oras.remote.transport import RegistrySession
+from oras.remote.timeouts import DEFAULT_TIMEOUTS, Timeouts, request_timeouts, timeout_error
+from oras.remote.transport import POOL_HEADROOM, POOL_SIZE, RegistrySession, replayable
 from oras.remote.upload import (
     OVERLAP_THRESHOLD,
     check_stored_digest,
@@ -108,23 +106,6 @@ def temporary_empty_config() -> Iterator[str]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
         scratch.untrack(path)
-
-
-def _reject_cookies(session: requests.Session) -> None:
-    # Harbor hands CSRF cookies to clients that keep them, then demands the token back.
-    session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
-
-
-#: Connections kept per registry host: enough for concurrent transfers plus token requests.
-POOL_SIZE = 32
-#: Connections beyond a transfer's concurrency: the token service, a second registry host.
-POOL_HEADROOM = 4
-
-
-def _size_pools(session: requests.Session, size: int = POOL_SIZE) -> None:
-    from oras.remote.transport import mount_adapters
-
-    mount_adapters(session, pool_connections=8, pool_maxsize=size)
 
 
 #: Stands for the manifest's config among the blobs `push` uploads.
@@ -211,8 +192,6 @@ class Registry(RegistryOperations):
         #: on, where the registry serves ranges (`oras.remote.ranged`; `ranges=1`: one stream).
         self.ranged = RangedOptions()
         self.session = RegistrySession()
-        _reject_cookies(self.session)
-        _size_pools(self.session)
         self._pool_size = POOL_SIZE
         self.session.headers["User-Agent"] = f"oras-py/{__version__}"
         self.prefix = "http" if insecure else "https"
@@ -287,7 +266,7 @@ class Registry(RegistryOperations):
         than the pool would otherwise open and throw away a connection per request)."""
         if concurrency + POOL_HEADROOM > self._pool_size:
             self._pool_size = concurrency + POOL_HEADROOM
-            _size_pools(self.session, self._pool_size)
+            self.session.size_pools(self._pool_size)
 
     def set_header(self, name: str, value: str) -> None:
         self.headers.update({name: value})
@@ -393,29 +372,13 @@ class Registry(RegistryOperations):
 
         try:
             with typed_transport_errors():
-                response = send_with_retry(once, replayable=_replayable(data))
+                response = send_with_retry(once, replayable=replayable(data))
         except Exception as e:
             if is_timeout(e) and not isinstance(e, OrasError):
-                raise self._timeout_error(e, method, url) from e
+                raise timeout_error(e, method, url, self.timeout) from e
             raise
         log.debug("%s %s -> %s", method, url, response.status_code)
         return response
-
-    def _timeout_error(self, error: BaseException, method: str, url: str) -> RegistryTimeoutError:
-        """The typed error for a request that timed out on every attempt, saying which wait."""
-        connect, read = self.timeout
-        parts = urlsplit(url)
-        if isinstance(error, requests.exceptions.ConnectTimeout):
-            what = f"no connection to {parts.netloc} within {connect:g} s"
-        elif isinstance(error, requests.exceptions.ReadTimeout):
-            what = f"{parts.netloc} sent no answer for {read:g} s"
-        else:  # a write blocked: the registry stopped reading the request
-            what = f"{parts.netloc} took no data for {connect:g} s"
-        timed_out = RegistryTimeoutError(
-            f"{method} {parts.path or '/'} timed out: {what}", hint=TIMEOUT_HINT
-        )
-        timed_out.request = getattr(error, "request", None)
-        return timed_out
 
     def _check_200_response(self, response: requests.Response) -> None:
         if response.status_code not in (200, 201, 202):
@@ -538,7 +501,7 @@ class Registry(RegistryOperations):
                     )
             except requests.exceptions.RequestException as e:
                 if is_timeout(e):
-                    raise self._timeout_error(e, "GET", url) from e
+                    raise timeout_error(e, "GET", url, self.timeout) from e
                 raise
 
         response = ping({})
@@ -1096,13 +1059,6 @@ def _validate(document: dict, schema: dict) -> None:
     import jsonschema  # imported on use: it costs start-up time for every command
 
     jsonschema.validate(document, schema=schema)
-
-
-def _replayable(data: Any) -> bool:
-    """Whether a request body can be sent again by the retry layer."""
-    if hasattr(data, "replayable"):
-        return bool(data.replayable)
-    return data is None or isinstance(data, (bytes, bytearray, str, dict))
 
 
 def _json_or_text(response: requests.Response) -> str:

@@ -50,3 +50,27 @@ def request_timeouts(value: Union[None, float, tuple[Any, Any], list[Any]] = Non
             raise ValueError(f"timeout must be a positive number of seconds, not {item!r}")
         out.append(float(item))
     return out[0], out[1]
+
+
+def timeout_error(error: BaseException, method: str, url: str, timeouts: Timeouts) -> Any:
+    """The typed error (RegistryTimeoutError) for a request that timed out on every attempt,
+    saying which wait ran out."""
+    from urllib.parse import urlsplit
+
+    import requests
+
+    from oras.errors import RegistryTimeoutError
+
+    connect, read = timeouts
+    parts = urlsplit(url)
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        what = f"no connection to {parts.netloc} within {connect:g} s"
+    elif isinstance(error, requests.exceptions.ReadTimeout):
+        what = f"{parts.netloc} sent no answer for {read:g} s"
+    else:  # a write blocked: the registry stopped reading the request
+        what = f"{parts.netloc} took no data for {connect:g} s"
+    timed_out = RegistryTimeoutError(
+        f"{method} {parts.path or '/'} timed out: {what}", hint=TIMEOUT_HINT
+    )
+    timed_out.request = getattr(error, "request", None)
+    return timed_out

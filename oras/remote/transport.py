@@ -5,6 +5,7 @@ certificate check."""
 
 from __future__ import annotations
 
+import http.cookiejar
 import ipaddress
 import re
 import socket
@@ -118,17 +119,31 @@ class RegistryAdapter(requests.adapters.HTTPAdapter):
         return state  # type: ignore[no-any-return]
 
 
-class RegistrySession(requests.Session):
-    """A `requests.Session` that keeps `registry_headers` away from other hosts: the client
-    adds them to requests for its registries, and a redirect to another host (blob storage,
-    say) goes without them, as it goes without `Authorization`. `connect_to` is the
-    `--resolve` map of the session's adapters."""
+#: Connections kept per registry host: enough for concurrent transfers plus token requests.
+POOL_SIZE = 32
+#: Connections beyond a transfer's concurrency: the token service, a second registry host.
+POOL_HEADROOM = 4
 
-    def __init__(self) -> None:
+
+class RegistrySession(requests.Session):
+    """A `requests.Session` for registries: it keeps no cookies (Harbor hands CSRF cookies to
+    clients that keep them, then demands the token back), pools `pool_size` connections per
+    host, and keeps `registry_headers` away from other hosts: the client adds them to
+    requests for its registries, and a redirect to another host (blob storage, say) goes
+    without them, as it goes without `Authorization`. `connect_to` is the `--resolve` map of
+    the session's adapters."""
+
+    def __init__(self, pool_size: int = POOL_SIZE) -> None:
         super().__init__()
         #: Headers for the registry's own origin only (`oras-py -H`).
         self.registry_headers: dict[str, str] = {}
         self.connect_to: ConnectMap = {}
+        self.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+        self.size_pools(pool_size)
+
+    def size_pools(self, size: int) -> None:
+        """Keep up to `size` connections per host (new adapters; pooled connections go)."""
+        mount_adapters(self, pool_connections=8, pool_maxsize=size)
 
     def rebuild_auth(self, prepared_request: requests.PreparedRequest, response: Any) -> None:
         super().rebuild_auth(prepared_request, response)
@@ -149,3 +164,10 @@ def mount_adapters(session: requests.Session, pool_connections: int, pool_maxsiz
     )
     session.mount("https://", adapter)
     session.mount("http://", adapter)
+
+
+def replayable(data: Any) -> bool:
+    """Whether a request body can be sent again by the retry layer."""
+    if hasattr(data, "replayable"):
+        return bool(data.replayable)
+    return data is None or isinstance(data, (bytes, bytearray, str, dict))
