@@ -40,7 +40,6 @@ from oras.descriptor import (
 from oras.digest import validate_digest
 from oras.errors import (
     ArgumentError,
-    AuthenticationError,
     DigestMismatchError,
     OrasError,
     ProtocolError,
@@ -66,7 +65,7 @@ from oras.push import (
 )
 from oras.registry_operations import RegistryOperations
 from oras.remote.ranged import RangedOptions
-from oras.remote.response import is_registry_ping, next_link, registry_error
+from oras.remote.response import next_link, registry_error
 from oras.remote.retry import is_timeout, send_with_retry
 from oras.remote.timeouts import DEFAULT_TIMEOUTS, Timeouts, request_timeouts, timeout_error
 from oras.remote.transport import POOL_HEADROOM, POOL_SIZE, RegistrySession, replayable
@@ -479,6 +478,7 @@ class Registry(RegistryOperations):
     def _verify_credentials(self, hostname: str, cred: Credential) -> None:
         """Ping `/v2/` and answer its challenge with `cred` (Basic or the token flow), once;
         raise AuthenticationError when the registry or its token server refuses them."""
+        from oras.auth.login import verify_credentials
         from oras.auth.token import TokenAuth
 
         url = self._url(f"{hostname}/v2/")
@@ -504,42 +504,7 @@ class Registry(RegistryOperations):
                     raise timeout_error(e, "GET", url, self.timeout) from e
                 raise
 
-        response = ping({})
-        if response.status_code == 401:
-            try:
-                headers, changed = backend.authenticate_request(response, {})
-            except oras.auth.AuthenticationException as e:
-                raise AuthenticationError(
-                    f"login to {hostname} failed: {e}",
-                    status=getattr(e, "status", None) or 401,
-                    hint=getattr(e, "hint", None) or "check the username and password",
-                ) from None
-            if not changed:
-                raise AuthenticationError(
-                    f"login to {hostname} failed: the registry asks for an authentication "
-                    "scheme this client cannot answer with these credentials",
-                    status=401,
-                )
-            response.close()
-            response = ping(headers)
-        if response.status_code in (401, 403):
-            what = "identity token" if cred.identity_token else "username or password"
-            raise AuthenticationError(
-                f"login to {hostname} failed: invalid {what}",
-                status=response.status_code,
-                hint=f"check the {what}",
-            )
-        if response.status_code != 200:
-            raise registry_error(response, f"login to {hostname}")
-        if not is_registry_ping(response):
-            # A file or web server answering every path would otherwise "accept" any password.
-            content_type = response.headers.get("Content-Type") or "no Content-Type"
-            response.close()
-            raise ProtocolError(
-                f"login to {hostname} failed: it is not a registry (GET /v2/ answered HTTP 200 "
-                f"with {content_type.split(';')[0][:80]} and no Docker-Distribution-API-Version)",
-                hint="check the registry address and port",
-            )
+        verify_credentials(ping, hostname, cred, backend)
 
     def _credential_store(self, config_path: Optional[Any] = None) -> CredentialStore:
         """The store `login` writes and `logout` erases: `config_path` (a path, or a list of
