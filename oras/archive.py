@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import gzip
 import logging
 import os
@@ -262,7 +263,10 @@ def _extract_member(
         if not _is_within(root, source):
             raise _refuse(archive, name, f"hard link target {link!r} is outside the output")
         if not os.path.isfile(source):
-            raise tarfile.ExtractError(f"{archive}: hard link {name!r} to missing file {link!r}")
+            raise ArchiveError(
+                f"cannot unpack {archive}: hard link {name!r} to {link!r}, which is not a file "
+                "earlier in the archive"
+            )
         _clear(target, keep_directory=False)
         os.link(source, target)
     elif member.isdir():
@@ -283,6 +287,31 @@ def _extract_member(
         )
         return None
     return normalised
+
+
+#: What creating a member raises when the archive itself is at fault (a file where a later
+#: member needs a directory, a name too long, a loop of links), not the disk or permissions.
+_MEMBER_ERRNOS = frozenset(
+    {errno.EEXIST, errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG, errno.ELOOP, errno.EINVAL}
+)
+
+
+def _extract_member_or_refuse(
+    tar: tarfile.TarFile, member: tarfile.TarInfo, root: str, archive: str
+) -> Optional[str]:
+    """`_extract_member`, with the member's own impossibilities (a NUL in its name, a file in
+    the way of a directory, a name too long) as ArchiveError naming it."""
+    shown = member.name if len(member.name) <= 200 else member.name[:200] + "..."
+    if "\x00" in member.name or "\x00" in member.linkname:
+        raise ArchiveError(f"cannot unpack {archive}: member {shown!r} holds a NUL byte")
+    try:
+        return _extract_member(tar, member, root, archive)
+    except OSError as e:
+        if e.errno not in _MEMBER_ERRNOS:
+            raise
+        raise ArchiveError(
+            f"cannot unpack {archive}: cannot create member {shown!r}: {e.strerror}"
+        ) from None
 
 
 def _check_final_links(root: str, archive: str) -> None:
@@ -396,7 +425,7 @@ def safe_extract_targz(
                 reader = _HashingReader(gz, hasher)
                 with tarfile.open(fileobj=reader, mode="r|") as tar:
                     for member in tar:
-                        normalised = _extract_member(tar, member, root, name)
+                        normalised = _extract_member_or_refuse(tar, member, root, name)
                         if normalised is None:
                             continue
                         names[normalised] = None

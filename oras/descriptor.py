@@ -77,6 +77,10 @@ class Descriptor:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Descriptor:
+        from oras.errors import ProtocolError
+
+        if not isinstance(d, dict):
+            raise ProtocolError(f"malformed descriptor: {_kind(d)}, not an object")
         known = {"mediaType", "digest", "size", "annotations", "artifactType", "platform", "urls"}
         known.add("data")
         try:
@@ -91,10 +95,11 @@ class Descriptor:
                 data=d.get("data"),
                 extra={k: v for k, v in d.items() if k not in known},
             )
-        except (KeyError, TypeError, ValueError) as e:
-            from oras.errors import ProtocolError
-
-            raise ProtocolError(f"malformed descriptor {d!r}: {e}") from None
+        except (KeyError, TypeError, ValueError, OverflowError) as e:
+            # OverflowError: a size of 1e999 (JSON's Infinity) has no int.
+            shown = repr(d)
+            shown = shown if len(shown) <= 200 else shown[:200] + "..."
+            raise ProtocolError(f"malformed descriptor {shown}: {e}") from None
 
 
 def empty_descriptor(media_type: str = defaults.empty_media_type) -> Descriptor:
@@ -110,6 +115,8 @@ def parse_json_object(raw: bytes, what: str) -> dict[str, Any]:
         document = json.loads(raw)
     except ValueError:
         raise ProtocolError(f"{what} is not valid JSON (not JSON at all)") from None
+    except RecursionError:
+        raise ProtocolError(f"{what} is nested too deeply to read") from None
     if not isinstance(document, dict):
         raise ProtocolError(f"{what} is not a JSON object")
     return document
@@ -135,7 +142,7 @@ def _kind(value: Any) -> str:
     return "an object"
 
 
-def _descriptor_problem(d: Any) -> Optional[str]:
+def descriptor_problem(d: Any) -> Optional[str]:
     """What is wrong with a descriptor's fields, or None."""
     from oras.digest import digest_problem
 
@@ -173,13 +180,16 @@ def check_manifest(manifest: dict[str, Any], what: str) -> dict[str, Any]:
 
     if not isinstance(manifest, dict):
         raise fail("it", f"is {_kind(manifest)}, not an object")
-    is_index = manifest.get("mediaType") in INDEX_MEDIA_TYPES or "manifests" in manifest
+    media_type = manifest.get("mediaType")
+    if media_type is not None and not isinstance(media_type, str):
+        raise fail("mediaType", f"is {_kind(media_type)}, not a string")
+    is_index = media_type in INDEX_MEDIA_TYPES or "manifests" in manifest
     field = "manifests" if is_index else "layers"
     entries = manifest.get(field)
     if entries is not None and not isinstance(entries, list):
         raise fail(field, f"is {_kind(entries)}, not an array")
     for i, entry in enumerate(entries or []):
-        problem = _descriptor_problem(entry)
+        problem = descriptor_problem(entry)
         if problem:
             raise fail(f"{field}[{i}]", problem)
         platform = entry.get("platform")
@@ -187,7 +197,7 @@ def check_manifest(manifest: dict[str, Any], what: str) -> dict[str, Any]:
             raise fail(f"{field}[{i}].platform", f"is {_kind(platform)}, not an object")
     config = manifest.get("config")
     if not is_index and config is not None:
-        problem = _descriptor_problem(config)
+        problem = descriptor_problem(config)
         if problem:
             raise fail("config", problem)
     return manifest

@@ -177,6 +177,14 @@ class OutputConflictError(OrasError, FileExistsError):
     """A pull that would put a directory where a file is, or a file where a directory is."""
 
 
+class InvalidAnnotationsError(OrasError, ValueError):
+    """An annotation file (or mapping) that is not JSON objects of string annotations."""
+
+
+class CredentialsFileError(OrasError, ValueError):
+    """A docker or podman credentials file that cannot be read or is not a JSON object."""
+
+
 class ArchiveError(OrasError, ValueError):
     """A layer to unpack that is not a readable tar+gzip archive."""
 

@@ -8,8 +8,15 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from oras.descriptor import INDEX_MEDIA_TYPES, MANIFEST_MEDIA_TYPES, Descriptor, parse_manifest
-from oras.errors import ProtocolError
+from oras.descriptor import (
+    INDEX_MEDIA_TYPES,
+    MANIFEST_MEDIA_TYPES,
+    Descriptor,
+    descriptor_problem,
+    parse_manifest,
+)
+from oras.digest import digest_problem
+from oras.errors import ArgumentError, InvalidDigestError, InvalidManifestError, ProtocolError
 
 #: The OCI artifact manifest of image-spec 1.1's release candidates (read, never written).
 ARTIFACT_MANIFEST_MEDIA_TYPE = "application/vnd.oci.artifact.manifest.v1+json"
@@ -28,8 +35,16 @@ def is_index(desc_or_type: Any) -> bool:
 
 
 def _descriptor(value: Any, where: str) -> Descriptor:
-    if not isinstance(value, dict):
-        raise ProtocolError(f"{where} is not a descriptor object")
+    """`value` as a Descriptor, if its fields are what the spec says (a well-formed digest, a
+    non-negative integer size, string annotations): a graph walk builds URLs and file names
+    from them. InvalidDigestError for a digest that is not one, InvalidManifestError (a
+    ProtocolError) for the other fields, naming the field."""
+    digest = value.get("digest") if isinstance(value, dict) else None
+    if isinstance(digest, str) and digest_problem(digest):
+        raise InvalidDigestError(f"{where} has an invalid digest ({digest_problem(digest)})")
+    problem = descriptor_problem(value)
+    if problem:
+        raise InvalidManifestError(f"{where} {problem}")
     return Descriptor.from_dict(value)
 
 
@@ -76,11 +91,12 @@ class Platform:
 
     @classmethod
     def parse(cls, text: str) -> Platform:
-        """`linux/amd64`, `linux/arm/v7`, `windows/amd64:10.0.17763`; ValueError otherwise."""
+        """`linux/amd64`, `linux/arm/v7`, `windows/amd64:10.0.17763`; ArgumentError (a
+        ValueError) otherwise."""
         spec, _, os_version = text.partition(":")
         parts = spec.split("/")
         if len(parts) not in (2, 3) or not all(parts):
-            raise ValueError(
+            raise ArgumentError(
                 f"invalid platform {text!r}: expected os/arch[/variant][:os_version], "
                 "e.g. linux/amd64"
             )
@@ -124,8 +140,8 @@ def select_platform(index_desc: Descriptor, content: bytes, want: Platform) -> D
     platforms the index has otherwise."""
     document = parse_manifest(content, index_desc.digest)
     entries = [
-        Descriptor.from_dict(entry)
-        for entry in _list(document, "manifests", index_desc.digest)
+        _descriptor(entry, f"manifest {index_desc.digest} manifests[{i}]")
+        for i, entry in enumerate(_list(document, "manifests", index_desc.digest))
         if isinstance(entry, dict)
     ]
     return pick_platform(entries, want, index_desc.digest)

@@ -13,6 +13,7 @@ import jsonschema
 
 from oras import defaults, schemas
 from oras.digest import digest_bytes, digest_file
+from oras.errors import InvalidAnnotationsError
 from oras.pack import EMPTY_MANIFEST
 from oras.utils.fileio import check_path, read_json
 
@@ -63,13 +64,21 @@ class Annotations:
             check_path(filename, "annotation file")
             if not os.path.exists(filename):
                 raise FileNotFoundError(f"Annotation file {os.fspath(filename)} does not exist.")
-            content = read_json(filename)
             source = f"Annotation file {os.fspath(filename)}"
+            try:
+                content = read_json(filename)
+            except (ValueError, RecursionError) as e:  # not JSON, not UTF-8, nested too deep
+                reason = str(e).splitlines()[0][:200] if str(e) else "nested too deeply"
+                raise InvalidAnnotationsError(f"{source} is not valid JSON: {reason}") from None
         if not isinstance(content, dict):
-            raise ValueError(f"{source} must be a JSON object of sections, not {type(content)}.")
+            raise InvalidAnnotationsError(
+                f"{source} must be a JSON object of sections, not {type(content)}."
+            )
         for section, values in content.items():
             if not isinstance(values, dict):
-                raise ValueError(f"{source}: section {section!r} must be an object of annotations.")
+                raise InvalidAnnotationsError(
+                    f"{source}: section {section!r} must be an object of annotations."
+                )
             check_annotations(values, f"{source}, section {section!r}")
         self.lookup = content
 
@@ -112,9 +121,11 @@ def check_annotations(annotations: Mapping[Any, Any], source: str) -> None:
     name, or a value that is not a string (the registry would refuse the manifest)."""
     for name, value in annotations.items():
         if not isinstance(name, str) or not name.strip():
-            raise ValueError(f"{source}: annotation names must not be empty ({name!r}).")
+            raise InvalidAnnotationsError(
+                f"{source}: annotation names must not be empty ({name!r})."
+            )
         if not isinstance(value, str):
-            raise ValueError(
+            raise InvalidAnnotationsError(
                 f"{source}: the value of annotation {name!r} must be a string, "
                 f"not {type(value).__name__}."
             )

@@ -283,7 +283,8 @@ def parse_reference(
             raise _invalid(text, problem)
 
     first, slash, rest = path.partition("/")
-    if slash and ("." in first or ":" in first or first == "localhost"):
+    # `[...]` is an IPv6 address ([::1], or a short one like [00]): never a repository name.
+    if slash and ("." in first or ":" in first or first == "localhost" or first.startswith("[")):
         registry, repository = first, rest
     elif require_registry:
         raise _invalid(

@@ -50,6 +50,8 @@ log = logging.getLogger(__name__)
 MAX_TOKEN_RESPONSE = 128 * 1024
 #: Token lifetime when the server does not say (the spec's default).
 DEFAULT_EXPIRES_IN = 60
+#: Longest token lifetime believed: a token is asked for again after a day at the latest.
+MAX_EXPIRES_IN = 24 * 60 * 60
 #: Renew this many seconds before a token expires (at most a quarter of its lifetime).
 EXPIRY_SKEW = 10
 #: (connect, read) timeouts of a token request, in seconds, unless the client sets others
@@ -499,15 +501,28 @@ class TokenAuth(AuthBackend):
                 status=response.status_code,
             )
         what = f"token response from {origin}"
-        data = parse_json_object(read_limited(response, MAX_TOKEN_RESPONSE, what), what)
-        value = data.get("access_token") or data.get("token")
-        if not value or not isinstance(value, str):
-            raise ProtocolError(f"token response from {origin} holds no token")
-        try:
-            expires_in = int(data.get("expires_in") or DEFAULT_EXPIRES_IN)
-        except (TypeError, ValueError):
-            expires_in = DEFAULT_EXPIRES_IN
-        if expires_in <= 0:
-            expires_in = DEFAULT_EXPIRES_IN
+        value, expires_in = parse_token_body(read_limited(response, MAX_TOKEN_RESPONSE, what), what)
         skew = min(EXPIRY_SKEW, expires_in / 4)
         return _Token(value, time.monotonic() + expires_in - skew, scopes)
+
+
+def parse_token_body(body: bytes, what: str) -> tuple[str, int]:
+    """(token, lifetime in seconds) of a token server's JSON answer (`what` names it in errors).
+
+    The token is `access_token` (OAuth2) or `token`; ProtocolError when neither is a string.
+    The lifetime is `expires_in` when it is a positive number, else DEFAULT_EXPIRES_IN, and at
+    most MAX_EXPIRES_IN (a lifetime of 1e999 or 10**400 seconds has no float)."""
+    data = parse_json_object(body, what)
+    value = data.get("access_token") or data.get("token")
+    if not value or not isinstance(value, str):
+        raise ProtocolError(f"{what} holds no token")
+    if not all(" " <= c <= "~" for c in value):
+        # It goes into an `Authorization` header, which cannot carry line breaks or non-ASCII.
+        raise ProtocolError(f"{what} holds a token with characters no HTTP header can carry")
+    try:
+        expires_in = int(data.get("expires_in") or DEFAULT_EXPIRES_IN)
+    except (TypeError, ValueError, OverflowError):
+        expires_in = DEFAULT_EXPIRES_IN
+    if expires_in <= 0:
+        expires_in = DEFAULT_EXPIRES_IN
+    return value, min(expires_in, MAX_EXPIRES_IN)

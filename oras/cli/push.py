@@ -15,6 +15,7 @@ from oras.cli.progress import add_transfer_flags, make_renderer
 from oras.concurrency import PUSH_CONCURRENCY
 from oras.defaults import default_blob_media_type
 from oras.defaults import default_chunksize as DEFAULT_CHUNK
+from oras.errors import InvalidAnnotationsError
 from oras.pack import StreamEntry
 
 
@@ -100,10 +101,13 @@ def load_annotation_file(path: str) -> dict:
     try:
         with open(path, encoding="utf-8") as fh:
             data = json.load(fh)
-    except ValueError as e:
-        raise ValueError(f"annotation file {path} is not valid JSON: {e}") from None
+    except (ValueError, RecursionError) as e:  # not JSON, not UTF-8, nested too deep
+        reason = str(e).splitlines()[0][:200] if str(e) else "nested too deeply"
+        raise InvalidAnnotationsError(
+            f"annotation file {path} is not valid JSON: {reason}"
+        ) from None
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
-        raise ValueError(
+        raise InvalidAnnotationsError(
             f"annotation file {path} must map $manifest, $config or file paths to objects "
             "of string values"
         )

@@ -36,6 +36,12 @@ def _one_line(text: str, limit: int = 300) -> str:
 
 def _run(suffix: str, action: str, payload: str) -> str:
     binary = helper_binary(suffix)
+    if not suffix or any(c in suffix for c in "/\\\x00") or not suffix.isprintable():
+        # A config file's helper is a name looked up in PATH, never a path to run.
+        raise CredentialHelperError(
+            f"credential helper {binary!r} is not a helper name",
+            hint="fix credsStore or credHelpers in your docker config",
+        )
     path = shutil.which(binary)
     if path is None:
         raise CredentialHelperError(
@@ -77,7 +83,7 @@ def helper_get(suffix: str, server: str) -> Optional[Credential]:
         return None
     try:
         data = json.loads(out)
-    except ValueError:
+    except (ValueError, RecursionError):
         data = None
     if not isinstance(data, dict):
         raise CredentialHelperError(
@@ -115,7 +121,7 @@ def helper_list(suffix: str) -> dict[str, str]:
     out = _run(suffix, "list", "")
     try:
         data = json.loads(out or "{}")
-    except ValueError:
+    except (ValueError, RecursionError):
         data = None
     if not isinstance(data, dict):
         raise CredentialHelperError(

@@ -24,7 +24,7 @@ from typing import Any, Iterable, Optional
 
 from oras.credentials import helpers
 from oras.credentials.model import Credential
-from oras.errors import CredentialHelperError, OrasError
+from oras.errors import CredentialHelperError, CredentialsFileError
 
 log = logging.getLogger(__name__)
 
@@ -92,17 +92,21 @@ def read_config(path: Path) -> dict[str, Any]:
     except (FileNotFoundError, NotADirectoryError):
         return {}
     except OSError as e:
-        raise OrasError(f"cannot read credentials file {path}: {e.strerror}") from None
+        raise CredentialsFileError(f"cannot read credentials file {path}: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise CredentialsFileError(
+            f"credentials file {path} is not UTF-8 text", hint="fix or remove the file"
+        ) from None
     if not text.strip():
         return {}
     try:
         data = json.loads(text)
-    except ValueError:
-        raise OrasError(
+    except (ValueError, RecursionError):
+        raise CredentialsFileError(
             f"credentials file {path} is not valid JSON", hint="fix or remove the file"
         ) from None
     if not isinstance(data, dict):
-        raise OrasError(f"credentials file {path} must hold a JSON object")
+        raise CredentialsFileError(f"credentials file {path} must hold a JSON object")
     return data
 
 

@@ -110,9 +110,18 @@ def merge_scopes(scopes: Iterable[str]) -> tuple[str, ...]:
 _REPO_PATH = re.compile(r"^/v2/(?P<name>.+?)/(?:blobs|manifests|tags|referrers)(?:/|$)")
 
 
+def _path_of(url: str) -> str:
+    """The path of `url`; "" for a string that is not a URL (an unclosed `[`), which
+    addresses no repository (requests refuses to send it anyway)."""
+    try:
+        return urlsplit(url).path
+    except ValueError:
+        return ""
+
+
 def repository_of(url: str) -> Optional[str]:
     """The repository a `/v2/<name>/...` URL addresses, or None (`/v2/`, `_catalog`)."""
-    m = _REPO_PATH.match(unquote(urlsplit(url).path))
+    m = _REPO_PATH.match(unquote(_path_of(url)))
     return m.group("name") if m else None
 
 
@@ -128,7 +137,7 @@ def actions_for_method(method: str) -> list[str]:
 
 def scope_for_request(method: str, url: str) -> Optional[str]:
     """The repository scope a request needs, or None when it addresses no repository."""
-    path = urlsplit(url).path
+    path = _path_of(url)
     if path.rstrip("/").endswith("/v2/_catalog"):
         return "registry:catalog:*"
     repo = repository_of(url)

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any, Optional
 from urllib.parse import urljoin
 
 import requests
 
 from oras.errors import AuthenticationError, NotFoundError, ProtocolError, RegistryError
-
-_LINK_NEXT = re.compile(r'<([^>]*)>\s*;[^,]*rel="?next"?', re.IGNORECASE)
 
 
 def oci_errors(response: requests.Response) -> list[dict[str, Any]]:
@@ -92,7 +89,13 @@ def resolve_location(response: requests.Response) -> str:
         raise ProtocolError(
             f"registry answered {response.request.method} {response.url} without a Location header"
         )
-    return urljoin(response.url, location)
+    try:
+        return urljoin(response.url, location)
+    except ValueError as e:
+        raise ProtocolError(
+            f"registry answered {response.request.method} {response.url} with a Location that "
+            f"is not a URL: {location[:80]!r} ({e})"
+        ) from None
 
 
 def with_query(url: str, **params: str) -> str:
@@ -108,5 +111,52 @@ def next_link(response: requests.Response) -> Optional[str]:
     header = response.headers.get("Link")
     if not header:
         return None
-    m = _LINK_NEXT.search(header)
-    return urljoin(response.url, m.group(1)) if m else None
+    return parse_next_link(header, response.url)
+
+
+def _rel_values(params: str) -> list[str]:
+    """The relation types of one link's `; rel=...` parameters (lower-cased)."""
+    found: list[str] = []
+    for param in params.split(";"):
+        name, eq, value = param.partition("=")
+        if eq and name.strip().lower() == "rel":
+            found.extend(value.strip().strip('"').lower().split())
+    return found
+
+
+def parse_next_link(header: str, base_url: str) -> Optional[str]:
+    """The `rel="next"` target of a `Link` header value, made absolute against `base_url`, or
+    None; ProtocolError when that target is not a URL.
+
+    A scan that moves forward only (a link's parameters end at the first comma outside a
+    quoted string): the regular expression it replaces backtracked for minutes on a 64 KiB
+    header of `<`s.
+    """
+    pos, n = 0, len(header)
+    while True:
+        start = header.find("<", pos)
+        if start == -1:
+            return None
+        end = header.find(">", start + 1)
+        if end == -1:
+            return None
+        i, quoted = end + 1, False
+        while i < n:
+            c = header[i]
+            if c == '"':
+                quoted = not quoted
+            elif c == "\\" and quoted:
+                i += 1
+            elif c == "," and not quoted:
+                break
+            i += 1
+        if "next" in _rel_values(header[end + 1 : i]):
+            target = header[start + 1 : end]
+            try:
+                return urljoin(base_url, target)
+            except ValueError as e:
+                raise ProtocolError(
+                    f"the registry's Link header names {target[:80]!r} as the next page, "
+                    f"which is not a URL ({e})"
+                ) from None
+        pos = i
