@@ -14,13 +14,15 @@ round_trip=(
   tests/integration/test_cli_guide.py::test_push_and_pull_guide_exact
   tests/integration/test_cli_json.py::test_pull_json_lists_the_files_written
 )
-# pyproject's runtime dependencies, and the test extra's pytest and cryptography (read with the
+# pyproject's runtime dependencies, and the test extra's pytest, cryptography and hypothesis (read with the
 # main venv's Python, which has tomllib).
 mapfile -t requirements < <(.venv/bin/python - <<'PY'
 import tomllib
 project = tomllib.load(open("pyproject.toml", "rb"))["project"]
 tests = project["optional-dependencies"]["tests"]
-for requirement in project["dependencies"] + [r for r in tests if r.startswith(("pytest", "cryptography"))]:
+for requirement in project["dependencies"] + [
+    r for r in tests if r.startswith(("pytest", "cryptography", "hypothesis"))
+]:
     print(requirement)
 PY
 )
