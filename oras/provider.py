@@ -60,7 +60,7 @@ from oras.pack import (
 )
 from oras.progress import DONE, EXISTS, STARTED, ProgressCallback, ProgressReporter
 from oras.pull import PullOptions, pull_files
-from oras.push import ConfigSpec, PushOptions, prepare_entries, push_files
+from oras.push import ConfigSpec, Packing, PushOptions, prepare_entries, push_files
 from oras.remote.download import download_verified, new_partial_file, raw_chunks
 from oras.remote.repository import push_file_while_hashing, push_stream
 from oras.remote.response import is_registry_ping, next_link, read_limited, registry_error
@@ -863,6 +863,8 @@ class Registry:
         concurrency: int = PUSH_CONCURRENCY,
         progress: Optional[ProgressCallback] = None,
         allow_empty: bool = False,
+        artifact_type: Optional[str] = None,
+        image_spec: str = "v1.1",
         **legacy: Any,
     ) -> requests.Response:
         """Push files as an artifact (`concurrency` blobs at a time); returns the manifest PUT
@@ -876,16 +878,29 @@ class Registry:
         `files` is a list of `path[:mediatype]` (a single path is one file). Without files
         the push is refused unless `allow_empty=True` (a manifest with no layers). Unknown
         keywords are a TypeError, except oras-py 0.0.x/0.1.x ones (LEGACY_TRANSFER_KWARGS).
+
+        `artifact_type` packs an image-spec 1.1 artifact: the manifest carries `artifactType`,
+        its config is the empty descriptor (`application/vnd.oci.empty.v1+json`, `{}`)
+        unless `manifest_config` is given, and without files its single layer is the empty
+        descriptor. With `image_spec="v1.0"` the artifact type is written the pre-1.1 way,
+        as the media type of the `{}` config (a `manifest_config` then is a ValueError).
+        Without `artifact_type` the manifest is oras-py's, byte for byte.
         """
         _refuse_unknown_kwargs("push", legacy, LEGACY_TRANSFER_KWARGS)
         if isinstance(files, (str, os.PathLike, StreamEntry)):
             files = [files]
+        _check_concurrency(concurrency)
+        packing = Packing.choose(artifact_type, image_spec, bool(manifest_config))
+        if not files and artifact_type:
+            allow_empty = True  # image-spec 1.1: an artifact without payload is valid
         if not files and not allow_empty:
             raise ArgumentError(
                 "push needs at least one file (allow_empty=True pushes an artifact without any)"
             )
-        _check_concurrency(concurrency)
         if self._delegate is not None:
+            extra = (
+                {"artifact_type": artifact_type, "image_spec": image_spec} if artifact_type else {}
+            )
             return self._delegate.push(
                 target,
                 config_path=config_path,
@@ -901,6 +916,7 @@ class Registry:
                 concurrency=concurrency,
                 progress=progress,
                 allow_empty=allow_empty,
+                **extra,
             )
         container = self.get_container(target)
         self.auth.load_configs(container, configs=[config_path] if config_path else None)
@@ -939,12 +955,13 @@ class Registry:
             destination,
             ConfigSpec(
                 config_path,
-                config_type or defaults.unknown_config_media_type,
+                config_type or packing.config_media_type,
                 annotset.get_annotations("$config"),
             ),
             manifest_annots,
             subject,
             reference=None if container.digest else container.tag,
+            artifact_type=packing.artifact_type,
             options=PushOptions(
                 concurrency=concurrency,
                 progress=report,
