@@ -28,6 +28,7 @@ __all__ = [
     "filter_artifact_type",
     "find_referrers",
     "index_bytes",
+    "is_referrers_tag",
     "referrer_descriptor",
     "referrers_tag",
     "subject_of",
@@ -48,6 +49,14 @@ def referrers_tag(digest: str) -> str:
     and the encoded part to 64, any character a tag cannot hold turned into `-`."""
     algorithm, _, encoded = digest.partition(":")
     return _NOT_IN_TAG.sub("-", f"{algorithm[:32]}-{encoded[:64]}")
+
+
+_REFERRERS_TAG = re.compile(r"[a-z0-9]{1,32}-[a-zA-Z0-9_-]{64}")
+
+
+def is_referrers_tag(tag: str) -> bool:
+    """Whether `tag` has the shape of a tag-schema referrers tag (`sha256-<64 hex>`)."""
+    return _REFERRERS_TAG.fullmatch(tag) is not None
 
 
 def subject_of(content: bytes) -> Optional[Descriptor]:

@@ -62,6 +62,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="OS/ARCH[/VARIANT]",
         help="pull this platform's entry of an index (default: this machine's, or the only one)",
     )
+    parser.add_argument(
+        "--include-subject",
+        action="store_true",
+        help="[Preview] also pull the artifact's subject, and its subject, recursively",
+    )
     add_transfer_flags(parser, PULL_CONCURRENCY)
     target.add_target(parser)
     options.add_remote(parser, insecure_aliases=("-i",))
@@ -104,6 +109,17 @@ def run(args: argparse.Namespace) -> int:
                 args.target, args.allowed_media_type or None, platform
             )
             client.pull_manifest(container, manifest, args.output, pull_options)
+            seen = {str(container)}
+            while args.include_subject and isinstance(manifest.get("subject"), dict):
+                name = f"{container.registry}/{container.api_prefix}"
+                subject = f"{name}@{manifest['subject'].get('digest')}"
+                if subject in seen:
+                    break
+                seen.add(subject)
+                container, manifest = client.resolve_manifest(
+                    subject, args.allowed_media_type or None, platform
+                )
+                client.pull_manifest(container, manifest, args.output, pull_options)
     finally:
         if renderer is not None:
             renderer.close()
@@ -162,6 +178,15 @@ def _pull_from_layout(
     with target.open_target(args, args.target) as opened:
         root, manifest = _layout_manifest(opened, platform)
         pull_files(opened.store, root, manifest, args.output, pull_options)
+        seen = {root.digest}
+        while args.include_subject and isinstance(manifest.get("subject"), dict):
+            digest = str(manifest["subject"].get("digest"))
+            if digest in seen:
+                break
+            seen.add(digest)
+            opened.reference = digest
+            root, manifest = _layout_manifest(opened, platform)
+            pull_files(opened.store, root, manifest, args.output, pull_options)
 
 
 #: `-o -` holds a blob up to this size in memory until it is verified; a larger one goes to an
