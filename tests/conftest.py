@@ -9,7 +9,7 @@ import string
 import subprocess
 import sys
 from pathlib import Path
-from typing import Callable, Iterator, Mapping, Optional, Union
+from typing import Any, Callable, Iterator, Mapping, Optional, Union
 
 import pytest
 
@@ -51,16 +51,53 @@ def _serve(registry: RegistryServer) -> Iterator[RegistryServer]:
         registry.stop()
 
 
+#: `ORAS_TEST_REGISTRY=testing` serves the plain `registry` and `second_registry` fixtures from
+#: this package's own test registry (oras.testing) instead of Distribution, so the same
+#: integration tests check both; tests marked `needs_distribution` are then skipped.
+REGISTRY_IMPL = os.environ.get("ORAS_TEST_REGISTRY", "distribution")
+if REGISTRY_IMPL not in ("distribution", "testing"):
+    raise pytest.UsageError(
+        f"ORAS_TEST_REGISTRY={REGISTRY_IMPL!r}: expected distribution or testing"
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "needs_distribution: reads Distribution's storage or logs; skipped when the plain "
+        "registry is oras.testing (ORAS_TEST_REGISTRY=testing)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if REGISTRY_IMPL != "testing":
+        return
+    skip = pytest.mark.skip(reason="needs Distribution (ORAS_TEST_REGISTRY=testing)")
+    for item in items:
+        if item.get_closest_marker("needs_distribution"):
+            item.add_marker(skip)
+
+
+def _plain_registry(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[Any]:
+    if REGISTRY_IMPL == "testing":
+        from oras.testing import TestRegistry
+
+        with TestRegistry(tmp_path_factory.mktemp(name) / "storage") as registry:
+            yield registry
+        return
+    yield from _serve(RegistryServer("plain", workdir=tmp_path_factory.mktemp(name)))
+
+
 @pytest.fixture(scope="session")
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServer]:
-    """Plain-HTTP registry without auth."""
-    yield from _serve(RegistryServer("plain", workdir=tmp_path_factory.mktemp("registry-plain")))
+    """Plain-HTTP registry without auth (Distribution, or oras.testing: see REGISTRY_IMPL)."""
+    yield from _plain_registry(tmp_path_factory, "registry-plain")
 
 
 @pytest.fixture(scope="session")
 def second_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServer]:
     """Another plain-HTTP registry without auth: the other end of registry-to-registry copies."""
-    yield from _serve(RegistryServer("plain", workdir=tmp_path_factory.mktemp("registry-second")))
+    yield from _plain_registry(tmp_path_factory, "registry-second")
 
 
 @pytest.fixture(scope="session")

@@ -160,6 +160,18 @@ class RegistryServer:
         """`host/repository[:tag]`, the form the CLI and oras-py take."""
         return f"{self.host}/{repository}" + (f":{tag}" if tag else "")
 
+    def blob_path(self, digest: str) -> Path:
+        """The file in the registry's storage that holds a blob's bytes (tests corrupt it)."""
+        algorithm, encoded = digest.split(":", 1)
+        return (
+            self.storage_dir
+            / "docker/registry/v2/blobs"
+            / algorithm
+            / encoded[:2]
+            / encoded
+            / "data"
+        )
+
     def _config_text(self) -> str:
         lines = [
             "version: 0.1",

@@ -408,8 +408,7 @@ def test_pulled_files_get_the_mode_of_a_new_file(
 
 
 def _blob_data(registry, payload: bytes) -> Path:
-    encoded = hashlib.sha256(payload).hexdigest()
-    return registry.storage_dir / "docker/registry/v2/blobs/sha256" / encoded[:2] / encoded / "data"
+    return registry.blob_path("sha256:" + hashlib.sha256(payload).hexdigest())
 
 
 @pytest.mark.parametrize("size", [5000, 17 * 1024 * 1024], ids=["in-memory", "spooled-to-disk"])

@@ -259,8 +259,7 @@ def test_corrupt_blob_is_detected_and_nothing_is_written(registry, client, workd
     target = f"{registry.host}/{unique_repo}:c"
     client.push(files=["p.bin"], target=target)
     digest = "sha256:" + hashlib.sha256(payload).hexdigest()
-    hexd = digest.split(":")[1]
-    data = registry.storage_dir / "docker/registry/v2/blobs/sha256" / hexd[:2] / hexd / "data"
+    data = registry.blob_path(digest)
     data.write_bytes(payload.replace(b"precious", b"tampered"))
     out = workdir / "out"
     with pytest.raises(DigestMismatchError):
