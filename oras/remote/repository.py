@@ -563,7 +563,7 @@ class Repository:
         subject = subject_of(body)
         if subject is None:
             return
-        if oci_subject:
+        if oci_subject and self._forced_api is not False:  # forced: the tag schema anyway
             if self._forced_api is None:
                 self.referrers_support[self.name] = True
             return

@@ -8,7 +8,7 @@ import io
 import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 import requests
@@ -20,6 +20,7 @@ from oras.digest import digest_bytes
 from oras.errors import NotFoundError
 from oras.provider import Registry
 from oras.referrers import find_referrers, referrers_tag
+from oras.testing import TestRegistry
 from tests.harness.registry import RegistryServer
 
 MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -30,6 +31,27 @@ EMPTY = {
     "digest": "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
 }
 ACCEPT = f"{MANIFEST}, {INDEX}"
+
+
+# -- both registry kinds: Distribution 2.8 (tag schema) and oras.testing (referrers API) ------
+@pytest.fixture(scope="session")
+def api_registries() -> Iterator[tuple[TestRegistry, TestRegistry]]:
+    with TestRegistry() as first, TestRegistry() as second:
+        yield first, second
+
+
+@pytest.fixture(params=["distribution", "referrers-api"])
+def registry(request, registry, api_registries):  # noqa: F811 - the conftest one, or the API
+    return registry if request.param == "distribution" else api_registries[0]
+
+
+@pytest.fixture
+def second_registry(registry, second_registry, api_registries):  # noqa: F811
+    return api_registries[1] if isinstance(registry, TestRegistry) else second_registry
+
+
+def has_api(registry: Any) -> bool:
+    return isinstance(registry, TestRegistry)
 
 
 def _url(registry: RegistryServer, repository: str, kind: str, reference: str) -> str:
@@ -101,17 +123,27 @@ def test_attach_lists_referrers_from_the_tag_schema_index(
     only = client.get_referrers(image, artifact_type="application/vnd.example.sbom")
     assert [d["digest"] for d in only] == [sbom["digest"]]
 
-    # The index under the tag schema, as another client reads it.
     subject = _subject_digest(client, image)
-    index = raw_get(registry, unique_repo, referrers_tag(subject))
-    assert index.status_code == 200
-    assert index.headers["Content-Type"] == INDEX
-    entries = index.json()["manifests"]
-    assert {e["digest"]: e["artifactType"] for e in entries} == {
-        sig["digest"]: "application/vnd.example.sig",
-        sbom["digest"]: "application/vnd.example.sbom",
-    }
-    assert [e.get("annotations") for e in entries if e["digest"] == sig["digest"]] == [{"k": "v"}]
+    if has_api(registry):
+        # The registry indexed them itself: its referrers API lists both, no tag is written.
+        listed = requests.get(_url(registry, unique_repo, "referrers", subject), timeout=30).json()[
+            "manifests"
+        ]
+        assert {e["digest"] for e in listed} == {sig["digest"], sbom["digest"]}
+        assert raw_get(registry, unique_repo, referrers_tag(subject)).status_code == 404
+    else:
+        # The index under the tag schema, as another client reads it.
+        index = raw_get(registry, unique_repo, referrers_tag(subject))
+        assert index.status_code == 200
+        assert index.headers["Content-Type"] == INDEX
+        entries = index.json()["manifests"]
+        assert {e["digest"]: e["artifactType"] for e in entries} == {
+            sig["digest"]: "application/vnd.example.sig",
+            sbom["digest"]: "application/vnd.example.sbom",
+        }
+        assert [e.get("annotations") for e in entries if e["digest"] == sig["digest"]] == [
+            {"k": "v"}
+        ]
     # The referrer manifest itself: image-spec 1.1, subject = the image.
     manifest = raw_get(registry, unique_repo, sig["digest"]).json()
     assert manifest["subject"]["digest"] == subject
@@ -125,13 +157,16 @@ def test_superseded_index_is_deleted_and_a_deleted_referrer_leaves_the_index(
     subject = _subject_digest(client, image)
     tag = referrers_tag(subject)
     first = client.attach(image, "a/one")
-    first_index = raw_get(registry, unique_repo, tag).headers["Docker-Content-Digest"]
+    if not has_api(registry):
+        first_index = raw_get(registry, unique_repo, tag).headers["Docker-Content-Digest"]
     second = client.attach(image, "a/two")
-    assert raw_get(registry, unique_repo, first_index).status_code == 404  # garbage-collected
+    if not has_api(registry):
+        assert raw_get(registry, unique_repo, first_index).status_code == 404  # collected
     repository = client.repository(image, push=True)
     repository.delete(Descriptor(MANIFEST, second["digest"], second["size"]))
-    entries = raw_get(registry, unique_repo, tag).json()["manifests"]
-    assert [e["digest"] for e in entries] == [first["digest"]]
+    if not has_api(registry):
+        entries = raw_get(registry, unique_repo, tag).json()["manifests"]
+        assert [e["digest"] for e in entries] == [first["digest"]]
     assert [d["digest"] for d in client.get_referrers(image)] == [first["digest"]]
 
 
@@ -231,12 +266,20 @@ def test_concurrent_attaches_all_survive(client, image):
     assert sorted(d["digest"] for d in found) == sorted(d["digest"] for d in attached)
 
 
-def test_distribution_spec_forces_the_way(client, image):
+def test_distribution_spec_forces_the_way(client, registry, unique_repo, image):
     attached = client.attach(image, "a/b", distribution_spec="v1.1-referrers-tag")
     listed = client.get_referrers(image, distribution_spec="v1.1-referrers-tag")
     assert [d["digest"] for d in listed] == [attached["digest"]]
-    with pytest.raises(NotFoundError, match="has no referrers API"):
-        client.get_referrers(image, distribution_spec="v1.1-referrers-api")
+    # Forced, the tag schema is written even where the registry has the API.
+    assert raw_get(registry, unique_repo, referrers_tag(listed[0]["digest"])).status_code == 404
+    subject = _subject_digest(client, image)
+    assert raw_get(registry, unique_repo, referrers_tag(subject)).status_code == 200
+    if has_api(registry):
+        by_api = client.get_referrers(image, distribution_spec="v1.1-referrers-api")
+        assert [d["digest"] for d in by_api] == [attached["digest"]]
+    else:
+        with pytest.raises(NotFoundError, match="has no referrers API"):
+            client.get_referrers(image, distribution_spec="v1.1-referrers-api")
     with pytest.raises(ValueError, match="unknown distribution spec"):
         client.get_referrers(image, distribution_spec="v2")
 
