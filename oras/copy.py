@@ -39,6 +39,7 @@ __all__ = [
     "SkipNode",
     "copy",
     "copy_graph",
+    "copy_referrers",
     "resolve_root",
 ]
 
@@ -95,6 +96,10 @@ class CopyOptions(CopyGraphOptions):
 
     platform: Optional[Platform] = None
     extra_tags: Sequence[str] = field(default_factory=tuple)
+    #: The referrers of a node in the source (e.g. `oras.referrers.find_referrers`): when
+    #: set, the copy also brings the root's referrers (and an index root's manifests'), their
+    #: referrers, and so on, as oras-go's ExtendedCopy does (`cp -r`).
+    find_referrers: Optional[Callable[[Descriptor], list[Descriptor]]] = None
 
 
 def resolve_root(
@@ -124,7 +129,37 @@ def copy(
     copy_graph(src, dst, root, options, root_reference=tags[0] if tags else None)
     for name in tags[1:]:
         dst.tag(root, name)
+    if options.find_referrers is not None:
+        copy_referrers(src, dst, root, options)
     return root
+
+
+def copy_referrers(src: Fetcher, dst: Storage, root: Descriptor, options: CopyOptions) -> None:
+    """Copy the referrers of `root` (already at the destination), and of an index root's
+    manifests, with their own referrers at any depth; each is pushed after its subject and
+    untagged (a registry without the referrers API gets its tag-schema index updated)."""
+    import dataclasses
+
+    assert options.find_referrers is not None
+    subjects = [root]
+    if is_index(root):
+        content = read_all(src.fetch(root), root)
+        subjects += [d for d in successors(root, content) if is_manifest(d)]
+    seen = {d.digest for d in subjects}
+    find = options.find_successors or successors
+    graph_options = dataclasses.replace(
+        options,
+        # The subject is in place: a referrer's graph is its config, layers and itself.
+        find_successors=lambda d, c: [s for s in find(d, c) if s.digest not in seen],
+    )
+    while subjects:
+        subject = subjects.pop(0)
+        for referrer in options.find_referrers(subject):
+            if referrer.digest in seen:
+                continue
+            seen.add(referrer.digest)
+            copy_graph(src, dst, referrer, graph_options)
+            subjects.append(referrer)
 
 
 def copy_graph(

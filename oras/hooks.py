@@ -126,13 +126,25 @@ class ClientStore:
         self._put_manifest(expected, content, target)
 
     def tag(self, desc: Descriptor, reference: str) -> None:
-        self.push_reference(desc, self.fetch(desc), reference)
+        target = self.client.get_container(
+            f"{self.container.registry}/{self.container.api_prefix}:{reference}"
+        )
+        self._put_manifest(desc, self.fetch(desc), target, index_referrer=False)
 
-    def _put_manifest(self, expected: Descriptor, content: BinaryIO, target: Container) -> None:
+    def _put_manifest(
+        self,
+        expected: Descriptor,
+        content: BinaryIO,
+        target: Container,
+        index_referrer: bool = True,
+    ) -> None:
         body = read_all(content, expected)
         response = self.client.upload_manifest(body, target, media_type=expected.media_type)
         with self._lock:
             self.last_manifest_response = response
+        if index_referrer:  # a manifest with a `subject` joins the tag-schema index if needed
+            headers = getattr(response, "headers", None) or {}  # a hook may return a stand-in
+            self.repository.index_referrer(expected, body, headers.get("OCI-Subject"))
 
     def _upload(self, expected: Descriptor, content: BinaryIO) -> None:
         layer = expected.to_dict()

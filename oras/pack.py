@@ -189,9 +189,18 @@ def build_manifest(
     layers: list[dict[str, Any]],
     annotations: Optional[dict[str, str]] = None,
     subject: Optional[Any] = None,
+    artifact_type: Optional[str] = None,
 ) -> dict[str, Any]:
-    """An OCI image manifest in oras-py's key order; `subject` (dataclass or dict) comes last."""
+    """An OCI image manifest in oras-py's key order; `subject` (dataclass or dict) comes last,
+    `artifactType` (image-spec 1.1, only when given) right after `mediaType`."""
     manifest = copy.deepcopy(EMPTY_MANIFEST)
+    if artifact_type:
+        manifest = {
+            "schemaVersion": manifest["schemaVersion"],
+            "mediaType": manifest["mediaType"],
+            "artifactType": artifact_type,
+            **manifest,
+        }
     manifest["config"] = config
     manifest["layers"] = layers
     manifest["annotations"] = dict(annotations or {})

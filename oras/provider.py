@@ -57,6 +57,7 @@ from oras.progress import DONE, EXISTS, STARTED, ProgressCallback, ProgressRepor
 from oras.pull import PullOptions, pull_files
 from oras.push import (
     ConfigSpec,
+    Packing,
     PushOptions,
     prepare_entries,
     push_files,
@@ -746,6 +747,8 @@ class Registry(RegistryOperations):
         concurrency: int = PUSH_CONCURRENCY,
         progress: Optional[ProgressCallback] = None,
         allow_empty: bool = False,
+        artifact_type: Optional[str] = None,
+        image_spec: str = "v1.1",
         **legacy: Any,
     ) -> requests.Response:
         """Push files as an artifact (`concurrency` blobs at a time); returns the manifest PUT
@@ -759,16 +762,29 @@ class Registry(RegistryOperations):
         `files` is a list of `path[:mediatype]` (a single path is one file). Without files
         the push is refused unless `allow_empty=True` (a manifest with no layers). Unknown
         keywords are a TypeError, except oras-py 0.0.x/0.1.x ones (LEGACY_TRANSFER_KWARGS).
+
+        `artifact_type` packs an image-spec 1.1 artifact: the manifest carries `artifactType`,
+        its config is the empty descriptor (`application/vnd.oci.empty.v1+json`, `{}`)
+        unless `manifest_config` is given, and without files its single layer is the empty
+        descriptor. With `image_spec="v1.0"` the artifact type is written the pre-1.1 way,
+        as the media type of the `{}` config (a `manifest_config` then is a ValueError).
+        Without `artifact_type` the manifest is oras-py's, byte for byte.
         """
         _refuse_unknown_kwargs("push", legacy, LEGACY_TRANSFER_KWARGS)
         if isinstance(files, (str, os.PathLike, StreamEntry)):
             files = [files]
+        _check_concurrency(concurrency)
+        packing = Packing.choose(artifact_type, image_spec, bool(manifest_config))
+        if not files and artifact_type:
+            allow_empty = True  # image-spec 1.1: an artifact without payload is valid
         if not files and not allow_empty:
             raise ArgumentError(
                 "push needs at least one file (allow_empty=True pushes an artifact without any)"
             )
-        _check_concurrency(concurrency)
         if self._delegate is not None:
+            extra = (
+                {"artifact_type": artifact_type, "image_spec": image_spec} if artifact_type else {}
+            )
             return self._delegate.push(
                 target,
                 config_path=config_path,
@@ -784,6 +800,7 @@ class Registry(RegistryOperations):
                 concurrency=concurrency,
                 progress=progress,
                 allow_empty=allow_empty,
+                **extra,
             )
         container = self.get_container(target)
         self.auth.load_configs(container, configs=[config_path] if config_path else None)
@@ -828,12 +845,13 @@ class Registry(RegistryOperations):
             destination,
             ConfigSpec(
                 config_path,
-                config_type or defaults.unknown_config_media_type,
+                config_type or packing.config_media_type,
                 annotset.get_annotations("$config"),
             ),
             manifest_annots,
             subject,
             reference=None if container.digest else container.tag,
+            artifact_type=packing.artifact_type,
             options=PushOptions(
                 concurrency=concurrency,
                 progress=report,
@@ -925,6 +943,89 @@ class Registry(RegistryOperations):
         )
         return self.pull_manifest(container, manifest, outdir or oras.utils.get_tmpdir(), options)
 
+    # -- referrers ------------------------------------------------------------------------------
+    def attach(
+        self,
+        target: str,
+        artifact_type: str,
+        files: Optional[list] = None,
+        manifest_config: Optional[str] = None,
+        annotation_file: Optional[Any] = None,
+        manifest_annotations: Optional[dict] = None,
+        disable_path_validation: bool = False,
+        platform: Optional[str] = None,
+        concurrency: int = PUSH_CONCURRENCY,
+        progress: Optional[ProgressCallback] = None,
+        distribution_spec: Optional[str] = None,
+    ) -> dict[str, Any]:
+        """Push `files` (none: an empty artifact) as a referrer of the manifest `target`
+        names (with `platform`, of its entry for that platform in an index): an image-spec
+        1.1 manifest of `artifact_type` whose `subject` is that manifest, pushed untagged. A
+        registry without the referrers API gets the subject's tag-schema index updated.
+        Returns the referrer's descriptor (with `artifactType` and annotations) as a dict."""
+        from oras.copy import resolve_root
+
+        if not artifact_type:
+            raise ArgumentError("attach needs an artifact type")
+        if isinstance(files, (str, os.PathLike)):
+            files = [files]
+        _check_concurrency(concurrency)
+        container = self.get_container(target)
+        repository = self.repository(container, push=True, distribution_spec=distribution_spec)
+        want = Platform.parse(platform) if platform else None
+        subject = resolve_root(repository, container.digest or container.tag, want)
+        annotset, entries = prepare_entries(
+            files or [], annotation_file, disable_path_validation, manifest_annotations
+        )
+        packing = Packing.choose(artifact_type, "v1.1", bool(manifest_config))
+        config_path, config_type = None, None
+        if manifest_config:
+            config_path, config_type = self._parse_manifest_ref(manifest_config)
+        manifest_annots = {**annotset.get_annotations("$manifest"), **(manifest_annotations or {})}
+        self._fit_pool(concurrency)
+        root = push_files(
+            entries,
+            repository,
+            ConfigSpec(
+                config_path,
+                config_type or packing.config_media_type,
+                annotset.get_annotations("$config"),
+            ),
+            manifest_annots,
+            subject.identity(),
+            reference=None,
+            options=PushOptions(concurrency=concurrency, progress=progress or self.progress),
+            artifact_type=packing.artifact_type,
+        )
+        found = Descriptor(
+            media_type=root.media_type,
+            digest=root.digest,
+            size=root.size,
+            artifact_type=artifact_type,
+            annotations=manifest_annots or None,
+        )
+        return found.to_dict()
+
+    def get_referrers(
+        self,
+        target: str,
+        artifact_type: Optional[str] = None,
+        platform: Optional[str] = None,
+        distribution_spec: Optional[str] = None,
+    ) -> list[dict[str, Any]]:
+        """The referrers of the manifest `target` names (of `artifact_type` when given), as
+        descriptor dicts with `artifactType` and annotations: from the registry's referrers
+        API, or else the tag-schema index (entries whose manifest does not name the subject
+        are left out)."""
+        from oras.copy import resolve_root
+        from oras.referrers import find_referrers
+
+        container = self.get_container(target)
+        repository = self.repository(container, distribution_spec=distribution_spec)
+        want = Platform.parse(platform) if platform else None
+        subject = resolve_root(repository, container.digest or container.tag, want)
+        return [d.to_dict() for d in find_referrers(repository, subject, artifact_type)]
+
     def pull_manifest(
         self,
         container: Container,
@@ -977,11 +1078,17 @@ class Registry(RegistryOperations):
 
     # -- the core store ---------------------------------------------------------------------------
     def repository(
-        self, target: container_type, push: bool = False, mount_from: Optional[str] = None
+        self,
+        target: container_type,
+        push: bool = False,
+        mount_from: Optional[str] = None,
+        distribution_spec: Optional[str] = None,
     ) -> Any:
         """The repository `target` names, as a content store (`oras.remote.repository`) whose
         requests go through this client's `do_request` (auth, retries, overrides). `push`
-        asks for push rights up front; `mount_from` for pull rights on a mount's source."""
+        asks for push rights up front; `mount_from` for pull rights on a mount's source.
+        `distribution_spec` ("v1.1-referrers-api" or "v1.1-referrers-tag") forces how its
+        referrers are listed and kept; by default that is detected, once per repository."""
         from oras.remote.repository import Repository
 
         container = self.get_container(target)
@@ -990,8 +1097,14 @@ class Registry(RegistryOperations):
             self.auth.want_mount(container.registry, container.api_prefix, mount_from)
         elif push:
             self.auth.want_scope(container.registry, container.api_prefix, ["pull", "push"])
+        support = self.__dict__.setdefault("_referrers_support", {})
         return Repository(
-            self.do_request, container.to_reference(), scheme=self.prefix, ranged=self.ranged
+            self.do_request,
+            container.to_reference(),
+            scheme=self.prefix,
+            ranged=self.ranged,
+            referrers_support=support,
+            distribution_spec=distribution_spec,
         )
 
     # -- deprecated aliases ----------------------------------------------------------------------

@@ -25,6 +25,7 @@ from oras.content.files import FileSource
 from oras.copy import CopyGraphOptions, copy_graph
 from oras.descriptor import Descriptor
 from oras.digest import Hasher
+from oras.errors import ArgumentError
 from oras.pack import (
     PackedBlob,
     StreamEntry,
@@ -36,7 +37,7 @@ from oras.pack import (
 from oras.progress import DONE, EXISTS, STARTED, ProgressCallback, ProgressReporter
 from oras.remote.repository import Repository, push_file_while_hashing, push_stream
 
-__all__ = ["ConfigSpec", "PushOptions", "prepare_entries", "push_files"]
+__all__ = ["ConfigSpec", "IMAGE_SPECS", "Packing", "PushOptions", "prepare_entries", "push_files"]
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,44 @@ class ConfigSpec:
     path: Optional[str] = None
     media_type: str = defaults.unknown_config_media_type
     annotations: dict[str, str] = field(default_factory=dict)
+
+
+#: The image-spec versions a push can pack for: 1.1 (`artifactType`) and 1.0 (config type).
+IMAGE_SPECS = ("v1.1", "v1.0")
+
+
+@dataclass(frozen=True)
+class Packing:
+    """Where a push writes the artifact type: image-spec 1.1's `artifactType` (with the empty
+    config descriptor when no config is given), or 1.0's config media type."""
+
+    #: The manifest's `artifactType` (None: not written).
+    artifact_type: Optional[str]
+    #: The config's media type when the config (or its `path:type`) names none.
+    config_media_type: str
+
+    @classmethod
+    def choose(cls, artifact_type: Optional[str], image_spec: str, has_config: bool) -> Packing:
+        """The packing for a push: without `artifact_type` oras-py's (no `artifactType`, an
+        unknown-type config); ArgumentError for an unknown `image_spec` or for a 1.0 push
+        that has both an artifact type and a config (1.0 has one place for the two)."""
+        if image_spec not in IMAGE_SPECS:
+            raise ArgumentError(
+                f"unknown image spec {image_spec!r}: use one of {', '.join(IMAGE_SPECS)}"
+            )
+        if not artifact_type:
+            return cls(None, defaults.unknown_config_media_type)
+        if image_spec == "v1.0":
+            if has_config:
+                raise ArgumentError(
+                    "an artifact type and a config cannot both be given for image-spec v1.0",
+                    hint="drop one of them, or pack for image-spec v1.1",
+                )
+            return cls(None, artifact_type)
+        config_type = (
+            defaults.unknown_config_media_type if has_config else defaults.empty_media_type
+        )
+        return cls(artifact_type, config_type)
 
 
 @dataclass
@@ -109,9 +148,14 @@ def push_files(
     subject: Any = None,
     reference: Optional[str] = None,
     options: Optional[PushOptions] = None,
+    artifact_type: Optional[str] = None,
 ) -> Descriptor:
     """Pack `entries` and copy them, their config and the manifest into `destination`; the
-    manifest is tagged `reference` (by digest only when it is None). Returns its descriptor."""
+    manifest is tagged `reference` (by digest only when it is None). Returns its descriptor.
+
+    With `artifact_type` the manifest is an image-spec 1.1 artifact: it carries
+    `artifactType`, and without entries its single layer is the empty descriptor (whose
+    `{}` blob is sent too, as the spec asks)."""
     options = options or PushOptions()
     source = FileSource()
     packed: list[PackedBlob] = []
@@ -158,7 +202,11 @@ def push_files(
     finally:
         for item in packed:
             item.cleanup()
-    manifest = build_manifest(config_layer, layers, dict(manifest_annotations or {}), subject)
+    if artifact_type and not entries:
+        layers = [_empty_layer(source, options.config_destination or destination)]
+    manifest = build_manifest(
+        config_layer, layers, dict(manifest_annotations or {}), subject, artifact_type
+    )
     _validate(manifest)
     root = source.add_bytes(
         manifest.get("mediaType") or defaults.default_manifest_media_type,
@@ -224,6 +272,15 @@ def send_stream(
     layer.update(size=pushed.size, digest=pushed.digest)
     reporter.emit(DONE)
     return layer
+
+
+def _empty_layer(source: FileSource, destination: Storage) -> dict[str, Any]:
+    """The empty descriptor as the only layer of an artifact without files, its blob sent."""
+    from oras.descriptor import EMPTY_JSON
+
+    desc = source.add_bytes(defaults.empty_media_type, EMPTY_JSON)
+    copy_graph(source, destination, desc, CopyGraphOptions(concurrency=1))
+    return desc.to_dict()
 
 
 def _pack_config(source: FileSource, config: ConfigSpec) -> Descriptor:

@@ -19,6 +19,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--concurrency", type=int, default=3, help="nodes copied at once (default: 3)"
     )
+    parser.add_argument(
+        "--include-referrers",
+        action="store_true",
+        help="also back up the referrers of each tag (and theirs), untagged in index.json",
+    )
+    from oras.cli.referrers import add_distribution_spec
+
+    add_distribution_spec(parser)
     options.add_remote(parser)
     options.add_common(parser)
 
@@ -32,9 +40,16 @@ def run(args: argparse.Namespace) -> int:
     client = options.make_client(args, text)
     container = client.get_container(text)
     ref = container.to_reference()
-    repository = client.repository(container)
+    repository = client.repository(container, distribution_spec=args.distribution_spec)
+    find = None
+    if args.include_referrers:
+        from oras.referrers import find_referrers, is_referrers_tag
+
+        find = lambda desc: find_referrers(repository, desc)  # noqa: E731
     if not tags:
         tags = list(repository.tags())
+        if find is not None:  # tag-schema indexes are written again for what is restored
+            tags = [t for t in tags if not is_referrers_tag(t)]
         if not tags:
             raise ValueError(f"{ref.registry}/{ref.repository} has no tags to back up")
     printer = EventPrinter(BACKUP, quiet=args.quiet)
@@ -45,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
                 tag,
                 layout,
                 tag,
-                CopyOptions(concurrency=args.concurrency, **printer.hooks()),
+                CopyOptions(concurrency=args.concurrency, find_referrers=find, **printer.hooks()),
             )
             say(f"Backed up [registry] {ref.registry}/{ref.repository}:{tag} {desc.digest}")
     say(f"Saved {len(tags)} tag(s) to [oci-layout] {args.output}")

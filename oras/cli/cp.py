@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING, Callable
 
 from oras.cli import options, target
 from oras.cli.console import UsageError, say
+
+if TYPE_CHECKING:  # the CLI imports the library only when a command runs
+    from oras.descriptor import Descriptor
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -19,7 +23,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "-r",
         "--recursive",
         action="store_true",
-        help="[Preview] also copy the referrers (not available yet: refused)",
+        help="[Preview] also copy the referrers, and theirs, recursively",
     )
     parser.add_argument("--platform", help="os/arch[/variant]: copy only this entry of an index")
     parser.add_argument(
@@ -29,6 +33,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--concurrency", type=int, default=3, help="nodes copied at once (default: 3)"
     )
     options.add_ranges(parser)
+    from oras.cli.referrers import add_distribution_spec
+
+    add_distribution_spec(parser)
     for prefix in ("from", "to"):
         target.add_target(parser, prefix)
         target.add_prefixed(parser, prefix, options.add_remote)
@@ -59,8 +66,6 @@ def run(args: argparse.Namespace) -> int:
     from oras.manifest import Platform
     from oras.reference import split_tags
 
-    if args.recursive:
-        raise UsageError("-r/--recursive needs referrers support, which is not available yet")
     if args.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
     options.check_ranges(args)
@@ -88,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
                 extra_tags=extra_tags,
                 skip_existing=not args.force,
                 mount_from=(lambda _d: [mount_from]) if same else None,
+                find_referrers=_referrers_of(src.store) if args.recursive else None,
                 **printer.hooks(),
             )
             desc = copy(src.store, src.reference, dst.store, dst.reference, copy_options)
@@ -96,3 +102,9 @@ def run(args: argparse.Namespace) -> int:
         say(f"Tagged {tag}")
     say(f"Digest: {desc.digest}")
     return 0
+
+
+def _referrers_of(store: object) -> Callable[[Descriptor], list[Descriptor]]:
+    from oras.referrers import find_referrers
+
+    return lambda desc: find_referrers(store, desc)

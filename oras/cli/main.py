@@ -25,6 +25,8 @@ COMMANDS = (
     "cp",
     "backup",
     "restore",
+    "attach",
+    "discover",
     "blob",
     "manifest",
     "repo",

@@ -63,6 +63,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="OS/ARCH[/VARIANT]",
         help="pull this platform's entry of an index (default: this machine's, or the only one)",
     )
+    parser.add_argument(
+        "--include-subject",
+        action="store_true",
+        help="[Preview] also pull the artifact's subject, and its subject, recursively",
+    )
     add_transfer_flags(parser, PULL_CONCURRENCY)
     options.add_ranges(parser)
     add_format(parser)
@@ -115,6 +120,14 @@ def run(args: argparse.Namespace) -> int:
             container, manifest = client.resolve_manifest(reference, allowed, platform)
             written = client.pull_manifest(container, manifest, args.output, pull_options)
             name, root = f"{container.registry}/{container.api_prefix}", container.digest
+            seen, current = {root}, manifest
+            while args.include_subject and isinstance(current.get("subject"), dict):
+                digest = str(current["subject"].get("digest"))
+                if digest in seen:
+                    break
+                seen.add(digest)
+                subject, current = client.resolve_manifest(f"{name}@{digest}", allowed, platform)
+                written += client.pull_manifest(subject, current, args.output, pull_options)
     finally:
         if renderer is not None:
             renderer.close()
@@ -228,6 +241,15 @@ def _pull_from_layout(
     with target.open_target(args, args.target) as opened:
         root, manifest = _layout_manifest(opened, platform)
         written = pull_files(opened.store, root, manifest, args.output, pull_options)
+        seen, current = {root.digest}, manifest
+        while args.include_subject and isinstance(current.get("subject"), dict):
+            digest = str(current["subject"].get("digest"))
+            if digest in seen:
+                break
+            seen.add(digest)
+            opened.reference = digest
+            subject, current = _layout_manifest(opened, platform)
+            written += pull_files(opened.store, subject, current, args.output, pull_options)
     return opened.name, root.digest, manifest, written
 
 

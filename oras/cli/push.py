@@ -8,6 +8,7 @@ import os
 import sys
 from typing import Any
 
+from oras import defaults
 from oras.cli import options
 from oras.cli.console import UsageError, say
 from oras.cli.output import add_format, descriptor_json, json_mode, print_json
@@ -17,6 +18,9 @@ from oras.defaults import default_blob_media_type
 from oras.defaults import default_chunksize as DEFAULT_CHUNK
 from oras.errors import InvalidAnnotationsError
 from oras.pack import StreamEntry
+
+#: `org.opencontainers.image.created`, added to every manifest the command line pushes.
+ANNOTATION_CREATED = "org.opencontainers.image.created"
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -39,6 +43,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         dest="manifest_config",
         metavar="path[:mediatype]",
         help="manifest config file (/dev/null for an empty one)",
+    )
+    parser.add_argument(
+        "--artifact-type",
+        metavar="TYPE",
+        help="the artifact's type (image-spec v1.1 `artifactType`; default: "
+        "application/vnd.unknown.artifact.v1 unless --config is given)",
+    )
+    parser.add_argument(
+        "--image-spec",
+        choices=("v1.1", "v1.0"),
+        help="pack for image-spec v1.1 (default; v1.0 when --config is given without "
+        "--artifact-type) or v1.0",
     )
     parser.add_argument(
         "--annotation-file",
@@ -134,10 +150,50 @@ def check_annotation_keys(path: str, data: dict, files: list[str]) -> None:
         )
 
 
+def choose_packing(args: argparse.Namespace) -> tuple[str, str]:
+    """(artifact type or "", image spec) by Go oras's push rules: image-spec v1.1 unless
+    `--config` comes without `--artifact-type` (then v1.0, as oras-py always packed); v1.1
+    without an artifact type or a config takes application/vnd.unknown.artifact.v1."""
+    config = getattr(args, "manifest_config", None)
+    artifact_type = args.artifact_type or ""
+    image_spec = args.image_spec or ("v1.0" if config and not artifact_type else "v1.1")
+    if image_spec == "v1.1" and not artifact_type:
+        if config:
+            raise UsageError(
+                "missing artifact type for an OCI image-spec v1.1 artifact with a config: "
+                "set an artifact type via `--artifact-type`"
+            )
+        artifact_type = defaults.unknown_artifact_type
+    if image_spec == "v1.0" and artifact_type and config:
+        raise UsageError("--artifact-type and --config cannot both be given with --image-spec v1.0")
+    return artifact_type, image_spec
+
+
+def add_created(annotations: dict[str, str], annotation_file: Any) -> dict[str, str]:
+    """The manifest annotations with `org.opencontainers.image.created` (now, RFC 3339 UTC,
+    in seconds) unless supplied; a supplied value must be an RFC 3339 time."""
+    from datetime import datetime, timezone
+
+    supplied = annotations.get(ANNOTATION_CREATED)
+    if supplied is None and annotation_file:
+        supplied = (annotation_file.get("$manifest") or {}).get(ANNOTATION_CREATED)
+    if supplied is not None:
+        try:
+            datetime.fromisoformat(supplied.replace("z", "Z"))
+        except ValueError:
+            raise ValueError(
+                f"invalid {ANNOTATION_CREATED} annotation {supplied!r}: not an RFC 3339 time"
+            ) from None
+        return annotations
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {**annotations, ANNOTATION_CREATED: now}
+
+
 def run(args: argparse.Namespace) -> int:
     as_json = json_mode(args)  # a bad --format is refused before anything is read or sent
-    if not args.files:
-        raise UsageError("push needs at least one file")
+    artifact_type, image_spec = choose_packing(args)
+    if not args.files and image_spec == "v1.0":
+        raise UsageError("push needs at least one file (or image-spec v1.1: an empty artifact)")
     annotations = parse_annotations(args.annotation)
     annotation_file = None
     if args.annotation_file:
@@ -146,6 +202,7 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(
                 "`--annotation` and `--annotation-file` with $manifest cannot be both specified."
             )
+    annotations = add_created(annotations, annotation_file)
     if args.manifest_config:
         from oras.utils import split_path_and_content
 
@@ -166,8 +223,12 @@ def run(args: argparse.Namespace) -> int:
         check_annotation_keys(args.annotation_file, annotation_file, paths)
     from oras.reference import split_tags
 
+    if not files and not args.quiet:
+        sys.stderr.write("Uploading empty artifact\n")
     if args.oci_layout or args.oci_layout_path:
-        return _push_to_layout(args, files, annotation_file, annotations, as_json)
+        return _push_to_layout(
+            args, files, annotation_file, annotations, artifact_type, image_spec, as_json
+        )
     target, tags = split_tags(args.target)  # `repo:v1,latest`: push v1, then tag the rest
     client = options.make_client(args, target)
     container = client.get_container(target)
@@ -186,6 +247,8 @@ def run(args: argparse.Namespace) -> int:
             progress=renderer,
             do_chunked=args.chunk_size is not None,
             chunk_size=args.chunk_size or DEFAULT_CHUNK,
+            artifact_type=artifact_type or None,
+            image_spec=image_spec,
         )
     finally:
         if renderer is not None:
@@ -233,11 +296,13 @@ def _push_to_layout(
     files: list[Any],
     annotation_file: Any,
     annotations: dict,
+    artifact_type: str,
+    image_spec: str,
     as_json: bool = False,
 ) -> int:
     """`--oci-layout`: the same push, into an OCI image layout (a directory or a .tar)."""
     from oras.cli.target import open_target
-    from oras.push import ConfigSpec, PushOptions, prepare_entries, push_files
+    from oras.push import ConfigSpec, Packing, PushOptions, prepare_entries, push_files
     from oras.utils import split_path_and_content
 
     path_and_tags = args.target.lstrip("@") if args.oci_layout_path else args.target
@@ -251,7 +316,11 @@ def _push_to_layout(
             annotations or None,
             args.chunk_size or DEFAULT_CHUNK,
         )
-        config = ConfigSpec(annotations=annotset.get_annotations("$config"))
+        packing = Packing.choose(artifact_type or None, image_spec, bool(args.manifest_config))
+        config = ConfigSpec(
+            media_type=packing.config_media_type,
+            annotations=annotset.get_annotations("$config"),
+        )
         if args.manifest_config:
             spec = split_path_and_content(args.manifest_config)
             config.path = spec.path
@@ -266,6 +335,7 @@ def _push_to_layout(
                 manifest_annots,
                 reference=opened.reference or "latest",
                 options=PushOptions(concurrency=args.concurrency, progress=renderer),
+                artifact_type=packing.artifact_type,
             )
         finally:
             if renderer is not None:

@@ -22,6 +22,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--concurrency", type=int, default=5, help="nodes copied at once (default: 5)"
     )
+    parser.add_argument(
+        "--exclude-referrers",
+        action="store_true",
+        help="restore only the tags' own graphs, not the referrers the layout holds for them",
+    )
+    from oras.cli.referrers import add_distribution_spec
+
+    add_distribution_spec(parser)
     options.add_remote(parser)
     options.add_common(parser)
 
@@ -33,7 +41,11 @@ def run(args: argparse.Namespace) -> int:
 
     text, tags = target.repository_and_tags(args, "restore")
     with open_layout(args.input, "r") as layout:
-        tags = tags or list(layout.tags())
+        if not tags:
+            from oras.referrers import is_referrers_tag
+
+            # Tag-schema indexes are written again for the referrers that are restored.
+            tags = [t for t in layout.tags() if args.exclude_referrers or not is_referrers_tag(t)]
         if not tags:
             raise ValueError(f"the OCI layout {args.input} has no tags to restore")
         if args.dry_run:
@@ -44,7 +56,14 @@ def run(args: argparse.Namespace) -> int:
         client = options.make_client(args, text)
         container = client.get_container(text)
         ref = container.to_reference()
-        repository = client.repository(container, push=True)
+        repository = client.repository(
+            container, push=True, distribution_spec=args.distribution_spec
+        )
+        find = None
+        if not args.exclude_referrers:
+            from oras.referrers import find_referrers
+
+            find = lambda desc: find_referrers(layout, desc)  # noqa: E731
         printer = EventPrinter(RESTORE, quiet=args.quiet)
         for tag in tags:
             desc = copy(
@@ -52,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
                 tag,
                 repository,
                 tag,
-                CopyOptions(concurrency=args.concurrency, **printer.hooks()),
+                CopyOptions(concurrency=args.concurrency, find_referrers=find, **printer.hooks()),
             )
             say(f"Restored [registry] {ref.registry}/{ref.repository}:{tag} {desc.digest}")
     say(f"Restored {len(tags)} tag(s) from [oci-layout] {args.input}")

@@ -126,7 +126,12 @@ def open_target(
     client = options.make_client(args, text)
     container = client.get_container(text)
     ref = container.to_reference()
-    repository = client.repository(container, push=write, mount_from=mount_from)
+    repository = client.repository(
+        container,
+        push=write,
+        mount_from=mount_from,
+        distribution_spec=getattr(args, "distribution_spec", None),
+    )
     # A reference without a tag means "latest" when read; a destination keeps it empty so
     # that a copy tags it with the source's tag.
     explicit = ref.digest or (ref.tag if getattr(container, "_tag_given", True) else "")

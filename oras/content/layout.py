@@ -341,6 +341,36 @@ class BaseLayoutStore:
         self._blob_written(name)
         if is_manifest(expected):
             self._add_manifest(expected.identity())
+            self._list_referrer(expected)
+
+    def _list_referrer(self, desc: Descriptor) -> None:
+        """A manifest with a `subject` (a referrer, which no tag names) gets an untagged entry
+        in `index.json`, as oras-go lists the layout's untagged roots, so that tools reading
+        only `index.json` find it."""
+        from oras.referrers import referrer_descriptor, subject_of
+
+        if desc.size > MAX_MANIFEST_SIZE:
+            return
+        with self._open(_blob_name(desc.digest)) as stream:
+            data = stream.read(MAX_MANIFEST_SIZE + 1)
+        subject = subject_of(data)
+        if subject is None:
+            return
+        referrer = referrer_descriptor(desc, data, subject.digest)
+        assert referrer is not None
+        entry = Descriptor(
+            desc.media_type, desc.digest, desc.size, artifact_type=referrer.artifact_type
+        ).to_dict()
+        with self._lock:
+            if any(e.get("digest") == desc.digest for e in self._index["manifests"]):
+                return
+            previous = self._index["manifests"]
+            self._index["manifests"] = [*previous, entry]
+            try:
+                self._save_index()
+            except BaseException:
+                self._index["manifests"] = previous
+                raise
 
     def _blob_written(self, name: str) -> None:
         """Hook: `name` now holds new content."""

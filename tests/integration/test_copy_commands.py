@@ -213,11 +213,6 @@ def test_library_copy_between_repositories_streams_and_verifies(
     assert back.fetch(layer).read() == b"x" * 100_000
 
 
-def test_cp_refuses_recursive_until_referrers_exist(oras_cli, registry, unique_repo):
-    done = oras_cli("cp", "-r", registry.ref(unique_repo, "v1"), registry.ref(unique_repo, "v2"))
-    assert done.returncode == 2 and "referrers" in done.stderr
-
-
 def test_push_with_several_tags_and_an_exported_manifest(oras_cli, registry, unique_repo, tmp_path):
     (tmp_path / "a.txt").write_text("a\n")
     ref = registry.ref(unique_repo, "v1,latest,stable")
