@@ -9,6 +9,7 @@ from oras.cli import options
 from oras.cli.console import UsageError, say
 from oras.cli.output import add_format, json_mode, print_json
 from oras.cli.progress import add_transfer_flags, make_renderer
+from oras.cli.push import add_annotation_flags
 from oras.cli.referrers import add_distribution_spec
 from oras.concurrency import PUSH_CONCURRENCY
 
@@ -25,17 +26,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--config", dest="manifest_config", metavar="path[:mediatype]", help="manifest config"
     )
-    parser.add_argument(
-        "-a",
-        "--annotation",
-        action="append",
-        default=[],
-        metavar="key=value",
-        help="manifest annotation (repeatable)",
-    )
-    parser.add_argument(
-        "--annotation-file", help="JSON file of annotations ($manifest, $config, files)"
-    )
+    add_annotation_flags(parser)
     parser.add_argument(
         "--export-manifest", metavar="PATH", help="also write the pushed manifest to PATH"
     )

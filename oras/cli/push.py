@@ -56,19 +56,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="pack for image-spec v1.1 (default; v1.0 when --config is given without "
         "--artifact-type) or v1.0",
     )
-    parser.add_argument(
-        "--annotation-file",
-        help="JSON file of annotations ($manifest, $config, files); every file key must name "
-        "a pushed file, every value must be a string",
-    )
-    parser.add_argument(
-        "-a",
-        "--annotation",
-        action="append",
-        default=[],
-        metavar="key=value",
-        help="manifest annotation (repeatable)",
-    )
+    add_annotation_flags(parser)
     parser.add_argument(
         "--disable-path-validation",
         action="store_true",
@@ -148,6 +136,23 @@ def check_annotation_keys(path: str, data: dict, files: list[str]) -> None:
             f"annotation file {path}: {names}{more} {verb} no pushed file "
             "(keys are $manifest, $config or a file as given on the command line)"
         )
+
+
+def add_annotation_flags(parser: argparse.ArgumentParser) -> None:
+    """`--annotation-file` and `-a/--annotation`, as push and attach take them."""
+    parser.add_argument(
+        "--annotation-file",
+        help="JSON file of annotations ($manifest, $config, files); every file key must name "
+        "a pushed file, every value must be a string",
+    )
+    parser.add_argument(
+        "-a",
+        "--annotation",
+        action="append",
+        default=[],
+        metavar="key=value",
+        help="manifest annotation (repeatable)",
+    )
 
 
 def choose_packing(args: argparse.Namespace) -> tuple[str, str]:

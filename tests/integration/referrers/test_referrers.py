@@ -8,7 +8,7 @@ import io
 import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -33,24 +33,8 @@ EMPTY = {
 ACCEPT = f"{MANIFEST}, {INDEX}"
 
 
-# -- both registry kinds: Distribution 2.8 (tag schema) and oras.testing (referrers API) ------
-@pytest.fixture(scope="session")
-def api_registries() -> Iterator[tuple[TestRegistry, TestRegistry]]:
-    with TestRegistry() as first, TestRegistry() as second:
-        yield first, second
-
-
-@pytest.fixture(params=["distribution", "referrers-api"])
-def registry(request, registry, api_registries):  # noqa: F811 - the conftest one, or the API
-    return registry if request.param == "distribution" else api_registries[0]
-
-
-@pytest.fixture
-def second_registry(registry, second_registry, api_registries):  # noqa: F811
-    return api_registries[1] if isinstance(registry, TestRegistry) else second_registry
-
-
 def has_api(registry: Any) -> bool:
+    """Registries of the referrers API (the tag schema otherwise: Distribution 2.8)."""
     return isinstance(registry, TestRegistry)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -19,24 +19,8 @@ SIG = "application/vnd.example.sig"
 SBOM = "application/vnd.example.sbom"
 
 
-# -- both registry kinds: Distribution 2.8 (tag schema) and oras.testing (referrers API) ------
-@pytest.fixture(scope="session")
-def api_registries() -> Iterator[tuple[TestRegistry, TestRegistry]]:
-    with TestRegistry() as first, TestRegistry() as second:
-        yield first, second
-
-
-@pytest.fixture(params=["distribution", "referrers-api"])
-def registry(request, registry, api_registries):  # noqa: F811 - the conftest one, or the API
-    return registry if request.param == "distribution" else api_registries[0]
-
-
-@pytest.fixture
-def second_registry(registry, second_registry, api_registries):  # noqa: F811
-    return api_registries[1] if isinstance(registry, TestRegistry) else second_registry
-
-
 def has_api(registry: Any) -> bool:
+    """Registries of the referrers API (the tag schema otherwise: Distribution 2.8)."""
     return isinstance(registry, TestRegistry)
 
 
