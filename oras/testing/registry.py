@@ -29,7 +29,8 @@ class TestRegistry:
     (and finds them again on the next start). `users` (`{name: password}`) or `htpasswd` (a file)
     turn on basic auth, or bearer tokens from the registry's own `/token` realm with
     `token=True` (`token_lifetime` seconds, `permissions` as in `TokenAuth`). `referrers=False`
-    answers the referrers API with 404 as Distribution 2.8 does; `delete=False` refuses deletes
+    answers the referrers API with 404 as Distribution 2.8 does (`referrers_page_size` splits its
+    answers into pages linked by `Link`); `delete=False` refuses deletes
     with 405 UNSUPPORTED; `chunk_min_length` is announced in `OCI-Chunk-Min-Length`.
 
     Use it as a context manager (`with TestRegistry() as reg: reg.url`) or call `start()` and
@@ -50,6 +51,7 @@ class TestRegistry:
         token_lifetime: float = DEFAULT_TOKEN_LIFETIME,
         permissions: Optional[Mapping[str, Mapping[str, str]]] = None,
         referrers: bool = True,
+        referrers_page_size: int = 0,
         delete: bool = True,
         chunk_min_length: int = 0,
     ) -> None:
@@ -80,6 +82,7 @@ class TestRegistry:
             self.storage,
             self.auth,
             referrers=referrers,
+            referrers_page_size=referrers_page_size,
             delete=delete,
             chunk_min_length=chunk_min_length,
         )

@@ -60,6 +60,8 @@ class Settings:
     storage: Storage
     auth: Optional[Authenticator] = None
     referrers: bool = True
+    #: Referrers listed per page of the referrers API (0: all in one answer).
+    referrers_page_size: int = 0
     delete: bool = True
     chunk_min_length: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
@@ -668,10 +670,19 @@ class RegistryHandler(BaseHTTPRequestHandler):
     def _referrers(self, name: str, digest: str) -> None:
         _check_digest(digest)
         wanted = [t for t in self.query.get("artifactType", []) if t]
+        last = (self.query.get("last") or [""])[0]
+        page_size = self.settings.referrers_page_size
         entries = []
+        headers: dict[str, str] = {}
         for referrer, record in self.settings.storage.referrers(name, digest):
-            if wanted and record.artifact_type not in wanted:
+            if (wanted and record.artifact_type not in wanted) or (last and referrer <= last):
                 continue
+            if page_size and len(entries) == page_size:
+                query = urllib.parse.urlencode(
+                    [("last", entries[-1]["digest"])] + [("artifactType", t) for t in wanted]
+                )
+                headers["Link"] = f'</v2/{name}/referrers/{digest}?{query}>; rel="next"'
+                break
             entry: dict[str, Any] = {
                 "mediaType": record.media_type,
                 "digest": referrer,
@@ -683,7 +694,8 @@ class RegistryHandler(BaseHTTPRequestHandler):
                 entry["annotations"] = record.annotations
             entries.append(entry)
         index = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries}
-        headers = {"OCI-Filters-Applied": "artifactType"} if wanted else {}
+        if wanted:
+            headers["OCI-Filters-Applied"] = "artifactType"
         self._json(200, index, OCI_INDEX, headers=headers)
 
 

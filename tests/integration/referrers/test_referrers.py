@@ -321,3 +321,37 @@ def test_memory_and_layout_stores_answer_referrers(kind: str, tmp_path: Path):
         ]
         reopened = LayoutStore(tmp_path / "layout", read_only=True)
         assert [d.digest for d in find_referrers(reopened, image)] == [sig.digest]
+
+
+def test_referrers_api_pages_are_all_followed(tmp_path, monkeypatch):
+    """A registry that lists referrers a page at a time (`Link: rel="next"`): every page is
+    read, the artifact-type filter travels with each one."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.txt").write_text("paged\n")
+    with TestRegistry(referrers_page_size=2) as paged:
+        client = Registry(hostname=paged.host, insecure=True)
+        image = f"{paged.host}/paged:v1"
+        client.push(target=image, files=["a.txt"])
+        kinds = ["x/sig", "x/sbom", "x/sig", "x/sig", "x/sbom"]
+        attached = [
+            client.attach(image, kind, manifest_annotations={"n": str(i)})
+            for i, kind in enumerate(kinds)
+        ]
+        pages: list[str] = []
+        send = client.do_request
+
+        def counting(url: str, method: str = "GET", *args: Any, **kwargs: Any) -> Any:
+            if "/referrers/" in url:
+                pages.append(url)
+            return send(url, method, *args, **kwargs)
+
+        monkeypatch.setattr(client, "do_request", counting)
+        listed = client.get_referrers(image)
+        assert sorted(d["digest"] for d in listed) == sorted(d["digest"] for d in attached)
+        assert len(pages) == 3  # 2 + 2 + 1
+        pages.clear()
+        sigs = client.get_referrers(image, artifact_type="x/sig")
+        assert sorted(d["digest"] for d in sigs) == sorted(
+            d["digest"] for d in attached if d["artifactType"] == "x/sig"
+        )
+        assert len(pages) == 2 and all("artifactType=x%2Fsig" in url for url in pages)
