@@ -1,5 +1,5 @@
 """Flags shared by the commands that read or write referrers (`attach`, `discover`, `cp`,
-`backup`, `restore`)."""
+`backup`, `restore`, `manifest push`, `manifest delete`)."""
 
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from oras.cli import options, raw
+from oras.cli.referrers import add_distribution_spec
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -18,11 +19,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("target", help="<registry>/<repository>{:<tag>|@<digest>}")
     raw.add_force(parser)
-    parser.add_argument(
-        "--distribution-spec",
-        choices=("v1.1-referrers-api", "v1.1-referrers-tag"),
-        help="how the registry lists referrers (default: detected)",
-    )
+    add_distribution_spec(parser)
     raw.add_descriptor(parser)
     options.add_remote(parser)
     options.add_common(parser)

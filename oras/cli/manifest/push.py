@@ -6,6 +6,7 @@ import argparse
 
 from oras.cli import options, raw, target
 from oras.cli.console import UsageError, say
+from oras.cli.referrers import add_distribution_spec
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -23,11 +24,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--concurrency", type=int, default=5, help="tags applied at once (default: 5)"
     )
-    parser.add_argument(
-        "--distribution-spec",
-        choices=("v1.1-referrers-api", "v1.1-referrers-tag"),
-        help="how the registry lists referrers (default: detected)",
-    )
+    add_distribution_spec(parser)
     raw.add_descriptor(parser)
     target.add_target(parser)
     options.add_remote(parser)

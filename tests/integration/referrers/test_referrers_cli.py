@@ -107,6 +107,20 @@ def test_deleting_a_referrer_updates_what_discover_shows(oras_cli, registry, uni
     assert [r["digest"] for r in root["referrers"]] == [graph["sig"]]
 
 
+def test_manifest_delete_of_a_referrer_keeps_the_index_in_step(
+    oras_cli, registry, unique_repo, graph
+):
+    sbom = graph["sbom"]["reference"]
+    done = ok(oras_cli("manifest", "delete", "-f", sbom))
+    assert done.stdout.splitlines() == [f"Deleted [registry] {sbom}"]
+    root = discover_json(oras_cli, graph["ref"])
+    assert [r["digest"] for r in root["referrers"]] == [graph["sig"]]
+    if not has_api(registry):  # the tag-schema index lost the entry too
+        tag = referrers_tag(graph["digest"])
+        index = ok(oras_cli("manifest", "fetch", f"{registry.host}/{unique_repo}:{tag}"))
+        assert [m["digest"] for m in json.loads(index.stdout)["manifests"]] == [graph["sig"]]
+
+
 def test_cp_recursive_copies_the_whole_graph(
     oras_cli, registry, second_registry, unique_repo, graph
 ):
