@@ -17,7 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Callable, Optional, Sequence
 
-from oras.concurrency import INTERRUPT_GRACE, check_interrupted, run_stoppable
+from oras.concurrency import INTERRUPT_GRACE, TransferSlots, check_interrupted, run_stoppable
 from oras.content import (
     Fetcher,
     Mounter,
@@ -45,7 +45,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Nodes copied at once unless told otherwise (Go oras' default).
+#: Nodes copied at once where an adaptive copy starts (Go oras' fixed default).
 DEFAULT_CONCURRENCY = 3
 #: How often the calling thread wakes up while it waits for the workers.
 WAKE_UP = 0.25
@@ -66,7 +66,9 @@ Hook = Callable[[Descriptor], None]
 class CopyGraphOptions:
     """How a graph is copied. Hooks run on worker threads; one that raises fails the copy."""
 
-    concurrency: int = DEFAULT_CONCURRENCY
+    #: Nodes copied at once; None: from DEFAULT_CONCURRENCY up to MAX_CONCURRENCY while the
+    #: throughput measured rewards more (`oras.concurrency.AdaptiveConcurrency`).
+    concurrency: Optional[int] = None
     #: Before a node's content is sent (its successors are in place); raise SkipNode to skip.
     pre_copy: Optional[Hook] = None
     #: After a node's content is stored at the destination.
@@ -85,7 +87,9 @@ class CopyGraphOptions:
     skip_existing: bool = True
 
     def __post_init__(self) -> None:
-        if not isinstance(self.concurrency, int) or self.concurrency < 1:
+        if self.concurrency is not None and (
+            not isinstance(self.concurrency, int) or self.concurrency < 1
+        ):
             raise ValueError(f"concurrency must be a positive integer, not {self.concurrency!r}")
 
 
@@ -218,8 +222,9 @@ class _GraphCopy:
         self.finished = threading.Event()
         self.root: Optional[_Node] = None
         self.root_reference: Optional[str] = None
+        self.slots = TransferSlots(options.concurrency, DEFAULT_CONCURRENCY)
         self.pool = ThreadPoolExecutor(
-            max_workers=options.concurrency, thread_name_prefix="oras-copy"
+            max_workers=self.slots.workers, thread_name_prefix="oras-copy"
         )
         self.stop = threading.Event()
         self.futures: set[Future[None]] = set()
@@ -265,7 +270,9 @@ class _GraphCopy:
         if self.error is not None:
             return
         try:
-            fn(node)
+            with self.slots.slot():
+                if self.error is None:
+                    fn(node)
         except BaseException as e:
             self._fail(e)
 
@@ -365,6 +372,7 @@ class _GraphCopy:
         stream = _CancellableReader(self.src.fetch(desc), self, desc)
         with stream:
             self.dst.push(desc, stream)  # type: ignore[arg-type]
+        self.slots.moved(desc.size)
         if self.options.post_copy:
             self.options.post_copy(desc)
         self._complete(node)

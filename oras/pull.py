@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO, Callable, Optional
 
 from oras import defaults
-from oras.concurrency import PULL_CONCURRENCY
 from oras.content import Fetcher, Storage
 from oras.content.cache import ReadThroughCache
 from oras.content.files import FileSink, PlannedFile
@@ -60,7 +59,9 @@ class PullOptions:
     config_file: Optional[str] = None
     #: ...when the config has this media type (any, when None): Go oras's `--config path:type`.
     config_media_type: Optional[str] = None
-    concurrency: int = PULL_CONCURRENCY
+    #: Blobs downloaded at once; None: from PULL_CONCURRENCY up to MAX_CONCURRENCY while the
+    #: throughput measured rewards more (`oras.concurrency.AdaptiveConcurrency`).
+    concurrency: Optional[int] = None
     #: Receives a ProgressEvent ("download") for each planned blob.
     progress: Optional[ProgressCallback] = None
     #: A content cache (an OCI layout) read through: blobs it holds are not downloaded

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from oras import defaults
-from oras.concurrency import PUSH_CONCURRENCY, map_concurrently
+from oras.concurrency import PUSH_CONCURRENCY, TransferSlots, map_concurrently
 from oras.content import Storage
 from oras.content.files import FileSource
 from oras.copy import CopyGraphOptions, copy_graph
@@ -94,7 +94,9 @@ class Packing:
 
 @dataclass
 class PushOptions:
-    concurrency: int = PUSH_CONCURRENCY
+    #: Blobs sent at once; None: from PUSH_CONCURRENCY up to MAX_CONCURRENCY while the
+    #: throughput measured rewards more (`oras.concurrency.AdaptiveConcurrency`).
+    concurrency: Optional[int] = None
     progress: Optional[ProgressCallback] = None
     #: Where the config goes (default: the destination); a registry sends it unchunked.
     config_destination: Optional[Storage] = None
@@ -197,7 +199,10 @@ def push_files(
 
     try:
         config_layer, *layers = map_concurrently(
-            push_node, [_CONFIG, *entries], options.concurrency
+            push_node,
+            [_CONFIG, *entries],
+            TransferSlots(options.concurrency, PUSH_CONCURRENCY),
+            weigh=lambda layer: max(0, layer.get("size", 0)),
         )
     finally:
         for item in packed:

@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from oras.utils import split_path_and_content
 
     as_json = json_mode(args)
-    if args.concurrency < 1:
+    if args.concurrency is not None and args.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
     annotations = parse_annotations(args.annotation)
     annotation_file = None

@@ -6,6 +6,7 @@ import argparse
 
 from oras.cli import options, target
 from oras.cli.console import say
+from oras.cli.progress import concurrency_value
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -17,7 +18,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "-o", "--output", required=True, metavar="PATH", help="layout directory or .tar file"
     )
     parser.add_argument(
-        "--concurrency", type=int, default=3, help="nodes copied at once (default: 3)"
+        "--concurrency",
+        type=concurrency_value,
+        default=None,
+        help="nodes copied at once (default: auto, from 3 up to 16 while more move more bytes "
+        "per second)",
     )
     parser.add_argument(
         "--include-referrers",

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Callable
 
 from oras.cli import options, target
 from oras.cli.console import UsageError, say
+from oras.cli.progress import concurrency_value
 
 if TYPE_CHECKING:  # the CLI imports the library only when a command runs
     from oras.descriptor import Descriptor
@@ -30,7 +31,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--force", action="store_true", help="copy every node, even those the destination has"
     )
     parser.add_argument(
-        "--concurrency", type=int, default=3, help="nodes copied at once (default: 3)"
+        "--concurrency",
+        type=concurrency_value,
+        default=None,
+        help="nodes copied at once (default: auto, from 3 up to 16 while more move more bytes "
+        "per second)",
     )
     options.add_ranges(parser)
     from oras.cli.referrers import add_distribution_spec
@@ -66,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     from oras.manifest import Platform
     from oras.reference import split_tags
 
-    if args.concurrency < 1:
+    if args.concurrency is not None and args.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
     options.check_ranges(args)
     platform = Platform.parse(args.platform) if args.platform else None

@@ -256,7 +256,9 @@ def client_for(args: argparse.Namespace, host: str) -> Any:
 
         client.ranged = RangedOptions(ranges=ranges)
         # A pooled connection for every range of every blob in flight.
-        client._fit_pool(getattr(args, "concurrency", 1) * ranges)
+        from oras.concurrency import MAX_CONCURRENCY
+
+        client._fit_pool((getattr(args, "concurrency", 1) or MAX_CONCURRENCY) * ranges)
     return client
 
 

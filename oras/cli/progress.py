@@ -331,14 +331,22 @@ def make_renderer(
     return LineProgress(stream)
 
 
+def concurrency_value(text: str) -> Optional[int]:
+    """A `--concurrency` value: a number, or `auto` (None: adapt, as when it is not given)."""
+    return None if text == "auto" else int(text)
+
+
 def add_transfer_flags(parser: argparse.ArgumentParser, concurrency: int) -> None:
     """`--concurrency` and `--no-tty`, shared by the commands that move blobs."""
+    from oras.concurrency import MAX_CONCURRENCY
+
     parser.add_argument(
         "--concurrency",
-        type=int,
-        default=concurrency,
+        type=concurrency_value,
+        default=None,
         metavar="N",
-        help=f"blobs transferred at the same time (default {concurrency})",
+        help=f"blobs transferred at the same time (default: auto, from {concurrency} up to "
+        f"{MAX_CONCURRENCY} while more move more bytes per second)",
     )
     parser.add_argument(
         "--no-tty", action="store_true", help="print one line per event instead of progress bars"

@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     from oras.pull import PullOptions
 
     as_json = json_mode(args)
-    if args.concurrency < 1:
+    if args.concurrency is not None and args.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
     options.check_ranges(args)
     platform = Platform.parse(args.platform) if args.platform else None

@@ -214,7 +214,7 @@ def run(args: argparse.Namespace) -> int:
         path = split_path_and_content(args.manifest_config).path
         if not os.path.exists(path):
             raise FileNotFoundError(f"manifest config {path} does not exist.")
-    if args.concurrency < 1:
+    if args.concurrency is not None and args.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
     if args.chunk_size is not None and args.chunk_size < 1:
         raise UsageError("--chunk-size must be at least 1 byte")
@@ -264,7 +264,8 @@ def run(args: argparse.Namespace) -> int:
     if not isinstance(body, (bytes, bytearray)):  # a client that sent it as a stream
         body = client.fetch_manifest(container)[0]
     if tags[1:]:
-        _tag_more(client, container, bytes(body), tags[1:], args.concurrency, not as_json)
+        concurrency = args.concurrency or PUSH_CONCURRENCY
+        _tag_more(client, container, bytes(body), tags[1:], concurrency, not as_json)
     if as_json:
         ref = container.to_reference()
         pushed = [] if container.digest and not tags else [container.tag, *tags[1:]]

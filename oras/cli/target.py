@@ -173,7 +173,7 @@ def repository_and_tags(args: argparse.Namespace, verb: str) -> tuple[str, list[
     every tag), checking `--concurrency`."""
     from oras.reference import split_tags
 
-    if args.concurrency < 1:
+    if args.concurrency is not None and args.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
     text, tags = split_tags(args.target)
     if "@" in text:
