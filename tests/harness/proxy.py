@@ -18,7 +18,7 @@ import struct
 import threading
 import time
 import urllib.parse
-from typing import BinaryIO, Iterator, Mapping, Optional, Union
+from typing import Any, BinaryIO, Callable, Iterator, Mapping, Optional, Union
 
 from tests.harness.service import LoopbackService
 
@@ -453,8 +453,10 @@ class FaultProxy(LoopbackService):
         path_regex: PathPattern = "",
         settle: float = SETTLE_TIMEOUT,
         min_overlap: float = MIN_OVERLAP,
+        where: Optional[Callable[[Any], bool]] = None,
     ) -> int:
-        """The largest number of matching requests that were in progress at the same moment.
+        """The largest number of matching requests (and, with `where`, only those it accepts)
+        that were in progress at the same moment.
 
         Overlaps shorter than `min_overlap` seconds do not count: a client can start its next
         request a moment before the proxy thread books the end of the previous one. Requests
@@ -462,6 +464,8 @@ class FaultProxy(LoopbackService):
         """
         events: list[tuple[float, int]] = []
         for entry in self.log(method, path_regex, settle=settle):
+            if where is not None and not where(entry):
+                continue
             end = float("inf") if entry.end is None else entry.end - min_overlap
             events.append((entry.start, 1))
             # Every request still counts for itself, however short.

@@ -244,7 +244,9 @@ def test_cli_pull_and_cp_take_the_number_of_ranges(
     assert done.returncode == 0, done.stderr
     assert hashlib.sha256((tmp_path / "out" / "big.bin").read_bytes()).hexdigest() == digest[7:]
     assert sum(1 for g in _blob_gets(fault_proxy, digest) if _range(g)) > 0
-    assert fault_proxy.max_concurrent("GET", f"/blobs/{digest}") <= 3
+    # Range requests only: the first answer (no Range) is closed by the client once its part
+    # is read, but the proxy may relay the rest of its body a moment longer.
+    assert fault_proxy.max_concurrent("GET", f"/blobs/{digest}", where=_range) <= 3
 
     fault_proxy.clear()
     layout = f"{tmp_path / 'layout'}:v1"
