@@ -15,7 +15,7 @@ import re
 import urllib.parse
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional
 
 from oras.digest import digest_problem
 from oras.testing.auth import Authenticator, Scope, TokenAuth, basic_credentials
@@ -65,6 +65,9 @@ class Settings:
     delete: bool = True
     chunk_min_length: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Sees every request before routing; when it returns True it has answered the request
+    #: itself (tests build misbehaving registries on it).
+    intercept: Optional[Callable[[RegistryHandler], bool]] = None
 
 
 class Reply(Exception):
@@ -149,6 +152,8 @@ class RegistryHandler(BaseHTTPRequestHandler):
         try:
             if self._remaining is None:
                 raise Reply(400, "SIZE_INVALID", "invalid Content-Length")
+            if self.settings.intercept is not None and self.settings.intercept(self):
+                return
             self._route()
         except Reply as reply:
             if reply.status == 404 and not reply.code:
