@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
 import subprocess
-from typing import Optional
+import threading
+from typing import Any, Optional
 
 from oras.credentials.model import Credential
 from oras.errors import CredentialHelperError
@@ -15,10 +17,17 @@ log = logging.getLogger(__name__)
 
 #: What helpers print when they hold nothing for a server: "no credential", not an error.
 _NOT_FOUND = "credentials not found"
-#: Longest a helper may take (a keychain prompt included) before we give up on it.
+#: Seconds a helper may take (a keychain prompt included) before it is stopped and refused.
 HELPER_TIMEOUT = 60
+#: Most bytes read from a helper's stdout, and from its stderr: a credential is a few KiB; a
+#: helper that writes more is stopped and refused.
+MAX_HELPER_OUTPUT = 1024 * 1024
 #: Username a helper returns when `Secret` is an identity token, not a password.
 TOKEN_USERNAME = "<token>"
+#: Helper output that may carry a credential: a JSON object, a `"Secret":` field.
+_CREDENTIAL_LIKE = re.compile(r'[{}]|"?secret"?\s*[:=]', re.IGNORECASE)
+#: A word of helper output that may be a password or token when it mixes letters and digits.
+_SECRET_LIKE = re.compile(r"[A-Za-z0-9+/=_.~-]{12,}")
 
 
 class HelperNotFound(LookupError):
@@ -34,7 +43,94 @@ def _one_line(text: str, limit: int = 300) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def _run(suffix: str, action: str, payload: str) -> str:
+def _safe_message(text: str, secrets: tuple[str, ...]) -> str:
+    """What a failing helper said, fit for an error message (it is how users learn that a
+    keychain is locked), with what might be a secret taken out: the secrets we handed it and
+    long words mixing letters and digits (what generated passwords and tokens look like) become
+    `***`, and output shaped like a credential (JSON, a `Secret` field) is withheld."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    if _CREDENTIAL_LIKE.search(text):
+        return "(its output is not shown: it may hold a credential)"
+    text = _SECRET_LIKE.sub(_mask_secret_like, text)
+    return _one_line("".join(c if c.isprintable() else " " for c in text))
+
+
+def _mask_secret_like(match: re.Match[str]) -> str:
+    word = match.group(0)
+    mixed = any(c.isdigit() for c in word) and any(c.isalpha() for c in word)
+    return "***" if mixed else word
+
+
+def _communicate(command: list[str], payload: str, what: str) -> tuple[int, str, str]:
+    """Run `command` with `payload` on stdin: (exit status, stdout, stderr), read at most
+    `MAX_HELPER_OUTPUT` bytes each, within `HELPER_TIMEOUT` seconds (CredentialHelperError)."""
+    limit, timeout = MAX_HELPER_OUTPUT, HELPER_TIMEOUT
+    proc = subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    outputs = (bytearray(), bytearray())
+    too_much = threading.Event()
+
+    def feed() -> None:
+        try:
+            assert proc.stdin is not None
+            proc.stdin.write(payload.encode("utf-8"))
+            proc.stdin.close()
+        except (OSError, ValueError):
+            pass  # the helper exited without reading: its status says what happened
+
+    def pump(pipe: Any, sink: bytearray) -> None:
+        try:
+            while True:
+                chunk = pipe.read1(64 * 1024)
+                if not chunk:
+                    return
+                sink.extend(chunk[: limit + 1 - len(sink)])
+                if len(sink) > limit:
+                    too_much.set()
+                    proc.kill()
+                    return
+        except (OSError, ValueError):
+            return
+
+    threads = [
+        threading.Thread(target=feed, daemon=True),
+        threading.Thread(target=pump, args=(proc.stdout, outputs[0]), daemon=True),
+        threading.Thread(target=pump, args=(proc.stderr, outputs[1]), daemon=True),
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        status = proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise CredentialHelperError(
+            f"credential helper {what} did not answer within {timeout:g} s",
+            hint="check the helper, or raise oras.credentials.helpers.HELPER_TIMEOUT",
+        ) from None
+    finally:
+        for thread in threads:
+            thread.join(timeout=1.0)  # a process the helper left behind may hold its pipes
+        for pipe in (proc.stdin, proc.stdout, proc.stderr):
+            if pipe is not None:
+                try:
+                    pipe.close()
+                except OSError:
+                    pass
+    if too_much.is_set():
+        raise CredentialHelperError(
+            f"credential helper {what} wrote more than {limit} bytes; it was stopped",
+            hint="check the helper, or raise oras.credentials.helpers.MAX_HELPER_OUTPUT",
+        )
+    return status, *(o.decode("utf-8", "replace") for o in outputs)  # type: ignore[return-value]
+
+
+def _run(suffix: str, action: str, payload: str, secrets: tuple[str, ...] = ()) -> str:
+    """The helper's stdout for `action`; `secrets` (what `payload` hands it) never show in an
+    error."""
     binary = helper_binary(suffix)
     if not suffix or any(c in suffix for c in "/\\\x00") or not suffix.isprintable():
         # A config file's helper is a name looked up in PATH, never a path to run.
@@ -49,30 +145,20 @@ def _run(suffix: str, action: str, payload: str) -> str:
             hint=f"install {binary} or remove it from your docker config",
         )
     try:
-        proc = subprocess.run(
-            [path, action],
-            input=payload,
-            capture_output=True,
-            text=True,
-            timeout=HELPER_TIMEOUT,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise CredentialHelperError(
-            f"credential helper {binary} {action} did not answer within {HELPER_TIMEOUT} s"
-        ) from None
+        status, stdout, stderr = _communicate([path, action], payload, f"{binary} {action}")
     except OSError as e:
         raise CredentialHelperError(
             f"credential helper {binary} failed to run: {e.strerror or e}"
         ) from None
-    if proc.returncode != 0:
-        message = _one_line(proc.stdout or proc.stderr or "")
-        if _NOT_FOUND in message.lower():
-            raise HelperNotFound(message)
+    if status != 0:
+        said = stdout if stdout.strip() else stderr
+        if _NOT_FOUND in said.lower():
+            raise HelperNotFound(_one_line(said))
+        message = _safe_message(said, secrets) if said.strip() else ""
         raise CredentialHelperError(
-            f"credential helper {binary} {action} failed: {message or f'exit {proc.returncode}'}"
+            f"credential helper {binary} {action} failed: {message or f'exit {status}'}"
         )
-    return proc.stdout
+    return stdout
 
 
 def helper_get(suffix: str, server: str) -> Optional[Credential]:
@@ -89,7 +175,12 @@ def helper_get(suffix: str, server: str) -> Optional[Credential]:
         raise CredentialHelperError(
             f"credential helper {helper_binary(suffix)} get returned invalid JSON"
         )
-    user, secret = str(data.get("Username") or ""), str(data.get("Secret") or "")
+    user, secret = data.get("Username") or "", data.get("Secret") or ""
+    if not isinstance(user, str) or not isinstance(secret, str):
+        raise CredentialHelperError(
+            f"credential helper {helper_binary(suffix)} get returned a Username or Secret "
+            "that is not a string"
+        )
     if not secret:
         return None
     if user == TOKEN_USERNAME:
@@ -104,7 +195,7 @@ def helper_store(suffix: str, server: str, cred: Credential) -> None:
     else:
         user, secret = cred.username, cred.password
     payload = json.dumps({"ServerURL": server, "Username": user, "Secret": secret})
-    _run(suffix, "store", payload)
+    _run(suffix, "store", payload, secrets=(secret,))
 
 
 def helper_erase(suffix: str, server: str) -> bool:

@@ -111,7 +111,12 @@ def read_config(path: Path) -> dict[str, Any]:
 
 
 def write_config(path: Path, data: dict[str, Any]) -> None:
-    """Write atomically with mode 0600, creating the folder (0700) when needed."""
+    """Write atomically with mode 0600, creating the folder (0700) when needed: a temp file in
+    the same folder, flushed to disk, then renamed over the file, so a crash or a full disk
+    leaves the old file or the new one, never half of one. A config file that is a symlink
+    (dotfiles) is written through to its target, as docker does, not replaced by a file."""
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd, tmp = tempfile.mkstemp(prefix=".config-", dir=str(path.parent))
     try:
@@ -119,11 +124,29 @@ def write_config(path: Path, data: dict[str, Any]) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(data, fh, indent="\t")
             fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    _sync_folder(path.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Flush the folder's entry of a renamed file to disk (POSIX; a no-op where folders
+    cannot be opened)."""
+    try:
+        fd = os.open(str(folder), os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def entry_credential(entry: Any) -> Credential:
