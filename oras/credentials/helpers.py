@@ -112,10 +112,11 @@ def _communicate(command: list[str], payload: str, what: str) -> tuple[int, str,
             hint="check the helper, or raise oras.credentials.helpers.HELPER_TIMEOUT",
         ) from None
     finally:
-        for thread in threads:
-            thread.join(timeout=1.0)  # a process the helper left behind may hold its pipes
-        for pipe in (proc.stdin, proc.stdout, proc.stderr):
-            if pipe is not None:
+        for thread, pipe in zip(threads, (proc.stdin, proc.stdout, proc.stderr)):
+            thread.join(timeout=1.0)
+            # A process the helper left behind may still hold a pipe: its reader thread (a
+            # daemon) is left to end with it, since closing a pipe waits for its reader.
+            if pipe is not None and not thread.is_alive():
                 try:
                     pipe.close()
                 except OSError:

@@ -44,6 +44,12 @@ HELPERS = {
     "not-utf8": "sys.stdout.buffer.write(b'\\xff\\xfe\\x00garbage')",
     "secret-not-string": "sys.stdout.write(json.dumps({{'Username': 'u', 'Secret': 42}}))",
     "missing-fields": "sys.stdout.write(json.dumps({{'ServerURL': 'x'}}))",
+    # exits, leaving a process behind that holds its stdout open
+    "leaves-a-child": (
+        "import subprocess\n"
+        "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(8)'])\n"
+        "sys.stdout.write('not json'); sys.stdout.flush()"
+    ),
     # endless output
     "babble": "while True: sys.stdout.write('x' * 65536)",
     "babble-stderr": "while True: sys.stderr.write('y' * 65536)",

@@ -283,6 +283,7 @@ HELPER_ERRORS = {
     "json-list": "get returned invalid JSON",
     "not-utf8": "get returned invalid JSON",
     "secret-not-string": "Username or Secret that is not a string",
+    "leaves-a-child": "get returned invalid JSON",
     "babble": f"wrote more than {64 * 1024} bytes",
     "babble-stderr": f"wrote more than {64 * 1024} bytes",
 }
