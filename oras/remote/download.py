@@ -75,15 +75,21 @@ def download_verified(
     size: Optional[int] = None,
     progress: Optional[ProgressReporter] = None,
     check: Optional[Callable[[requests.Response], None]] = None,
+    head: Union[bytes, bytearray] = b"",
 ) -> None:
-    """Write the blob `digest` to `outfile`; nothing is left at `outfile` unless it verifies."""
+    """Write the blob `digest` to `outfile`; nothing is left at `outfile` unless it verifies.
+    `head`: the blob's first bytes, read already from the answer `fetch(len(head))` gives
+    first, which goes on from there (the progress counted them already)."""
     hasher = Hasher.for_digest(digest)
     directory = os.path.dirname(os.path.abspath(outfile))
     fd, tmp = new_partial_file(directory)
     try:
         scratch.track(tmp)
         with os.fdopen(fd, "wb") as fh:
-            _stream(fetch, hasher, fh, size, progress, check)
+            if head:
+                hasher.update(head)
+                fh.write(head)
+            _stream(fetch, hasher, fh, size, progress, check, len(head))
         if size is not None and hasher.size != size:
             raise DigestMismatchError(
                 f"blob {digest} is {hasher.size} bytes, but its descriptor says {size}"
@@ -210,11 +216,12 @@ def _stream(
     size: Optional[int],
     progress: Optional[ProgressReporter],
     check: Optional[Callable[[requests.Response], None]],
+    start: int = 0,
 ) -> None:
     # A second thread pays off for large blobs only; small ones are hashed inline.
     background = _HashingThread(hasher) if size is None or size >= THREADED_HASH_SIZE else None
     try:
-        _receive(fetch, background or _InlineHashing(hasher), fh, size, progress, check)
+        _receive(fetch, background or _InlineHashing(hasher), fh, size, progress, check, start)
     finally:
         if background is not None:
             background.close()
@@ -227,15 +234,19 @@ def _receive(
     size: Optional[int],
     progress: Optional[ProgressReporter],
     check: Optional[Callable[[requests.Response], None]],
+    start: int = 0,
 ) -> None:
+    """Stream the blob into `fh` from byte `start` on (`fetch(start)` first gives an answer
+    that goes on from there), resuming with `Range` after a dropped connection."""
     resumes = 0
-    offset = 0
+    offset = start
+    going_on = bool(start)  # the first answer is not a range: it goes on from `start`
     while True:
         response = fetch(offset)
         try:
             if check is not None:
                 check(response)
-            if offset and response.status_code != 206:
+            if offset and response.status_code != 206 and not going_on:
                 # The server ignored our Range: start over from the first byte.
                 log.info("registry does not resume downloads: starting over")
                 fh.seek(0)
@@ -273,6 +284,7 @@ def _receive(
                 raise
             log.info("download interrupted at byte %d (%s): resuming", offset, type(e).__name__)
         finally:
+            going_on = False
             response.close()
 
 

@@ -5,7 +5,8 @@ several times over.
 The blob's first request carries no `Range` (some registries break on one they did not offer).
 When its answer advertises `Accept-Ranges: bytes` and the blob is at least `threshold` bytes,
 the first answer is read alone for its first bytes: arriving at `one_stream_rate` or faster
-(a registry nearby), it is read on to its end as one stream; slower, the rest of the blob is
+(a registry nearby), it is read on to its end as one stream, hashed from the buffers it
+arrives in (not read back from the file); slower, the rest of the blob is
 split into parts fetched by `ranges` connections at once (the first one keeps reading the first
 answer for the first part). Otherwise the first answer is read to its end as one stream
 (`download_verified`). Parts are written at their offsets into one
@@ -129,23 +130,78 @@ def download(
         first = get(0, None)
         _checked(first, check)
     total = _total_size(first, size)
+    head = bytearray()  # the first answer's bytes read so far
     if total is not None and supports_ranges(first) and _worth_splitting(total, options):
-        try:
-            _download_parts(get, first, digest, outfile, total, progress, check, options)
-            return
-        except _RangesIgnored:
-            log.info("the registry ignored a Range request for %s: one stream", digest)
-            if progress is not None:
-                progress.rewind(0)
-            first = None
+        parts = plan_parts(total, options.ranges)
+        fast = False
+        if options.one_stream_rate is not None and len(parts) > 1:
+            try:
+                head, fast = _probe(first, parts[0], options.one_stream_rate, progress)
+            except BaseException:
+                first.close()
+                raise
+        if not fast:
+            try:
+                _download_parts(get, first, digest, outfile, parts, head, progress, check, options)
+                return
+            except _RangesIgnored:
+                log.info("the registry ignored a Range request for %s: one stream", digest)
+                if progress is not None:
+                    progress.rewind(0)
+                first, head = None, bytearray()
     held = [first] if first is not None else []
 
     def fetch(offset: int) -> requests.Response:
-        if not offset and held:
+        if offset == len(head) and held:
             return held.pop()
         return get(offset, None)
 
-    download_verified(fetch, digest, outfile, size, progress, check)
+    # Read on as one stream, the blob is hashed from the buffers it arrives in (on a second
+    # thread), not read back from the file.
+    download_verified(fetch, digest, outfile, size, progress, check, head=head)
+
+
+def _probe(
+    first: requests.Response,
+    part: tuple[int, int],
+    one_stream_rate: int,
+    progress: Optional[ProgressReporter],
+) -> tuple[bytearray, bool]:
+    """Read the first answer's first PROBE_SIZE bytes (at most half its part): the bytes, and
+    whether they came at `one_stream_rate` or faster (then one stream is enough). A body that
+    breaks off early is not fast; the part it belongs to resumes where it stopped."""
+    want = min(PROBE_SIZE, (part[1] - part[0]) // 2)
+    buffer = bytearray(want)
+    view = memoryview(buffer)
+    wire = getattr(first.raw, "_fp", None)  # http.client's response under urllib3's
+    got = 0
+    started = time.monotonic()
+    try:
+        while got < want:
+            check_interrupted()
+            if wire is not None and hasattr(wire, "readinto"):
+                n = wire.readinto(view[got:]) or 0
+            else:
+                data = first.raw.read(want - got, decode_content=False)
+                n = len(data)
+                view[got : got + n] = data
+            if not n:
+                break
+            got += n
+            if progress is not None:
+                progress.advance(n)
+    except TimeoutError as e:
+        raise _stalled(first) from e
+    except _DROPPED as e:
+        log.info("the first answer broke off at byte %d (%s)", got, type(e).__name__)
+    finally:
+        view.release()
+    rate = got / max(time.monotonic() - started, 1e-6)
+    fast = got == want and rate >= one_stream_rate
+    if fast:
+        log.debug("one stream brings %.0f MiB/s: no ranges", rate / 2**20)
+    del buffer[got:]
+    return buffer, fast
 
 
 def supports_ranges(response: requests.Response) -> bool:
@@ -195,20 +251,24 @@ def _download_parts(
     first: requests.Response,
     digest: str,
     outfile: str,
-    total: int,
+    parts: list[tuple[int, int]],
+    head: bytearray,
     progress: Optional[ProgressReporter],
     check: Optional[Check],
     options: RangedOptions,
 ) -> None:
+    """Fetch `parts` side by side; `head` is what was read of the first answer already (the
+    start of the first part, which goes on from there)."""
     hasher = Hasher.for_digest(digest)
+    total = parts[-1][1]
     directory = os.path.dirname(os.path.abspath(outfile))
     fd, tmp = new_partial_file(directory)
     scratch.track(tmp)
     job: Optional[_PartedDownload] = None
     try:
         os.ftruncate(fd, total)  # its final size up front: every part lands at its offset
-        parts = plan_parts(total, options.ranges)
-        job = _PartedDownload(get, first, fd, parts, progress, check, options.one_stream_rate)
+        _write_at(fd, memoryview(head), 0)
+        job = _PartedDownload(get, first, fd, parts, len(head), progress, check)
         job.start(options.ranges)
         job.hash_prefix(hasher)
         if hasher.size != total:
@@ -246,15 +306,17 @@ class _PartedDownload:
         first: requests.Response,
         fd: int,
         parts: list[tuple[int, int]],
+        head: int,
         progress: Optional[ProgressReporter],
         check: Optional[Check],
-        one_stream_rate: Optional[int] = None,
     ) -> None:
         self._get = get
+        #: The first answer, `head` bytes into the first part, which it goes on with.
         self._first: Optional[requests.Response] = first
         self._fd = fd
         self._parts = parts
         self._filled = [0] * len(parts)
+        self._filled[0] = head
         self._progress = progress
         self._check = check
         self._changed = threading.Condition()
@@ -263,45 +325,18 @@ class _PartedDownload:
         self._error: Optional[BaseException] = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._workers = 1
-        #: Until decided, only the first worker runs, reading the first answer (see `_probe`).
-        self._one_stream_rate = one_stream_rate
-        self._decided = one_stream_rate is None or len(parts) == 1
-        self._probe_size = min(PROBE_SIZE, (parts[0][1] - parts[0][0]) // 2)
-        self._probe_started = 0.0
 
     # -- the workers -----------------------------------------------------------------------------
     def start(self, ranges: int) -> None:
-        """Start the first worker, and the others at once unless the first answer's speed
-        decides whether they are needed (`_probe`)."""
-        self._workers = min(ranges, len(self._parts))
-        self._spawn(1 if not self._decided else self._workers)
-
-    def _spawn(self, count: int) -> None:
+        """Start the workers, one per range (at most one per part)."""
         with self._changed:
-            for _ in range(count):
+            for _ in range(min(ranges, len(self._parts))):
                 name = f"oras-range-{len(self._threads)}"
                 thread = threading.Thread(
                     target=in_this_context(self._work), name=name, daemon=True
                 )
                 self._threads.append(thread)
                 thread.start()
-
-    def _probe(self) -> None:
-        """Once the first answer brought its first PROBE_SIZE bytes: fast enough alone, it is
-        read to its end as the blob's one part; else the other workers start."""
-        self._decided = True
-        elapsed = max(time.monotonic() - self._probe_started, 1e-6)
-        rate = self._filled[0] / elapsed
-        assert self._one_stream_rate is not None
-        if rate >= self._one_stream_rate:
-            log.debug("one stream brings %.0f MiB/s: no ranges", rate / 2**20)
-            with self._changed:
-                self._parts = [(0, self._parts[-1][1])]
-                self._filled = [self._filled[0]]
-                self._next_part = 1
-            return
-        self._spawn(self._workers - 1)
 
     def cancel(self) -> None:
         """Stop the workers (each at its next chunk) and wait a moment for them."""
@@ -327,9 +362,6 @@ class _PartedDownload:
                 if taken is None:
                     return
                 self._fetch_part(*taken)
-                if not self._decided:  # the first part was no longer than the probe
-                    self._decided = True
-                    self._spawn(self._workers - 1)
         except BaseException as e:
             with self._changed:
                 if self._error is None:
@@ -341,8 +373,6 @@ class _PartedDownload:
         start, end = self._parts[index]
         buffer = memoryview(bytearray(min(DOWNLOAD_CHUNK, end - start) or 1))
         resumes = 0
-        if response is not None:
-            self._probe_started = time.monotonic()
         while self._filled[index] < end - start:
             offset = start + self._filled[index]
             if response is None:
@@ -367,7 +397,6 @@ class _PartedDownload:
             finally:
                 _finish(response)
                 response = None
-            start, end = self._parts[index]  # the first part may have become the whole blob
 
     def _read_part(self, index: int, response: requests.Response, buffer: memoryview) -> None:
         """Read the part's remaining bytes from `response`; a body that ends short raises
@@ -376,16 +405,10 @@ class _PartedDownload:
         wire = getattr(response.raw, "_fp", None)  # http.client's response under urllib3's
         read = wire.readinto if wire is not None and hasattr(wire, "readinto") else None
         while self._filled[index] < end - start:
-            if not self._decided and index == 0 and self._filled[0] >= self._probe_size:
-                self._probe()
-                start, end = self._parts[index]
-                continue
             if self._stop.is_set():
                 raise _Stopped()
             check_interrupted()
             want = min(len(buffer), end - start - self._filled[index])
-            if not self._decided and index == 0:  # stop at the probe's end to decide there
-                want = min(want, self._probe_size - self._filled[0])
             try:
                 if read is not None:
                     n = read(buffer[:want]) or 0
@@ -431,9 +454,7 @@ class _PartedDownload:
                     ready = self._prefix()
                     if ready > hashed:
                         break
-                    if not self._decided:
-                        pass  # the first worker has yet to say whether others start
-                    elif not any(thread.is_alive() for thread in self._threads):
+                    if not any(thread.is_alive() for thread in self._threads):
                         raise ProtocolError("the ranged download ended before the blob did")
                     self._changed.wait(_WAKE_UP)
             check_interrupted()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import http.cookiejar
 import ipaddress
+import os
 import re
 import socket
 from typing import Any, Optional
@@ -14,6 +15,8 @@ from urllib.parse import urlsplit
 
 import requests
 import requests.adapters
+from requests.sessions import merge_setting
+from requests.utils import get_environ_proxies
 from urllib3 import connectionpool
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
@@ -119,6 +122,17 @@ class RegistryAdapter(requests.adapters.HTTPAdapter):
         return state  # type: ignore[no-any-return]
 
 
+#: The environment variables that decide the proxy of an http or https URL (`REQUEST_METHOD`:
+#: urllib ignores `HTTP_PROXY` in a CGI script).
+_PROXY_ENVIRONMENT = (
+    *(f"{scheme}_proxy" for scheme in ("http", "https", "all", "no")),
+    *(f"{scheme}_PROXY" for scheme in ("HTTP", "HTTPS", "ALL", "NO")),
+    "REQUEST_METHOD",
+)
+#: Hosts whose proxies a session remembers (a client talks to a registry or two, and their
+#: blob storage).
+_MAX_PROXY_ENTRIES = 64
+
 #: Connections kept per registry host: enough for concurrent transfers plus token requests.
 POOL_SIZE = 32
 #: Connections beyond a transfer's concurrency: the token service, a second registry host.
@@ -144,6 +158,40 @@ class RegistrySession(requests.Session):
     def size_pools(self, size: int) -> None:
         """Keep up to `size` connections per host (new adapters; pooled connections go)."""
         mount_adapters(self, pool_connections=8, pool_maxsize=size)
+
+    def merge_environment_settings(
+        self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> dict[str, Any]:
+        """requests' own merge, with the proxies the environment gives a host looked up once
+        per host and proxy setting: requests reads the whole environment twice per request to
+        find them, a large share of the CPU a small blob's request costs."""
+        if not self.trust_env:
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        proxies = {} if proxies is None else proxies
+        for name, proxy in self._environ_proxies(url, proxies.get("no_proxy")).items():
+            proxies.setdefault(name, proxy)
+        if verify is True or verify is None:
+            verify = (
+                os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or verify
+            )
+        return {
+            "proxies": merge_setting(proxies, self.proxies),
+            "stream": merge_setting(stream, self.stream),
+            "verify": merge_setting(verify, self.verify),
+            "cert": merge_setting(cert, self.cert),
+        }
+
+    def _environ_proxies(self, url: str, no_proxy: Optional[str]) -> dict[str, str]:
+        parts = urlsplit(url)
+        environment = tuple(os.environ.get(name) for name in _PROXY_ENVIRONMENT)
+        key = (parts.scheme, parts.netloc, no_proxy, environment)
+        cache: dict[Any, dict[str, str]] = self.__dict__.setdefault("_proxies_by_host", {})
+        found = cache.get(key)
+        if found is None:
+            if len(cache) >= _MAX_PROXY_ENTRIES:
+                cache.clear()
+            found = cache[key] = get_environ_proxies(url, no_proxy=no_proxy)
+        return found
 
     def rebuild_auth(self, prepared_request: requests.PreparedRequest, response: Any) -> None:
         super().rebuild_auth(prepared_request, response)

@@ -74,3 +74,68 @@ def test_session_adapters_share_its_map() -> None:
     assert adapter.connect_to == {("made.up", 5000): ("127.0.0.1", 6000)}
     client._fit_pool(100)  # new adapters keep the map
     assert client.session.get_adapter("https://x/").connect_to is client.session.connect_to
+
+
+_PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+
+
+@pytest.fixture
+def no_proxies(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in _PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    return monkeypatch
+
+
+def _proxies(session: requests.Session, url: str) -> dict:
+    return session.merge_environment_settings(url, {}, None, None, None)["proxies"]
+
+
+def test_session_reads_the_proxy_environment_once_per_host(no_proxies) -> None:
+    """requests reads the whole environment for every request; the session, once per host
+    (a large share of the CPU of a small blob's request)."""
+    import oras.remote.transport as transport
+
+    calls: list[str] = []
+    real = transport.get_environ_proxies
+
+    def counting(url: str, no_proxy: object = None) -> dict:
+        calls.append(url)
+        return real(url, no_proxy=no_proxy)
+
+    no_proxies.setattr(transport, "get_environ_proxies", counting)
+    no_proxies.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    session = RegistrySession()
+    for digest in ("a", "b", "c"):
+        assert _proxies(session, f"https://registry.example/v2/r/blobs/{digest}") == {
+            "https": "http://proxy.example:3128"
+        }
+    assert len(calls) == 1
+
+
+def test_session_follows_changes_of_the_proxy_environment(no_proxies) -> None:
+    """The same answers as requests' own merge, also after the environment changed."""
+    plain = requests.Session()
+    session = RegistrySession()
+    url = "https://registry.example/v2/"
+
+    def same() -> dict:
+        ours = session.merge_environment_settings(url, {}, None, None, None)
+        theirs = plain.merge_environment_settings(url, {}, None, None, None)
+        assert ours == theirs
+        return ours["proxies"]
+
+    assert same() == {}
+    no_proxies.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    assert same() == {"https": "http://proxy.example:3128"}
+    no_proxies.setenv("NO_PROXY", "registry.example")
+    assert same() == {}
+    no_proxies.delenv("NO_PROXY")
+    no_proxies.setenv("https_proxy", "http://other.example:8080")
+    assert same()["https"] == "http://other.example:8080"
+    no_proxies.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/bundle.pem")
+    assert session.merge_environment_settings(url, {}, None, None, None)["verify"] == (
+        "/etc/ssl/bundle.pem"
+    )
+    session.trust_env = False
+    assert session.merge_environment_settings(url, {}, None, None, None)["proxies"] == {}
