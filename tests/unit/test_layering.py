@@ -49,6 +49,8 @@ ORAS_PY = (
     # `Registry`'s single operations (blob, manifest, index, catalog, tags), a mixin of
     # `oras.provider.Registry` taking oras-py's container types.
     "oras.registry_operations",
+    # `Registry`'s attach and get_referrers, a mixin of `oras.provider.Registry` as above.
+    "oras.registry_referrers",
 )
 
 #: (importing module, imported module) -> why a core module may import an upper layer.
