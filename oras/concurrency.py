@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar, copy_context
 from typing import Any, Callable, Iterable, Iterator, Optional, TypeVar, Union
 
-from oras.errors import TransferInterrupted
+from oras.errors import ArgumentError, TransferInterrupted
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -39,6 +39,12 @@ _WAKE_UP = 0.25
 
 #: The stop events of the `map_concurrently` calls the current thread works for.
 _stops: ContextVar[tuple[threading.Event, ...]] = ContextVar("oras_stops", default=())
+
+
+def check_concurrency(concurrency: Optional[int]) -> None:
+    """ArgumentError for a concurrency below 1 (None: the default, fine)."""
+    if concurrency is not None and concurrency < 1:
+        raise ArgumentError(f"concurrency must be at least 1, not {concurrency!r}")
 
 
 def check_interrupted() -> None:

@@ -26,7 +26,7 @@ import oras.auth
 import oras.defaults as defaults
 import oras.utils
 from oras import scratch
-from oras.concurrency import MAX_CONCURRENCY
+from oras.concurrency import MAX_CONCURRENCY, check_concurrency
 from oras.container import Container
 from oras.credentials import Credential, CredentialStore
 from oras.decorator import ensure_container
@@ -65,6 +65,7 @@ from oras.push import (
     send_while_hashing,
 )
 from oras.registry_operations import RegistryOperations
+from oras.registry_referrers import RegistryReferrers
 from oras.remote.ranged import RangedOptions
 from oras.remote.response import next_link, registry_error
 from oras.remote.retry import is_timeout, send_with_retry
@@ -144,12 +145,7 @@ def _refuse_unknown_kwargs(
         raise TypeError(f"{method}() got unexpected keyword arguments {names}")
 
 
-def _check_concurrency(concurrency: Optional[int]) -> None:
-    if concurrency is not None and concurrency < 1:
-        raise ArgumentError(f"concurrency must be at least 1, not {concurrency!r}")
-
-
-class Registry(RegistryOperations):
+class Registry(RegistryOperations, RegistryReferrers):
     """A client of OCI registries (oras-py's `Registry`, also exported as `OrasClient`).
 
     `insecure=True` means plain HTTP (oras-py's meaning); `tls_verify` is False to skip
@@ -777,7 +773,7 @@ class Registry(RegistryOperations):
         _refuse_unknown_kwargs("push", legacy, LEGACY_TRANSFER_KWARGS)
         if isinstance(files, (str, os.PathLike, StreamEntry)):
             files = [files]
-        _check_concurrency(concurrency)
+        check_concurrency(concurrency)
         packing = Packing.choose(artifact_type, image_spec, bool(manifest_config))
         if not files and artifact_type:
             allow_empty = True  # image-spec 1.1: an artifact without payload is valid
@@ -922,7 +918,7 @@ class Registry(RegistryOperations):
         (LEGACY_TRANSFER_KWARGS).
         """
         _refuse_unknown_kwargs("pull", legacy, LEGACY_TRANSFER_KWARGS)
-        _check_concurrency(concurrency)
+        check_concurrency(concurrency)
         if self._delegate is not None:
             return self._delegate.pull(
                 target,
@@ -949,88 +945,6 @@ class Registry(RegistryOperations):
         return self.pull_manifest(container, manifest, outdir or oras.utils.get_tmpdir(), options)
 
     # -- referrers ------------------------------------------------------------------------------
-    def attach(
-        self,
-        target: str,
-        artifact_type: str,
-        files: Optional[list] = None,
-        manifest_config: Optional[str] = None,
-        annotation_file: Optional[Any] = None,
-        manifest_annotations: Optional[dict] = None,
-        disable_path_validation: bool = False,
-        platform: Optional[str] = None,
-        concurrency: Optional[int] = None,
-        progress: Optional[ProgressCallback] = None,
-        distribution_spec: Optional[str] = None,
-    ) -> dict[str, Any]:
-        """Push `files` (none: an empty artifact) as a referrer of the manifest `target`
-        names (with `platform`, of its entry for that platform in an index): an image-spec
-        1.1 manifest of `artifact_type` whose `subject` is that manifest, pushed untagged. A
-        registry without the referrers API gets the subject's tag-schema index updated.
-        Returns the referrer's descriptor (with `artifactType` and annotations) as a dict."""
-        from oras.copy import resolve_root
-
-        if not artifact_type:
-            raise ArgumentError("attach needs an artifact type")
-        if isinstance(files, (str, os.PathLike)):
-            files = [files]
-        _check_concurrency(concurrency)
-        container = self.get_container(target)
-        repository = self.repository(container, push=True, distribution_spec=distribution_spec)
-        want = Platform.parse(platform) if platform else None
-        subject = resolve_root(repository, container.digest or container.tag, want)
-        annotset, entries = prepare_entries(
-            files or [], annotation_file, disable_path_validation, manifest_annotations
-        )
-        packing = Packing.choose(artifact_type, "v1.1", bool(manifest_config))
-        config_path, config_type = None, None
-        if manifest_config:
-            config_path, config_type = self._parse_manifest_ref(manifest_config)
-        manifest_annots = {**annotset.get_annotations("$manifest"), **(manifest_annotations or {})}
-        self._fit_pool(concurrency)
-        root = push_files(
-            entries,
-            repository,
-            ConfigSpec(
-                config_path,
-                config_type or packing.config_media_type,
-                annotset.get_annotations("$config"),
-            ),
-            manifest_annots,
-            subject.identity(),
-            reference=None,
-            options=PushOptions(concurrency=concurrency, progress=progress or self.progress),
-            artifact_type=packing.artifact_type,
-        )
-        found = Descriptor(
-            media_type=root.media_type,
-            digest=root.digest,
-            size=root.size,
-            artifact_type=artifact_type,
-            annotations=manifest_annots or None,
-        )
-        return found.to_dict()
-
-    def get_referrers(
-        self,
-        target: str,
-        artifact_type: Optional[str] = None,
-        platform: Optional[str] = None,
-        distribution_spec: Optional[str] = None,
-    ) -> list[dict[str, Any]]:
-        """The referrers of the manifest `target` names (of `artifact_type` when given), as
-        descriptor dicts with `artifactType` and annotations: from the registry's referrers
-        API, or else the tag-schema index (entries whose manifest does not name the subject
-        are left out)."""
-        from oras.copy import resolve_root
-        from oras.referrers import find_referrers
-
-        container = self.get_container(target)
-        repository = self.repository(container, distribution_spec=distribution_spec)
-        want = Platform.parse(platform) if platform else None
-        subject = resolve_root(repository, container.digest or container.tag, want)
-        return [d.to_dict() for d in find_referrers(repository, subject, artifact_type)]
-
     def pull_manifest(
         self,
         container: Container,

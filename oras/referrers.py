@@ -2,7 +2,7 @@
 attestations), found in any store that answers `predecessors` or `referrers`.
 
 A registry answers through its referrers API or the tag-schema fallback (an image index under
-the tag `<alg>-<hex>`, see `oras.remote.repository`); memory stores and OCI layouts answer from
+the tag `<alg>-<hex>`, see `oras.remote.referrers`); memory stores and OCI layouts answer from
 the manifests they hold. Whatever the source, a referrer is listed only when its own manifest
 names the subject, and its descriptor carries the manifest's `artifactType` (else the config's
 media type) and annotations, as the referrers API lists it.

@@ -44,25 +44,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from oras.cli.push import (
-        add_created,
-        check_annotation_keys,
-        load_annotation_file,
-        parse_annotations,
-    )
+    from oras.cli.push import add_created, check_annotation_keys, read_annotations
     from oras.utils import split_path_and_content
 
     as_json = json_mode(args)
     if args.concurrency is not None and args.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
-    annotations = parse_annotations(args.annotation)
-    annotation_file = None
+    annotations, annotation_file = read_annotations(args)
     if args.annotation_file:
-        annotation_file = load_annotation_file(args.annotation_file)
-        if annotations and annotation_file.get("$manifest"):
-            raise ValueError(
-                "`--annotation` and `--annotation-file` with $manifest cannot be both specified."
-            )
         paths = [split_path_and_content(f).path for f in args.files]
         check_annotation_keys(args.annotation_file, annotation_file, paths)
     annotations = add_created(annotations, annotation_file)

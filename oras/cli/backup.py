@@ -6,7 +6,7 @@ import argparse
 
 from oras.cli import options, target
 from oras.cli.console import say
-from oras.cli.progress import concurrency_value
+from oras.cli.progress import add_copy_concurrency
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -17,13 +17,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "-o", "--output", required=True, metavar="PATH", help="layout directory or .tar file"
     )
-    parser.add_argument(
-        "--concurrency",
-        type=concurrency_value,
-        default=None,
-        help="nodes copied at once (default: auto, from 3 up to 16 while more move more bytes "
-        "per second)",
-    )
+    add_copy_concurrency(parser)
     parser.add_argument(
         "--include-referrers",
         action="store_true",

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Callable
 
 from oras.cli import options, target
 from oras.cli.console import UsageError, say
-from oras.cli.progress import concurrency_value
+from oras.cli.progress import add_copy_concurrency
 
 if TYPE_CHECKING:  # the CLI imports the library only when a command runs
     from oras.descriptor import Descriptor
@@ -30,13 +30,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--force", action="store_true", help="copy every node, even those the destination has"
     )
-    parser.add_argument(
-        "--concurrency",
-        type=concurrency_value,
-        default=None,
-        help="nodes copied at once (default: auto, from 3 up to 16 while more move more bytes "
-        "per second)",
-    )
+    add_copy_concurrency(parser)
     options.add_ranges(parser)
     from oras.cli.referrers import add_distribution_spec
 

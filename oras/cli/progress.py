@@ -336,6 +336,17 @@ def concurrency_value(text: str) -> Optional[int]:
     return None if text == "auto" else int(text)
 
 
+def add_copy_concurrency(parser: argparse.ArgumentParser) -> None:
+    """`--concurrency` of the commands that copy a graph node by node (cp, backup)."""
+    parser.add_argument(
+        "--concurrency",
+        type=concurrency_value,
+        default=None,
+        help="nodes copied at once (default: auto, from 3 up to 16 while more move more bytes "
+        "per second)",
+    )
+
+
 def add_transfer_flags(parser: argparse.ArgumentParser, concurrency: int) -> None:
     """`--concurrency` and `--no-tty`, shared by the commands that move blobs."""
     from oras.concurrency import MAX_CONCURRENCY

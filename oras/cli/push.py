@@ -6,7 +6,7 @@ import argparse
 import json
 import os
 import sys
-from typing import Any
+from typing import Any, Optional
 
 from oras import defaults
 from oras.cli import options
@@ -155,6 +155,20 @@ def add_annotation_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def read_annotations(args: argparse.Namespace) -> tuple[dict[str, str], Optional[dict]]:
+    """The `-a/--annotation` values and the `--annotation-file` contents (None without one),
+    refusing manifest annotations given both ways."""
+    annotations = parse_annotations(args.annotation)
+    annotation_file = None
+    if args.annotation_file:
+        annotation_file = load_annotation_file(args.annotation_file)
+        if annotations and annotation_file.get("$manifest"):
+            raise ValueError(
+                "`--annotation` and `--annotation-file` with $manifest cannot be both specified."
+            )
+    return annotations, annotation_file
+
+
 def choose_packing(args: argparse.Namespace) -> tuple[str, str]:
     """(artifact type or "", image spec) by Go oras's push rules: image-spec v1.1 unless
     `--config` comes without `--artifact-type` (then v1.0, as oras-py always packed); v1.1
@@ -199,14 +213,7 @@ def run(args: argparse.Namespace) -> int:
     artifact_type, image_spec = choose_packing(args)
     if not args.files and image_spec == "v1.0":
         raise UsageError("push needs at least one file (or image-spec v1.1: an empty artifact)")
-    annotations = parse_annotations(args.annotation)
-    annotation_file = None
-    if args.annotation_file:
-        annotation_file = load_annotation_file(args.annotation_file)
-        if annotations and annotation_file.get("$manifest"):
-            raise ValueError(
-                "`--annotation` and `--annotation-file` with $manifest cannot be both specified."
-            )
+    annotations, annotation_file = read_annotations(args)
     annotations = add_created(annotations, annotation_file)
     if args.manifest_config:
         from oras.utils import split_path_and_content

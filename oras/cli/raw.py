@@ -9,6 +9,7 @@ import os
 import sys
 from typing import Any, Callable
 
+from oras.cli import options
 from oras.cli.console import UsageError, say
 from oras.cli.target import node_name, short_digest
 
@@ -128,6 +129,30 @@ def read_input(path: str, limit: int) -> bytes:
 def stdin_conflict(args: argparse.Namespace) -> None:
     if getattr(args, "password_stdin", False) or getattr(args, "identity_token_stdin", False):
         raise UsageError("the content and the credential cannot both be read from stdin")
+
+
+def add_delete_parser(
+    subparsers: argparse._SubParsersAction,
+    what: str,
+    description: str,
+    target_help: str,
+    more_flags: Callable[[argparse.ArgumentParser], None] = lambda parser: None,
+) -> argparse.ArgumentParser:
+    """The `delete` (`rm`, `remove`) command of `blob` and `manifest`: the target, -f, the
+    command's `more_flags`, --descriptor, then the remote and common flags (--help's order)."""
+    parser = subparsers.add_parser(
+        "delete",
+        aliases=["rm", "remove"],
+        help=f"delete a {what} from a registry",
+        description=description,
+    )
+    parser.add_argument("target", help=target_help)
+    add_force(parser)
+    more_flags(parser)
+    add_descriptor(parser)
+    options.add_remote(parser)
+    options.add_common(parser)
+    return parser
 
 
 def run_delete(

@@ -8,7 +8,7 @@ fallback (an image index under the tag `<alg>-<hex>` of the subject), which this
 up to date when it pushes or deletes a manifest with a `subject`. Which of the two a
 repository has is detected (a referrers response with an index content type, `OCI-Subject` on
 a manifest PUT) and remembered in `referrers_support`, shared by the client's repositories;
-`distribution_spec` forces one.
+`distribution_spec` forces one. That logic lives in `oras.remote.referrers`.
 """
 
 from __future__ import annotations
@@ -16,25 +16,30 @@ from __future__ import annotations
 import io
 import logging
 import os
-import random
-import threading
-import time
 from typing import Any, BinaryIO, Callable, Iterator, Optional, Sequence
 
 import requests
 
-from oras import defaults
 from oras.content.reader import read_all
 from oras.descriptor import ACCEPTED_MANIFEST_TYPES, MAX_MANIFEST_SIZE, Descriptor
 from oras.digest import digest_bytes, validate_digest
 from oras.errors import DigestMismatchError, NotFoundError, ProtocolError
-from oras.manifest import is_index, is_manifest
+from oras.manifest import is_manifest
 from oras.progress import ProgressReporter
 from oras.reference import Reference
 from oras.remote.download import BlobStream
 from oras.remote.ranged import GetRange, RangedBlob, RangedOptions, range_getter
 from oras.remote.ranged import download as download_ranged
-from oras.remote.response import next_link, read_limited, registry_error, with_query
+from oras.remote.referrers import RepositoryReferrers
+from oras.remote.response import (
+    MAX_PAGES,
+    content_type,
+    json_object,
+    next_link,
+    read_limited,
+    registry_error,
+    with_query,
+)
 from oras.remote.upload import (
     AUTO_CHUNK_SIZE,
     UploadSession,
@@ -51,24 +56,8 @@ log = logging.getLogger(__name__)
 #: `send(url, method, data=None, headers=None, stream=False)`: one authenticated request.
 Send = Callable[..., requests.Response]
 
-#: Most pages of a tag list or catalog followed before giving up.
-MAX_PAGES = 10000
 #: Tags asked for per page of a tag list.
 TAGS_PAGE_SIZE = 1000
-#: Times a tag-schema referrers index is read, changed and written back before giving up
-#: (another client changing it at the same moment makes a round start over).
-MAX_INDEX_ATTEMPTS = 20
-
-_INDEX_TYPES = f"{defaults.default_index_media_type}, {defaults.docker_manifest_list_media_type}"
-#: One lock per tag-schema index this process updates: attaches from threads of one process
-#: take turns, so none of them overwrites another's entry.
-_index_locks: dict[str, threading.Lock] = {}
-_index_locks_guard = threading.Lock()
-
-
-def _index_lock(key: str) -> threading.Lock:
-    with _index_locks_guard:
-        return _index_locks.setdefault(key, threading.Lock())
 
 
 _OCTET = "application/octet-stream"
@@ -128,8 +117,6 @@ class Repository:
         referrers_support: Optional[dict[str, bool]] = None,
         distribution_spec: Optional[str] = None,
     ) -> None:
-        from oras.referrers import DISTRIBUTION_SPECS, REFERRERS_API
-
         self.send = send
         self.reference = reference
         self.scheme = scheme
@@ -138,12 +125,7 @@ class Repository:
         self._base = f"{scheme}://{reference.api_host}/v2/{reference.repository}"
         #: Repository name -> whether it has the referrers API (detected, then remembered).
         self.referrers_support = referrers_support if referrers_support is not None else {}
-        if distribution_spec is not None and distribution_spec not in DISTRIBUTION_SPECS:
-            raise ValueError(
-                f"unknown distribution spec {distribution_spec!r}: use one of "
-                f"{', '.join(DISTRIBUTION_SPECS)}"
-            )
-        self._forced_api = None if distribution_spec is None else distribution_spec == REFERRERS_API
+        self._referrers = RepositoryReferrers(self, self.referrers_support, distribution_spec)
 
     def __repr__(self) -> str:
         return f"Repository({self.reference.registry}/{self.reference.repository})"
@@ -162,7 +144,7 @@ class Repository:
     def fetch(self, desc: Descriptor) -> BinaryIO:
         validate_digest(desc.digest)
         if is_manifest(desc):
-            return io.BytesIO(self._get_manifest(desc.digest, _accept(desc.media_type))[0])
+            return io.BytesIO(self._fetch_manifest(desc))
         get, check = self._blob_getter(desc.digest)
         if self.ranged.ranges > 1 and desc.size >= self.ranged.threshold:
             # Read as a stream, or written to a file in ranges by a store that can.
@@ -206,6 +188,10 @@ class Repository:
             response.close()
         return body, response
 
+    def _fetch_manifest(self, desc: Descriptor) -> bytes:
+        """The bytes of the manifest `desc`, asked for with its media type first."""
+        return self._get_manifest(desc.digest, _accept(desc.media_type))[0]
+
     def fetch_reference(
         self, reference: str, accept: Optional[Sequence[str]] = None
     ) -> tuple[Descriptor, bytes]:
@@ -220,7 +206,7 @@ class Repository:
                 f"manifest {self.name}@{reference} was served as {expected} but its bytes "
                 f"digest to {digest}"
             )
-        media_type = _content_type(response) or _declared_type(body)
+        media_type = content_type(response) or _declared_type(body)
         return Descriptor(media_type=media_type, digest=digest, size=len(body)), body
 
     def resolve_blob(self, digest: str) -> Descriptor:
@@ -269,7 +255,7 @@ class Repository:
             raise registry_error(response, f"resolving {self.name}:{reference}")
         digest = response.headers.get("Docker-Content-Digest")
         size = response.headers.get("Content-Length", "")
-        media_type = _content_type(response)
+        media_type = content_type(response)
         if ":" in reference and (digest is None or digest == reference) and size.isdigit():
             digest = reference
         if not digest or not size.isdigit() or not media_type:
@@ -438,36 +424,19 @@ class Repository:
     def delete(self, desc: Descriptor) -> None:
         """Delete a blob or a manifest; a manifest with a `subject` also leaves the subject's
         tag-schema index when the repository has no referrers API."""
-        subject = None
-        if is_manifest(desc) and self.referrers_api() is not True:
-            from oras.referrers import subject_of
-
-            try:
-                subject = subject_of(self._get_manifest(desc.digest, _accept(desc.media_type))[0])
-            except NotFoundError:
-                subject = None
+        subject = self._referrers.subject_to_unindex(desc)
         url = self._manifest_url(desc.digest) if is_manifest(desc) else self._blob_url(desc.digest)
         response = self.send(url, "DELETE")
         response.close()
         if response.status_code not in (200, 202):
             raise registry_error(response, f"deleting {self.name}@{desc.digest}")
-        if subject is not None and not self._has_referrers_api(subject):
-            self._update_index(subject.digest, remove=desc.digest)
+        if subject is not None:
+            self._referrers.unindex(subject, desc.digest)
 
-    # -- referrers -------------------------------------------------------------------------------
+    # -- referrers (see oras.remote.referrers) ---------------------------------------------------
     def referrers_api(self) -> Optional[bool]:
         """Whether the repository has the referrers API: forced, detected, or None (unknown)."""
-        if self._forced_api is not None:
-            return self._forced_api
-        return self.referrers_support.get(self.name)
-
-    def _has_referrers_api(self, subject: Descriptor) -> bool:
-        """Known, or found out by asking the referrers API about `subject`."""
-        known = self.referrers_api()
-        if known is None:
-            self._referrers_from_api(subject, None)
-            known = bool(self.referrers_support.get(self.name))
-        return known
+        return self._referrers.referrers_api()
 
     def predecessors(self, desc: Descriptor) -> list[Descriptor]:
         """The referrers of `desc` (a registry knows of no other predecessors)."""
@@ -478,211 +447,13 @@ class Repository:
         referrers API (every `Link` page, at most MAX_PAGES; filtered here unless the
         registry says `OCI-Filters-Applied: artifactType`), else from the tag-schema index,
         whose entries are kept only when their manifest names `desc` as its subject."""
-        from oras.referrers import REFERRERS_API
-
-        validate_digest(desc.digest)
-        if self.referrers_api() is not False:
-            found = self._referrers_from_api(desc, artifact_type)
-            if found is not None:
-                return found
-            if self._forced_api:
-                raise NotFoundError(
-                    f"{self.reference.registry} has no referrers API for {self.name}",
-                    status=404,
-                    hint=f"leave out --distribution-spec {REFERRERS_API} to use the tag schema",
-                )
-        return self._referrers_from_tag(desc, artifact_type)
-
-    def _referrers_from_api(
-        self, desc: Descriptor, artifact_type: Optional[str]
-    ) -> Optional[list[Descriptor]]:
-        """The API's answer, or None when the repository turns out to have no API."""
-        from oras.referrers import filter_artifact_type
-
-        url = f"{self._base}/referrers/{desc.digest}"
-        if artifact_type:
-            url = with_query(url, artifactType=artifact_type)
-        found: list[Descriptor] = []
-        what = f"the referrers of {self.name}@{desc.digest}"
-        for page in range(MAX_PAGES):
-            response = self.send(url, "GET", headers={"Accept": _INDEX_TYPES})
-            if page == 0 and (
-                response.status_code == 404
-                or (response.status_code == 200 and not is_index(_content_type(response)))
-            ):
-                response.close()
-                log.debug("%s has no referrers API: using the tag schema", self.name)
-                self.referrers_support[self.name] = False
-                return None
-            if response.status_code != 200:
-                raise registry_error(response, f"listing {what}")
-            self.referrers_support[self.name] = True
-            document = _json_object(response, what)
-            entries = document.get("manifests") or []
-            if not isinstance(entries, list):
-                raise ProtocolError(f"{what}: `manifests` is not a list")
-            page_found = [_entry(e) for e in entries]
-            applied = response.headers.get("OCI-Filters-Applied", "")
-            if artifact_type and "artifactType" not in [f.strip() for f in applied.split(",")]:
-                page_found = filter_artifact_type(
-                    [d for d in page_found if d is not None], artifact_type
-                )
-            found += [d for d in page_found if d is not None]
-            link = next_link(response)
-            if not link:
-                return found
-            url = link
-        raise ProtocolError(f"more than {MAX_PAGES} pages listing {what}")
-
-    def _read_index(
-        self, tag: str
-    ) -> tuple[list[dict[str, Any]], Optional[Descriptor], Optional[str]]:
-        """The entries of the tag-schema index `tag` (none when there is no such tag), its
-        descriptor and ETag. A tag holding something else than an index is a ProtocolError."""
-        response = self.send(
-            self._manifest_url(tag), "GET", headers={"Accept": _INDEX_TYPES}, stream=True
-        )
-        if response.status_code == 404:
-            response.close()
-            return [], None, None
-        if response.status_code != 200:
-            raise registry_error(response, f"fetching the referrers index {self.name}:{tag}")
-        body = read_limited(response, MAX_MANIFEST_SIZE, f"referrers index {tag}", raw=True)
-        from oras.descriptor import parse_manifest
-
-        document = parse_manifest(body, tag)
-        media_type = _content_type(response) or str(document.get("mediaType") or "")
-        if not is_index(media_type) or not isinstance(document.get("manifests", []), list):
-            raise ProtocolError(
-                f"{self.name}:{tag} is not a referrers index (it is {media_type or 'untyped'})"
-            )
-        entries = [e for e in document.get("manifests") or [] if isinstance(e, dict)]
-        desc = Descriptor(media_type=media_type, digest=digest_bytes(body), size=len(body))
-        return entries, desc, response.headers.get("ETag")
-
-    def _referrers_from_tag(
-        self, desc: Descriptor, artifact_type: Optional[str]
-    ) -> list[Descriptor]:
-        from oras.referrers import filter_artifact_type, referrer_descriptor, referrers_tag
-
-        tag = referrers_tag(desc.digest)
-        try:
-            entries, _, _ = self._read_index(tag)
-        except ProtocolError as e:
-            # GitLab answers the tag with the subject itself: no referrers there.
-            log.debug("%s: assuming no referrers", e)
-            return []
-        found: dict[str, Descriptor] = {}
-        for entry in entries:
-            candidate = _entry(entry)
-            if candidate is None or not is_manifest(candidate) or candidate.digest in found:
-                continue
-            try:
-                validate_digest(candidate.digest)
-                content, _ = self._get_manifest(candidate.digest, _accept(candidate.media_type))
-            except (NotFoundError, ValueError):
-                log.info("referrers index %s:%s lists %s, which is gone", self.name, tag,
-                         candidate.digest)  # fmt: skip
-                continue
-            if digest_bytes(content) != candidate.digest:
-                continue
-            referrer = referrer_descriptor(candidate, content, desc.digest)
-            if referrer is None:
-                log.info("referrers index %s:%s lists %s, whose subject is not %s: ignored",
-                         self.name, tag, candidate.digest, desc.digest)  # fmt: skip
-                continue
-            found[candidate.digest] = referrer
-        return filter_artifact_type(list(found.values()), artifact_type)
+        return self._referrers.referrers(desc, artifact_type)
 
     def index_referrer(self, desc: Descriptor, body: bytes, oci_subject: Optional[str]) -> None:
         """After a manifest PUT (`oci_subject`: the response's `OCI-Subject` header): a
         manifest with a subject is added to the subject's tag-schema index unless the
         registry indexes it itself (`OCI-Subject`, or a referrers API found before or now)."""
-        if not is_manifest(desc):
-            return
-        from oras.referrers import referrer_descriptor, subject_of
-
-        subject = subject_of(body)
-        if subject is None:
-            return
-        if oci_subject and self._forced_api is not False:  # forced: the tag schema anyway
-            if self._forced_api is None:
-                self.referrers_support[self.name] = True
-            return
-        if self._has_referrers_api(subject):
-            return
-        entry = referrer_descriptor(desc, body, subject.digest)
-        assert entry is not None
-        self._update_index(subject.digest, add=entry)
-
-    def _update_index(
-        self, subject: str, add: Optional[Descriptor] = None, remove: Optional[str] = None
-    ) -> None:
-        """Add `add` to (or take the digest `remove` out of) the tag-schema index of
-        `subject`, then delete the index it replaces where the registry allows deletes.
-
-        Read, change, write, and read again: when the entry is not as wanted after the write
-        (another client wrote the index in between, from what it had read), start over, at
-        most MAX_INDEX_ATTEMPTS times. Threads of this process take turns (one lock per
-        index); `If-Match` with the index's ETag lets a registry with conditional requests
-        refuse a stale write (412), which also starts over."""
-        from oras.referrers import index_bytes, referrers_tag
-
-        tag = referrers_tag(subject)
-        digest = add.digest if add is not None else remove
-
-        def done(entries: list[dict[str, Any]]) -> bool:
-            listed = any(e.get("digest") == digest for e in entries)
-            return listed if add is not None else not listed
-
-        with _index_lock(f"{self._base}:{tag}"):
-            for attempt in range(MAX_INDEX_ATTEMPTS):
-                entries, old, etag = self._read_index(tag)
-                if done(entries):
-                    return
-                if add is not None:
-                    changed = [*entries, add.to_dict()]
-                else:
-                    changed = [e for e in entries if e.get("digest") != remove]
-                data = index_bytes(changed)
-                new = Descriptor(defaults.default_index_media_type, digest_bytes(data), len(data))
-                headers = {"Content-Type": new.media_type}
-                if etag:
-                    headers["If-Match"] = etag
-                response = self.send(self._manifest_url(tag), "PUT", data=data, headers=headers)
-                response.close()
-                if response.status_code == 412:
-                    continue
-                if response.status_code not in (200, 201, 202):
-                    raise registry_error(response, f"pushing the referrers index {self.name}:{tag}")
-                if done(self._read_index(tag)[0]):
-                    if old is not None and old.digest != new.digest:
-                        self._delete_superseded(tag, old)
-                    return
-                log.info("referrers index %s:%s changed while it was written: again", self.name,
-                         tag)  # fmt: skip
-                time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
-        raise ProtocolError(
-            f"the referrers index {self.name}:{tag} kept changing: gave up after "
-            f"{MAX_INDEX_ATTEMPTS} attempts"
-        )
-
-    def _delete_superseded(self, tag: str, old: Descriptor) -> None:
-        """Delete the index `old` that `tag` no longer names ("referrers garbage collection");
-        a registry that does not allow deletes keeps it, untagged."""
-        current = self.send(self._manifest_url(tag), "HEAD", headers={"Accept": _INDEX_TYPES})
-        current.close()
-        if current.headers.get("Docker-Content-Digest") == old.digest:
-            return
-        response = self.send(self._manifest_url(old.digest), "DELETE")
-        response.close()
-        if response.status_code not in (200, 202, 404):
-            log.debug(
-                "could not delete the superseded referrers index %s@%s (%d): kept",
-                self.name,
-                old.digest,
-                response.status_code,
-            )
+        self._referrers.index_referrer(desc, body, oci_subject)
 
     # -- listing ---------------------------------------------------------------------------------
     def tags(
@@ -723,7 +494,7 @@ def _pages(
         response = send(url, "GET")
         if response.status_code != 200:
             raise registry_error(response, f"listing {what}")
-        page = _json_object(response, what).get(key) or []
+        page = json_object(response, what).get(key) or []
         if not isinstance(page, list):
             raise ProtocolError(f"the list of {what} is not a list")
         yield from (str(name) for name in page)
@@ -734,31 +505,10 @@ def _pages(
     raise ProtocolError(f"more than {MAX_PAGES} pages listing {what}")
 
 
-def _json_object(response: requests.Response, what: str) -> dict[str, Any]:
-    from oras.descriptor import parse_json_object
-
-    return parse_json_object(read_limited(response, MAX_MANIFEST_SIZE, what), what)
-
-
-def _entry(value: Any) -> Optional[Descriptor]:
-    """An index entry as a descriptor; None for one that is not a descriptor."""
-    if not isinstance(value, dict):
-        return None
-    try:
-        desc = Descriptor.from_dict(value)
-    except ProtocolError:
-        return None
-    return desc if desc.digest and desc.size >= 0 else None
-
-
 def _accept(media_type: str) -> str:
     types = [media_type] if media_type else []
     types += [t for t in ACCEPTED_MANIFEST_TYPES if t != media_type]
     return ", ".join(types)
-
-
-def _content_type(response: requests.Response) -> str:
-    return (response.headers.get("Content-Type") or "").split(";")[0].strip()
 
 
 def _declared_type(body: bytes) -> str:

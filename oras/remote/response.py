@@ -1,4 +1,4 @@
-"""Read registry responses: OCI error bodies, `Location` and `Link` headers."""
+"""Read registry responses: OCI error bodies, `Location` and `Link` headers, JSON bodies."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ from urllib.parse import urljoin
 import requests
 
 from oras.errors import AuthenticationError, NotFoundError, ProtocolError, RegistryError
+
+#: Most pages of a paginated listing (tags, catalog, referrers) followed before giving up.
+MAX_PAGES = 10000
 
 
 def oci_errors(response: requests.Response) -> list[dict[str, Any]]:
@@ -104,6 +107,18 @@ def with_query(url: str, **params: str) -> str:
 
     sep = "&" if "?" in url else "?"
     return f"{url}{sep}{urlencode(params)}"
+
+
+def content_type(response: requests.Response) -> str:
+    """The media type of `Content-Type`, without parameters ('' when there is none)."""
+    return (response.headers.get("Content-Type") or "").split(";")[0].strip()
+
+
+def json_object(response: requests.Response, what: str) -> dict[str, Any]:
+    """The body as a JSON object, read up to the manifest size limit."""
+    from oras.descriptor import MAX_MANIFEST_SIZE, parse_json_object
+
+    return parse_json_object(read_limited(response, MAX_MANIFEST_SIZE, what), what)
 
 
 def next_link(response: requests.Response) -> Optional[str]:

@@ -98,6 +98,7 @@ API_MODULES = [
     "oras.credentials",
     "oras.testing.registry",
     "oras.registry_operations",
+    "oras.registry_referrers",
     "oras.operations",
     "oras.index",
 ]

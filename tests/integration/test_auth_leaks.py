@@ -10,9 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,7 @@ import pytest
 import oras.client
 from oras.errors import RegistryError
 from tests.harness.proxy import FaultProxy
+from tests.harness.recorder import RecordingHandler, RecordingServer
 from tests.harness.registry import RegistryServer
 from tests.harness.tokenserver import TokenServer
 
@@ -112,57 +111,12 @@ BLOB = b"blob bytes behind a redirect\n"
 DIGEST = "sha256:" + hashlib.sha256(BLOB).hexdigest()
 
 
-class _Recorder(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, handler: type[BaseHTTPRequestHandler], **settings: Any) -> None:
-        super().__init__(("127.0.0.1", 0), handler)
-        self.seen: list[dict[str, str]] = []
-        self.settings = settings
-        threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}).start()
-
-    @property
-    def host(self) -> str:
-        return f"127.0.0.1:{self.server_address[1]}"
-
-    def stop(self) -> None:
-        self.shutdown()
-        self.server_close()
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Recorder
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def _reply(self, status: int, body: bytes = b"", **headers: str) -> None:
-        self.send_response(status)
-        for key, value in headers.items():
-            self.send_header(key.replace("_", "-"), value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    def do_HEAD(self) -> None:
-        self.do_GET()
-
-    def do_GET(self) -> None:
-        self.server.seen.append({"path": self.path, **dict(self.headers.items())})
-        self.handle_get()
-
+class _Storage(RecordingHandler):
     def handle_get(self) -> None:
-        raise NotImplementedError
+        self.reply(200, BLOB, Content_Type="application/octet-stream")
 
 
-class _Storage(_Handler):
-    def handle_get(self) -> None:
-        self._reply(200, BLOB, Content_Type="application/octet-stream")
-
-
-class _RedirectingRegistry(_Handler):
+class _RedirectingRegistry(RecordingHandler):
     """Basic or Bearer auth (its own /token realm); blob GETs redirect to the storage host."""
 
     def handle_get(self) -> None:
@@ -172,26 +126,28 @@ class _RedirectingRegistry(_Handler):
         if self.path.startswith("/token"):
             ok = auth == f"Basic {BASIC}"
             body = json.dumps({"token": settings["token"]}).encode()
-            self._reply(200 if ok else 401, body if ok else b"{}")
+            self.reply(200 if ok else 401, body if ok else b"{}")
             return
         if auth not in (f"Basic {BASIC}", f"Bearer {settings['token']}"):
             if scheme == "basic":
                 challenge = 'Basic realm="r"'
             else:
                 challenge = f'Bearer realm="http://{self.server.host}/token",service="s"'
-            self._reply(401, b"{}", WWW_Authenticate=challenge)
+            self.reply(401, b"{}", WWW_Authenticate=challenge)
             return
         if "/blobs/" in self.path:
-            self._reply(307, Location=f"http://{settings['storage']}/blob/{DIGEST}")
+            self.reply(307, Location=f"http://{settings['storage']}/blob/{DIGEST}")
             return
-        self._reply(200, b"{}")
+        self.reply(200, b"{}")
 
 
 @pytest.mark.parametrize("scheme", ["basic", "bearer"])
 def test_no_authorization_to_a_redirect_target(tmp_path: Path, scheme: str) -> None:
-    storage = _Recorder(_Storage)
+    storage = RecordingServer(_Storage)
     token = "registry-token-" + scheme
-    registry = _Recorder(_RedirectingRegistry, scheme=scheme, storage=storage.host, token=token)
+    registry = RecordingServer(
+        _RedirectingRegistry, scheme=scheme, storage=storage.host, token=token
+    )
     try:
         client = oras.client.OrasClient(insecure=True)
         client.set_basic_auth("myuser", PASSWORD)

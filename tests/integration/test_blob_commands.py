@@ -6,15 +6,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import pty
-import select
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Optional
 
 from tests.conftest import CLI_TIMEOUT, PROJECT_ROOT
+from tests.harness.pty import answer_on_pty
 
 LAYER = "application/vnd.oci.image.layer.v1.tar"
 UNSUPPORTED = json.dumps(
@@ -40,40 +38,6 @@ def run_bytes(
         timeout=CLI_TIMEOUT,
         check=False,
     )
-
-
-def answer_on_pty(args: list[str], answer: str, cwd: Path) -> tuple[int, str]:
-    """Run the CLI on a terminal, wait for its `[y/N] ` prompt, type `answer` and Enter;
-    the exit status and everything the terminal showed."""
-    env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT), TERM="xterm")
-    leader, follower = pty.openpty()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "oras.cli", *args],
-        stdin=follower,
-        stdout=follower,
-        stderr=follower,
-        cwd=cwd,
-        env=env,
-    )
-    os.close(follower)
-    shown = b""
-    answered = False
-    deadline = time.monotonic() + CLI_TIMEOUT
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([leader], [], [], 0.2)
-        if ready:
-            try:
-                data = os.read(leader, 65536)
-            except OSError:  # EIO: the child closed its side
-                break
-            if not data:
-                break
-            shown += data
-        if not answered and b"[y/N] " in shown:
-            os.write(leader, answer.encode() + b"\n")
-            answered = True
-    os.close(leader)
-    return process.wait(timeout=CLI_TIMEOUT), shown.decode("utf-8", "replace")
 
 
 def push_blob(oras_cli, ref: str, path: Path, data: bytes) -> str:

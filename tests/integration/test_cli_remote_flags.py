@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from tests.conftest import CliRunner
 from tests.harness.certs import CertPaths
 from tests.harness.proxy import FaultProxy
+from tests.harness.recorder import RecordingHandler, RecordingServer
 from tests.harness.registry import RegistryServer
 from tests.harness.tokenserver import TokenServer
 
@@ -72,73 +71,42 @@ MANIFEST = json.dumps(
 ).encode()
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, storage: str = "") -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.storage = storage
-        self.seen: list[tuple[str, dict[str, str]]] = []
-        threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}).start()
-
-    @property
-    def host(self) -> str:
-        return f"127.0.0.1:{self.server_address[1]}"
-
-    def stop(self) -> None:
-        self.shutdown()
-        self.server_close()
+class _Storage(RecordingHandler):
+    def handle_get(self) -> None:
+        self.reply(200, BLOB, Content_Type="application/octet-stream")
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.1"
+class _RedirectingRegistry(RecordingHandler):
+    """Serves MANIFEST; its blob GETs redirect to the storage host."""
 
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_HEAD(self) -> None:
-        self.do_GET()
-
-    def do_GET(self) -> None:
-        self.server.seen.append((self.path, dict(self.headers.items())))
-        if not self.server.storage:  # the storage host
-            self._reply(200, BLOB, {"Content-Type": "application/octet-stream"})
-        elif "/manifests/" in self.path:
-            headers = {
-                "Content-Type": "application/vnd.oci.image.manifest.v1+json",
-                "Docker-Content-Digest": "sha256:" + hashlib.sha256(MANIFEST).hexdigest(),
-            }
-            self._reply(200, MANIFEST, headers)
+    def handle_get(self) -> None:
+        if "/manifests/" in self.path:
+            self.reply(
+                200,
+                MANIFEST,
+                Content_Type="application/vnd.oci.image.manifest.v1+json",
+                Docker_Content_Digest="sha256:" + hashlib.sha256(MANIFEST).hexdigest(),
+            )
         elif "/blobs/" in self.path:
-            location = f"http://{self.server.storage}/storage/{DIGEST}"
-            self._reply(307, b"", {"Location": location})
+            location = f"http://{self.server.settings['storage']}/storage/{DIGEST}"
+            self.reply(307, Location=location)
         else:
-            self._reply(200, b"{}", {"Docker-Distribution-API-Version": "registry/2.0"})
-
-    def _reply(self, status: int, body: bytes, headers: dict[str, str]) -> None:
-        self.send_response(status)
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+            self.reply(200, b"{}", Docker_Distribution_API_Version="registry/2.0")
 
 
 def test_header_is_not_sent_to_a_redirect_target(oras_cli: CliRunner, tmp_path: Path) -> None:
-    storage = _Server()
-    registry = _Server(storage=storage.host)
+    storage = RecordingServer(_Storage)
+    registry = RecordingServer(_RedirectingRegistry, storage=storage.host)
     try:
         ref = f"{registry.host}/team/app:v1"
         pulled = oras_cli("pull", "--plain-http", "-H", f"{TRACE[0]}:{TRACE[1]}", "-o", "o", ref)
         assert pulled.returncode == 0, pulled.stderr
         assert (tmp_path / "o" / "blob.txt").read_bytes() == BLOB
-        blob_requests = [h for path, h in registry.seen if "/blobs/" in path]
-        assert blob_requests and all(_has_trace(h) for h in blob_requests)
-        assert all(_has_trace(h) for _, h in registry.seen)
+        blob_requests = [r for r in registry.seen if "/blobs/" in r["path"]]
+        assert blob_requests and all(_has_trace(r) for r in blob_requests)
+        assert all(_has_trace(r) for r in registry.seen)
         assert storage.seen, "the download never reached the storage host"
-        assert not any(_has_trace(h) for _, h in storage.seen)
+        assert not any(_has_trace(r) for r in storage.seen)
     finally:
         registry.stop()
         storage.stop()

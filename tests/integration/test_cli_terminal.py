@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
-import pty
 import re
 import signal
-import struct
 import subprocess
 import sys
-import termios
 import time
 from pathlib import Path
 from typing import Callable, Mapping, Optional
@@ -20,8 +16,9 @@ from typing import Callable, Mapping, Optional
 import pytest
 import requests
 
-from tests.conftest import CLI_TIMEOUT, PROJECT_ROOT, CliRunner
+from tests.conftest import PROJECT_ROOT, CliRunner
 from tests.harness.proxy import FaultProxy
+from tests.harness.pty import run_in_pty
 from tests.harness.registry import RegistryServer
 
 #: What a terminal would obey: every C0/C1 control but the line feed ending a line.
@@ -29,45 +26,6 @@ CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 EVIL_TITLE = "x\x1b]0;PWNED\x07\x1b[2J\nSuccessfully pulled etc-shadow.txt"
 MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json"
 SGR = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def run_in_pty(
-    args: list[str],
-    cwd: Path,
-    size: tuple[int, int] = (24, 100),
-    env: Optional[Mapping[str, Optional[str]]] = None,
-) -> tuple[int, str]:
-    """Run the CLI with stdin, stdout and stderr on a pseudo-terminal of `size` (rows,
-    columns; (0, 0) is a terminal nobody set a size on); returns the exit status and output."""
-    child_env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT), TERM="xterm-256color")
-    child_env.pop("NO_COLOR", None)
-    for key, value in (env or {}).items():
-        if value is None:
-            child_env.pop(key, None)
-        else:
-            child_env[key] = value
-    leader, follower = pty.openpty()
-    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", *size, 0, 0))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "oras.cli", *args],
-        stdin=follower,
-        stdout=follower,
-        stderr=follower,
-        cwd=cwd,
-        env=child_env,
-    )
-    os.close(follower)
-    output = b""
-    while True:
-        try:
-            data = os.read(leader, 65536)
-        except OSError:  # EIO: the child closed its side
-            break
-        if not data:
-            break
-        output += data
-    os.close(leader)
-    return process.wait(timeout=CLI_TIMEOUT), output.decode("utf-8", "replace")
 
 
 def push_raw(registry: RegistryServer, repo: str, tag: str, files: dict[str, bytes]) -> None:

@@ -7,7 +7,8 @@ import hashlib
 import json
 from pathlib import Path
 
-from tests.integration.test_blob_commands import UNSUPPORTED, answer_on_pty, run_bytes
+from tests.harness.pty import answer_on_pty
+from tests.integration.test_blob_commands import UNSUPPORTED, run_bytes
 
 MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 INDEX = "application/vnd.oci.image.index.v1+json"

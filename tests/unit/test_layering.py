@@ -3,7 +3,8 @@
 Every module under `oras/` is parsed with `ast`; its imports (at module level, inside functions,
 under `if TYPE_CHECKING`) are resolved to modules of the package and checked against the layers:
 
-- the CLI (`oras.cli`) may import anything, and nothing else in the library imports it;
+- the CLI (`oras.cli`, and the `__main__` modules: `python -m` entry points are command lines)
+  may import anything, and nothing else in the library imports it;
 - the oras-py modules (the names oras-py users import, below) may import the core and each other;
 - everything else is core and imports only core modules.
 
@@ -48,6 +49,8 @@ ORAS_PY = (
     # `Registry`'s single operations (blob, manifest, index, catalog, tags), a mixin of
     # `oras.provider.Registry` taking oras-py's container types.
     "oras.registry_operations",
+    # `Registry`'s attach and get_referrers, a mixin of `oras.provider.Registry` as above.
+    "oras.registry_referrers",
 )
 
 #: (importing module, imported module) -> why a core module may import an upper layer.
@@ -79,7 +82,7 @@ def _within(name: str, prefix: str) -> bool:
 
 
 def layer_of(module: str) -> str:
-    if _within(module, CLI):
+    if _within(module, CLI) or module.rpartition(".")[2] == "__main__":
         return "cli"
     if any(_within(module, facade) for facade in ORAS_PY):
         return "oras-py"
@@ -201,6 +204,7 @@ def test_imports_are_found_anywhere(source: str, expected: list[str]) -> None:
 
 def test_layers_of_names() -> None:
     assert layer_of("oras.cli") == layer_of("oras.cli.push") == "cli"
+    assert layer_of("oras.testing.__main__") == "cli" and layer_of("oras.testing") == "core"
     assert layer_of("oras.utils.fileio") == layer_of("oras.hooks") == "oras-py"
     # prefixes are whole components: oras.content is not oras.container, oras.log not oras.logger
     assert layer_of("oras.content.layout") == layer_of("oras.log") == "core"

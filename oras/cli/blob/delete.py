@@ -4,22 +4,17 @@ from __future__ import annotations
 
 import argparse
 
-from oras.cli import options, raw
+from oras.cli import raw
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "delete",
-        aliases=["rm", "remove"],
-        help="delete a blob from a registry",
-        description="Delete a blob. Asks for confirmation unless -f/--force; with --force a "
-        "missing blob is reported `Missing` and is not an error.",
+    raw.add_delete_parser(
+        subparsers,
+        "blob",
+        "Delete a blob. Asks for confirmation unless -f/--force; with --force a missing blob is "
+        "reported `Missing` and is not an error.",
+        "<registry>/<repository>@<digest>",
     )
-    parser.add_argument("target", help="<registry>/<repository>@<digest>")
-    raw.add_force(parser)
-    raw.add_descriptor(parser)
-    options.add_remote(parser)
-    options.add_common(parser)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -5,24 +5,19 @@ from __future__ import annotations
 
 import argparse
 
-from oras.cli import options, raw
+from oras.cli import raw
 from oras.cli.referrers import add_distribution_spec
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "delete",
-        aliases=["rm", "remove"],
-        help="delete a manifest from a registry",
-        description="Delete a manifest (and so every tag on it). Asks for confirmation unless "
-        "-f/--force; with --force a missing manifest is reported `Missing` and is not an error.",
+    raw.add_delete_parser(
+        subparsers,
+        "manifest",
+        "Delete a manifest (and so every tag on it). Asks for confirmation unless -f/--force; "
+        "with --force a missing manifest is reported `Missing` and is not an error.",
+        "<registry>/<repository>{:<tag>|@<digest>}",
+        more_flags=add_distribution_spec,
     )
-    parser.add_argument("target", help="<registry>/<repository>{:<tag>|@<digest>}")
-    raw.add_force(parser)
-    add_distribution_spec(parser)
-    raw.add_descriptor(parser)
-    options.add_remote(parser)
-    options.add_common(parser)
 
 
 def run(args: argparse.Namespace) -> int:
