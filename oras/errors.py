@@ -104,6 +104,21 @@ class ProtocolError(OrasError, ValueError):
     """The registry broke the protocol: a missing header, a malformed body, an oversized response."""
 
 
+class RedirectError(ProtocolError, requests.exceptions.RequestException):
+    """A redirect the client will not follow: to a scheme other than http or https, or more of
+    them than `oras.remote.transport.MAX_REDIRECTS` (a loop). Also a requests RequestException,
+    which requests raised for both."""
+
+    def __init__(self, message: str, hint: Optional[str] = None, request: Any = None):
+        super().__init__(message, hint)
+        self.request = request
+
+
+class TooManyRedirectsError(RedirectError, requests.exceptions.TooManyRedirects):
+    """More redirects than `oras.remote.transport.MAX_REDIRECTS`: a loop, most likely. A requests
+    TooManyRedirects, which requests raised after 30."""
+
+
 class InvalidManifestError(ProtocolError):
     """A manifest or index whose fields do not have the types the OCI spec gives them."""
 
@@ -140,6 +155,26 @@ def _host_of(error: requests.exceptions.RequestException) -> str:
     return urlsplit(url).netloc if url else "the registry"
 
 
+def _too_many_redirects(error: requests.exceptions.TooManyRedirects) -> TooManyRedirectsError:
+    from urllib.parse import urlsplit
+
+    from oras.remote import transport
+
+    response = getattr(error, "response", None)
+    history = list(getattr(response, "history", None) or []) + [response]
+    first = getattr(history[0], "request", None) if history[0] is not None else None
+    request = first if first is not None else getattr(error, "request", None)
+    method = getattr(request, "method", None) or "GET"
+    parts = urlsplit(getattr(request, "url", None) or "")
+    hosts = sorted({urlsplit(r.url or "").netloc for r in history if r is not None and r.url})
+    return TooManyRedirectsError(
+        f"{method} {parts.path or '/'} was redirected more than {transport.MAX_REDIRECTS} times "
+        f"(a redirect loop between {', '.join(hosts) or parts.netloc})",
+        hint="the registry or its storage is misconfigured; ask its operator",
+        request=request,
+    )
+
+
 @contextlib.contextmanager
 def typed_transport_errors() -> Iterator[None]:
     """Re-raise requests' connection and TLS failures as RegistryConnectionError and TLSError
@@ -148,6 +183,8 @@ def typed_transport_errors() -> Iterator[None]:
         yield
     except OrasError:
         raise
+    except requests.exceptions.TooManyRedirects as e:
+        raise _too_many_redirects(e) from e
     except requests.exceptions.SSLError as e:
         raise TLSError(
             f"TLS failure talking to {_host_of(e)}: {_root_cause(e)}",

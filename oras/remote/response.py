@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Any, Optional
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import requests
 
@@ -83,19 +83,31 @@ def read_limited(response: requests.Response, limit: int, what: str, raw: bool =
 
 
 def resolve_location(response: requests.Response) -> str:
-    """The upload `Location`, used verbatim; a relative one is resolved against the request URL."""
+    """The upload `Location`, used verbatim; a relative one is resolved against the request URL.
+    ProtocolError for one that is not http or https, or that takes an https upload to plain
+    http (where the upload, and any credential sent with it, would travel in the clear)."""
     location = response.headers.get("Location")
     if not location:
         raise ProtocolError(
             f"registry answered {response.request.method} {response.url} without a Location header"
         )
     try:
-        return urljoin(response.url, location)
+        resolved = urljoin(response.url, location)
+        scheme = urlsplit(resolved).scheme.lower()
     except ValueError as e:
         raise ProtocolError(
             f"registry answered {response.request.method} {response.url} with a Location that "
             f"is not a URL: {location[:80]!r} ({e})"
         ) from None
+    came_from = urlsplit(response.url or "").scheme.lower()
+    if scheme not in ("http", "https") or (came_from == "https" and scheme == "http"):
+        why = "plain http after https" if scheme == "http" else f"a {scheme or 'schemeless'} URL"
+        raise ProtocolError(
+            f"registry answered {response.request.method} {urlsplit(response.url).path} with "
+            f"an upload Location that is {why}: refused",
+            hint="the registry is misconfigured (is it behind a proxy that rewrites Location?)",
+        )
+    return resolved
 
 
 def with_query(url: str, **params: str) -> str:

@@ -1,5 +1,6 @@
 """The HTTP session of a registry client: headers meant for the registry alone are dropped on
-a redirect to another host, and connections to chosen `host:port`s go to another address
+a redirect to another host, redirects are bounded (`MAX_REDIRECTS`, http and https only, their
+bodies not read), and connections to chosen `host:port`s go to another address
 (Go `oras --resolve`) while the name stays in the URL, the `Host` header, TLS SNI and the
 certificate check."""
 
@@ -119,6 +120,15 @@ class RegistryAdapter(requests.adapters.HTTPAdapter):
         return state  # type: ignore[no-any-return]
 
 
+#: Most redirects one request follows (Go's net/http stops at 10, requests at 30); a loop ends in
+#: `oras.errors.TooManyRedirectsError` after that many.
+MAX_REDIRECTS = 10
+#: Largest redirect body read (so that its connection can be reused); a larger one, or one of
+#: unknown length, is not read: its connection is closed instead.
+MAX_REDIRECT_BODY = 64 * 1024
+#: The schemes a redirect may lead to.
+REDIRECT_SCHEMES = ("http", "https")
+
 #: Connections kept per registry host: enough for concurrent transfers plus token requests.
 POOL_SIZE = 32
 #: Connections beyond a transfer's concurrency: the token service, a second registry host.
@@ -140,6 +150,47 @@ class RegistrySession(requests.Session):
         self.connect_to: ConnectMap = {}
         self.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
         self.size_pools(pool_size)
+        self._max_redirects: Optional[int] = None
+
+    @property
+    def max_redirects(self) -> int:  # type: ignore[override]
+        """`MAX_REDIRECTS`, read when a request is sent, unless set on this session."""
+        chosen = getattr(self, "_max_redirects", None)
+        return MAX_REDIRECTS if chosen is None else chosen
+
+    @max_redirects.setter
+    def max_redirects(self, value: int) -> None:
+        # requests.Session.__init__ sets its own default (30): the module's limit wins over it
+        if getattr(self, "_max_redirects", "unset") != "unset":
+            self._max_redirects = value
+
+    def get_redirect_target(self, resp: requests.Response) -> Optional[str]:
+        """The redirect's target; RedirectError if it is not http or https. A redirect body
+        over MAX_REDIRECT_BODY bytes, or without a length, is dropped unread (requests would
+        read all of it into memory)."""
+        target = super().get_redirect_target(resp)
+        if target is None:
+            return None
+        scheme = urlsplit(target.strip()).scheme.lower()
+        if scheme and scheme not in REDIRECT_SCHEMES:
+            from oras.errors import RedirectError
+
+            request = resp.request
+            path = urlsplit(request.url or "").path if request is not None else ""
+            method = getattr(request, "method", None) or "GET"
+            raise RedirectError(
+                f"{method} {path or '/'} was redirected to a {scheme} URL, which is not "
+                f"followed (only {' and '.join(REDIRECT_SCHEMES)})",
+                hint="the registry or its storage is misconfigured; ask its operator",
+                request=request,
+            )
+        if not resp._content_consumed:  # type: ignore[attr-defined]
+            declared = resp.headers.get("Content-Length", "")
+            if not (declared.isdigit() and int(declared) <= MAX_REDIRECT_BODY):
+                resp._content = b""  # type: ignore[attr-defined]
+                resp._content_consumed = True  # type: ignore[attr-defined]
+                resp.raw.close()
+        return target
 
     def size_pools(self, size: int) -> None:
         """Keep up to `size` connections per host (new adapters; pooled connections go)."""
