@@ -20,6 +20,8 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from urllib3.util import connection as urllib3_connection
 
+from oras.remote.retry import HostPause
+
 #: (host, port) -> (address, port): where a connection to that host and port really goes.
 ConnectMap = dict[tuple[str, int], tuple[str, int]]
 
@@ -151,6 +153,8 @@ class RegistrySession(requests.Session):
         self.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
         self.size_pools(pool_size)
         self._max_redirects: Optional[int] = None
+        #: Hosts that asked to be left alone for a while (429, Retry-After), for every request.
+        self.host_pause = HostPause()
 
     @property
     def max_redirects(self) -> int:  # type: ignore[override]
