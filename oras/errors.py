@@ -100,6 +100,33 @@ class RegistryTimeoutError(OrasError, requests.exceptions.Timeout):
     timeouts (retries included). A `requests` Timeout, as oras-py raised."""
 
 
+class TooSlowError(RegistryTimeoutError):
+    """The registry sends an answer, but too slowly to finish: under
+    `oras.remote.timeouts.MIN_RATE` bytes a second over the read timeout, or a small body (a
+    manifest, a token) not done within `oras.remote.response.SMALL_BODY_DEADLINE`. A
+    RegistryTimeoutError: each byte of a drip resets the plain read timeout."""
+
+    def __init__(self, message: str, hint: Optional[str] = None, request: Any = None):
+        super().__init__(message, hint)
+        self.request = request
+
+
+def too_slow_in(error: BaseException) -> Optional[TooSlowError]:
+    """The TooSlowError that urllib3 or requests wrapped in `error` (as a broken connection),
+    if any."""
+    seen: set[int] = set()
+    stack: list[Any] = [error]
+    while stack:
+        current = stack.pop()
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        if isinstance(current, TooSlowError):
+            return current
+        seen.add(id(current))
+        stack.extend((current.__cause__, current.__context__, *current.args))
+    return None
+
+
 class ProtocolError(OrasError, ValueError):
     """The registry broke the protocol: a missing header, a malformed body, an oversized response."""
 
@@ -185,6 +212,11 @@ def typed_transport_errors() -> Iterator[None]:
         raise
     except requests.exceptions.TooManyRedirects as e:
         raise _too_many_redirects(e) from e
+    except requests.exceptions.ChunkedEncodingError as e:  # urllib3 wraps a TooSlowError so
+        slow = too_slow_in(e)
+        if slow is None:
+            raise
+        raise slow from None
     except requests.exceptions.SSLError as e:
         raise TLSError(
             f"TLS failure talking to {_host_of(e)}: {_root_cause(e)}",

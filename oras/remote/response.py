@@ -6,8 +6,16 @@ from typing import Any, Optional
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3.exceptions
 
-from oras.errors import AuthenticationError, NotFoundError, ProtocolError, RegistryError
+from oras.errors import (
+    AuthenticationError,
+    NotFoundError,
+    ProtocolError,
+    RegistryError,
+    too_slow_in,
+)
+from oras.remote.timeouts import set_deadline
 
 
 def oci_errors(response: requests.Response) -> list[dict[str, Any]]:
@@ -64,21 +72,34 @@ def is_registry_ping(response: requests.Response) -> bool:
     return content_type == "application/json" or content_type.endswith("+json")
 
 
+#: Seconds a small body (a manifest, a token answer, a referrers index: what `read_limited`
+#: reads) may take from its first read to its end, however steadily it comes.
+SMALL_BODY_DEADLINE = 120.0
+
+
 def read_limited(response: requests.Response, limit: int, what: str, raw: bool = False) -> bytes:
-    """The body, refused with ProtocolError when it is over `limit` bytes (declared or read).
+    """The body, refused with ProtocolError when it is over `limit` bytes (declared or read),
+    and with TooSlowError when it takes more than SMALL_BODY_DEADLINE seconds or drips.
     `raw` keeps any Content-Encoding: the bytes of a manifest are what its digest covers."""
     declared = response.headers.get("Content-Length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise ProtocolError(f"{what} is larger than {limit} bytes")
+    set_deadline(response, SMALL_BODY_DEADLINE)
     if raw:
         chunks = response.raw.stream(64 * 1024, decode_content=False)
     else:
         chunks = response.iter_content(64 * 1024)
     body = bytearray()
-    for chunk in chunks:
-        body.extend(chunk)
-        if len(body) > limit:
-            raise ProtocolError(f"{what} is larger than {limit} bytes")
+    try:
+        for chunk in chunks:
+            body.extend(chunk)
+            if len(body) > limit:
+                raise ProtocolError(f"{what} is larger than {limit} bytes")
+    except (requests.exceptions.ChunkedEncodingError, urllib3.exceptions.ProtocolError) as e:
+        slow = too_slow_in(e)  # urllib3 reports it as a broken connection
+        if slow is None:
+            raise
+        raise slow from None
     return bytes(body)
 
 

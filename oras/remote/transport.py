@@ -21,6 +21,7 @@ from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from urllib3.util import connection as urllib3_connection
 
 from oras.remote.retry import HostPause
+from oras.remote.timeouts import pace, read_timeout_of
 
 #: (host, port) -> (address, port): where a connection to that host and port really goes.
 ConnectMap = dict[tuple[str, int], tuple[str, int]]
@@ -115,6 +116,14 @@ class RegistryAdapter(requests.adapters.HTTPAdapter):
             {"ConnectionCls": _mapped_connection(HTTPSConnection, self.connect_to)},
         )
         self.poolmanager.pool_classes_by_scheme = {"http": plain, "https": tls}
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
+        """Send, then pace the answer's body (`oras.remote.timeouts.pace`): a body that drips
+        fails instead of resetting the read timeout with every byte."""
+        response = super().send(request, *args, **kwargs)
+        timeout = kwargs.get("timeout", args[1] if len(args) > 1 else None)
+        pace(response, read_timeout_of(timeout))
+        return response
 
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()

@@ -12,11 +12,14 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+import requests
 
 import oras.client
-from oras.errors import RegistryError
-from oras.remote import retry
+from oras.errors import RegistryError, TooSlowError
+from oras.remote import response as response_module
+from oras.remote import retry, timeouts
 from tests.harness.hostile import HostileRegistry, send, serve
+from tests.harness.hostile_redirects import drip
 
 MANIFEST = r"/manifests/"
 BLOB_GET = r"/blobs/sha256:"
@@ -188,3 +191,104 @@ def test_a_429_from_one_host_does_not_slow_another(tmp_path: Path, pushed: Any) 
         pull(other, "fast")
         slow.join(20)
     assert took["fast"] < 1.0 and took["slow"] >= 1.9
+
+
+# -- slow drips: every byte resets the read timeout, the rate and the deadline do not ---------
+
+
+@pytest.fixture
+def fast_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pacing windows of half a second (the limits are read when a body is read)."""
+    monkeypatch.setattr(timeouts, "RATE_WINDOW", 0.5, raising=False)
+
+
+def _honest(registry: Any, path: str, headers: dict[str, str]) -> tuple[bytes, dict[str, str]]:
+    answer = requests.get(f"{registry.url}{path}", headers=headers, timeout=5)
+    answer.raise_for_status()
+    return answer.content, {"Content-Type": answer.headers.get("Content-Type", "")}
+
+
+MANIFEST_ACCEPT = {"Accept": "application/vnd.oci.image.manifest.v1+json"}
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["length", "chunked"])
+def test_a_dripping_manifest_fails_within_the_rate_window(
+    pushed: Any, tmp_path: Path, fast_bounds: None, chunked: bool
+) -> None:
+    body, headers = _honest(pushed, "/v2/t/app/manifests/v1", MANIFEST_ACCEPT)
+    pushed.on("GET", MANIFEST, drip(body, headers=headers, every=0.02, chunked=chunked))
+    started = time.monotonic()
+    with pytest.raises(TooSlowError) as info:
+        _pull(pushed, tmp_path / "out")
+    assert time.monotonic() - started < 4  # the whole drip would take len(body) / 50 s
+    assert len(body) * 0.02 > 8
+    assert "GET /v2/t/app/manifests/v1 timed out" in str(info.value)
+    assert "bytes a second" in str(info.value)
+    assert isinstance(info.value, requests.exceptions.Timeout)
+    _assert_empty(tmp_path / "out")
+
+
+def test_a_manifest_that_comes_steadily_but_too_long_hits_the_deadline(
+    pushed: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(response_module, "SMALL_BODY_DEADLINE", 1.0)
+    body, headers = _honest(pushed, "/v2/t/app/manifests/v1", MANIFEST_ACCEPT)
+    pushed.on("GET", MANIFEST, drip(body, headers=headers, every=0.02))
+    started = time.monotonic()
+    with pytest.raises(TooSlowError) as info:
+        _pull(pushed, tmp_path / "out")
+    assert time.monotonic() - started < 4
+    assert "not all" in str(info.value)
+
+
+def test_cli_dripping_manifest_is_one_line_bounded_by_timeout(
+    pushed: Any, oras_cli: Any, tmp_path: Path
+) -> None:
+    body, headers = _honest(pushed, "/v2/t/app/manifests/v1", MANIFEST_ACCEPT)
+    pushed.on("GET", MANIFEST, drip(body, headers=headers, every=0.05))
+    started = time.monotonic()
+    run = oras_cli("pull", "--plain-http", "--timeout", "1", "-o", "out", f"{pushed.host}/t/app:v1")
+    assert time.monotonic() - started < 15
+    assert run.returncode == 1
+    [line] = run.stderr.strip().splitlines()
+    assert (
+        line.startswith("Error: GET /v2/t/app/manifests/v1 timed out") and "bytes a second" in line
+    )
+    _assert_empty(tmp_path / "out")
+
+
+def test_a_dripping_blob_fails_and_leaves_no_partial_file(
+    pushed: Any, tmp_path: Path, fast_bounds: None
+) -> None:
+    data = b"".join(f"blob byte {i:04d}\n".encode() for i in range(40))
+    (tmp_path / "slow.bin").write_bytes(data)
+    oras.client.OrasClient(insecure=True).push(files=["slow.bin"], target=f"{pushed.host}/t/b:v1")
+    pushed.on("GET", BLOB_GET, drip(data, every=0.02))
+    out = tmp_path / "out"
+    started = time.monotonic()
+    with pytest.raises(TooSlowError) as info:
+        oras.client.OrasClient(insecure=True).pull(target=f"{pushed.host}/t/b:v1", outdir=str(out))
+    assert time.monotonic() - started < 5
+    assert "/blobs/sha256:" in str(info.value)
+    assert len(pushed.seen("GET", BLOB_GET)) == 1  # not resumed: the drip would go on
+    _assert_empty(out)
+
+
+def test_a_dripping_token_answer_fails_within_the_rate_window(
+    tmp_path: Path, fast_bounds: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.txt").write_text("a\n")
+    with HostileRegistry(users={"u": "token-Pa55"}, token=True) as registry:
+        body = b'{"token": "' + b"t" * 400 + b'"}'
+        registry.on(
+            "GET", r"^/token", drip(body, headers={"Content-Type": "application/json"}, every=0.02)
+        )
+        client = oras.client.OrasClient(insecure=True)
+        client.set_basic_auth("u", "token-Pa55")
+        started = time.monotonic()
+        with pytest.raises(TooSlowError) as info:
+            client.push(files=["a.txt"], target=f"{registry.host}/t/app:v1")
+        assert time.monotonic() - started < 5
+        assert "GET /token timed out" in str(info.value)
+        assert "token-Pa55" not in str(info.value)
