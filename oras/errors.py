@@ -227,6 +227,9 @@ def typed_transport_errors() -> Iterator[None]:
     except requests.exceptions.ConnectionError as e:
         if isinstance(e, requests.exceptions.Timeout):
             raise
+        slow = too_slow_in(e)  # headers that dripped: urllib3 says "connection aborted"
+        if slow is not None:
+            raise slow from None
         raise RegistryConnectionError(
             f"cannot connect to {_host_of(e)}: {_root_cause(e)}",
             hint="is the registry running at that address?",

@@ -156,21 +156,36 @@ def read_timeout_of(timeout: Any) -> float:
     return float(read) if isinstance(read, (int, float)) and read > 0 else READ_TIMEOUT
 
 
+def paced_http_response(sock: Any, method: str, url: str, debuglevel: int = 0) -> Any:
+    """An `http.client.HTTPResponse` on `sock` whose reads are paced from the status line on
+    (a status line and headers that drip fail like a body that does), in windows of the
+    socket's timeout: urllib3 sets the read timeout on it before the answer is read."""
+    import http.client
+
+    response = http.client.HTTPResponse(sock, debuglevel, method=method)
+    window = sock.gettimeout()
+    paced = _PacedReader(response.fp, window or READ_TIMEOUT, method or "GET", url)
+    response.fp = io.BufferedReader(paced)
+    return response
+
+
 def pace(response: Any, read_timeout: float) -> None:
     """Pace the body of `response` (a requests Response whose body is not read yet): see the
-    module's docstring. Answers without a body to read are left alone."""
+    module's docstring. Answers without a body to read are left alone; one paced from its
+    headers on (`paced_http_response`) is told the request it answers."""
     wire = getattr(getattr(response, "raw", None), "_fp", None)  # http.client's response
     inner = getattr(wire, "fp", None)  # the socket's buffered reader
     if inner is None or not hasattr(inner, "readinto1"):
         return
     request = getattr(response, "request", None)
-    paced = _PacedReader(
-        inner,
-        read_timeout,
-        getattr(request, "method", None) or "GET",
-        getattr(response, "url", None) or "",
-    )
-    wire.fp = io.BufferedReader(paced)
+    method = getattr(request, "method", None) or "GET"
+    url = getattr(response, "url", None) or ""
+    paced = getattr(inner, "raw", None)
+    if isinstance(paced, _PacedReader):
+        paced._method, paced._url, paced._window = method, url, read_timeout
+    else:
+        paced = _PacedReader(inner, read_timeout, method, url)
+        wire.fp = io.BufferedReader(paced)
     response._oras_pace = paced
 
 

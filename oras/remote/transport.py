@@ -21,7 +21,7 @@ from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from urllib3.util import connection as urllib3_connection
 
 from oras.remote.retry import HostPause
-from oras.remote.timeouts import pace, read_timeout_of
+from oras.remote.timeouts import pace, paced_http_response, read_timeout_of
 
 #: (host, port) -> (address, port): where a connection to that host and port really goes.
 ConnectMap = dict[tuple[str, int], tuple[str, int]]
@@ -70,6 +70,21 @@ def connect_address(connect_to: ConnectMap, host: str, port: int) -> Optional[tu
 
 def _mapped_connection(base: type[HTTPConnection], connect_to: ConnectMap) -> type:
     class Connection(base):  # type: ignore[valid-type, misc]
+        _oras_url = ""
+
+        def getresponse(self, *args: Any, **kwargs: Any) -> Any:
+            options = getattr(self, "_response_options", None)
+            scheme = "https" if isinstance(self, HTTPSConnection) else "http"
+            path = getattr(options, "request_url", "") or "/"
+            self._oras_url = path if "://" in path else f"{scheme}://{self.host}:{self.port}{path}"
+            return super().getresponse(*args, **kwargs)
+
+        def response_class(self, sock: socket.socket, *args: Any, **kwargs: Any) -> Any:
+            # http.client builds the answer with this: paced from its status line on
+            debuglevel = args[0] if args else kwargs.pop("debuglevel", 0)
+            method = kwargs.pop("method", None) or "GET"
+            return paced_http_response(sock, method, self._oras_url, debuglevel=debuglevel)
+
         def _new_conn(self) -> socket.socket:
             target = connect_address(connect_to, self.host, self.port)
             if target is None:

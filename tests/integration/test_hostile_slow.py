@@ -292,3 +292,34 @@ def test_a_dripping_token_answer_fails_within_the_rate_window(
         assert time.monotonic() - started < 5
         assert "GET /token timed out" in str(info.value)
         assert "token-Pa55" not in str(info.value)
+
+
+def _dripping_headers(every: float) -> Any:
+    def action(handler: Any, match: Any) -> None:
+        head = b"HTTP/1.1 200 OK\r\n" + b"".join(
+            b"X-Filler-%d: %s\r\n" % (i, b"z" * 40) for i in range(50)
+        )
+        try:
+            for i in range(len(head)):
+                handler.wfile.write(head[i : i + 1])
+                handler.wfile.flush()
+                time.sleep(every)
+        except OSError:
+            pass
+        handler.close_connection = True
+
+    return action
+
+
+def test_dripping_headers_fail_within_the_rate_window(
+    pushed: Any, tmp_path: Path, fast_bounds: None
+) -> None:
+    pushed.on("GET", MANIFEST, _dripping_headers(0.02))
+    started = time.monotonic()
+    with pytest.raises(TooSlowError) as info:
+        _pull(pushed, tmp_path / "out")
+    # tried once more, as a request that timed out is
+    assert time.monotonic() - started < 5
+    assert "/v2/t/app/manifests/v1 timed out" in str(info.value)
+    assert len(pushed.seen("GET", MANIFEST)) == retry.MAX_TIMEOUT_ATTEMPTS
+    _assert_empty(tmp_path / "out")
