@@ -100,8 +100,50 @@ class RegistryTimeoutError(OrasError, requests.exceptions.Timeout):
     timeouts (retries included). A `requests` Timeout, as oras-py raised."""
 
 
+class TooSlowError(RegistryTimeoutError):
+    """The registry sends an answer, but too slowly to finish: under
+    `oras.remote.timeouts.MIN_RATE` bytes a second over the read timeout, or a small body (a
+    manifest, a token) not done within `oras.remote.response.SMALL_BODY_DEADLINE`. A
+    RegistryTimeoutError: each byte of a drip resets the plain read timeout."""
+
+    def __init__(self, message: str, hint: Optional[str] = None, request: Any = None):
+        super().__init__(message, hint)
+        self.request = request
+
+
+def too_slow_in(error: BaseException) -> Optional[TooSlowError]:
+    """The TooSlowError that urllib3 or requests wrapped in `error` (as a broken connection),
+    if any."""
+    seen: set[int] = set()
+    stack: list[Any] = [error]
+    while stack:
+        current = stack.pop()
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        if isinstance(current, TooSlowError):
+            return current
+        seen.add(id(current))
+        stack.extend((current.__cause__, current.__context__, *current.args))
+    return None
+
+
 class ProtocolError(OrasError, ValueError):
     """The registry broke the protocol: a missing header, a malformed body, an oversized response."""
+
+
+class RedirectError(ProtocolError, requests.exceptions.RequestException):
+    """A redirect the client will not follow: to a scheme other than http or https, or more of
+    them than `oras.remote.transport.MAX_REDIRECTS` (a loop). Also a requests RequestException,
+    which requests raised for both."""
+
+    def __init__(self, message: str, hint: Optional[str] = None, request: Any = None):
+        super().__init__(message, hint)
+        self.request = request
+
+
+class TooManyRedirectsError(RedirectError, requests.exceptions.TooManyRedirects):
+    """More redirects than `oras.remote.transport.MAX_REDIRECTS`: a loop, most likely. A requests
+    TooManyRedirects, which requests raised after 30."""
 
 
 class InvalidManifestError(ProtocolError):
@@ -140,6 +182,26 @@ def _host_of(error: requests.exceptions.RequestException) -> str:
     return urlsplit(url).netloc if url else "the registry"
 
 
+def _too_many_redirects(error: requests.exceptions.TooManyRedirects) -> TooManyRedirectsError:
+    from urllib.parse import urlsplit
+
+    from oras.remote import transport
+
+    response = getattr(error, "response", None)
+    history = list(getattr(response, "history", None) or []) + [response]
+    first = getattr(history[0], "request", None) if history[0] is not None else None
+    request = first if first is not None else getattr(error, "request", None)
+    method = getattr(request, "method", None) or "GET"
+    parts = urlsplit(getattr(request, "url", None) or "")
+    hosts = sorted({urlsplit(r.url or "").netloc for r in history if r is not None and r.url})
+    return TooManyRedirectsError(
+        f"{method} {parts.path or '/'} was redirected more than {transport.MAX_REDIRECTS} times "
+        f"(a redirect loop between {', '.join(hosts) or parts.netloc})",
+        hint="the registry or its storage is misconfigured; ask its operator",
+        request=request,
+    )
+
+
 @contextlib.contextmanager
 def typed_transport_errors() -> Iterator[None]:
     """Re-raise requests' connection and TLS failures as RegistryConnectionError and TLSError
@@ -148,6 +210,13 @@ def typed_transport_errors() -> Iterator[None]:
         yield
     except OrasError:
         raise
+    except requests.exceptions.TooManyRedirects as e:
+        raise _too_many_redirects(e) from e
+    except requests.exceptions.ChunkedEncodingError as e:  # urllib3 wraps a TooSlowError so
+        slow = too_slow_in(e)
+        if slow is None:
+            raise
+        raise slow from None
     except requests.exceptions.SSLError as e:
         raise TLSError(
             f"TLS failure talking to {_host_of(e)}: {_root_cause(e)}",
@@ -158,6 +227,9 @@ def typed_transport_errors() -> Iterator[None]:
     except requests.exceptions.ConnectionError as e:
         if isinstance(e, requests.exceptions.Timeout):
             raise
+        slow = too_slow_in(e)  # headers that dripped: urllib3 says "connection aborted"
+        if slow is not None:
+            raise slow from None
         raise RegistryConnectionError(
             f"cannot connect to {_host_of(e)}: {_root_cause(e)}",
             hint="is the registry running at that address?",

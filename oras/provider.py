@@ -371,7 +371,12 @@ class Registry(RegistryOperations, RegistryReferrers):
 
         try:
             with typed_transport_errors():
-                response = send_with_retry(once, replayable=replayable(data))
+                response = send_with_retry(
+                    once,
+                    replayable=replayable(data),
+                    pause=getattr(self.session, "host_pause", None),
+                    host=urlsplit(url).netloc.lower(),
+                )
         except Exception as e:
             if is_timeout(e) and not isinstance(e, OrasError):
                 raise timeout_error(e, method, url, self.timeout) from e

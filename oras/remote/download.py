@@ -333,6 +333,8 @@ class BlobStream(io.RawIOBase):
         while True:
             try:
                 n = self._read_some(view)
+            except RegistryTimeoutError:
+                raise
             except _DROPPED as e:
                 self._resumes += 1
                 if self._resumes > MAX_RESUMES or not self._offset:

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from typing import Any, Optional
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3.exceptions
 
-from oras.errors import AuthenticationError, NotFoundError, ProtocolError, RegistryError
+from oras.errors import (
+    AuthenticationError,
+    NotFoundError,
+    ProtocolError,
+    RegistryError,
+    too_slow_in,
+)
+from oras.remote.timeouts import set_deadline
 
 #: Most pages of a paginated listing (tags, catalog, referrers) followed before giving up.
 MAX_PAGES = 10000
@@ -67,38 +75,63 @@ def is_registry_ping(response: requests.Response) -> bool:
     return content_type == "application/json" or content_type.endswith("+json")
 
 
+#: Seconds a small body (a manifest, a token answer, a referrers index: what `read_limited`
+#: reads) may take from its first read to its end, however steadily it comes.
+SMALL_BODY_DEADLINE = 120.0
+
+
 def read_limited(response: requests.Response, limit: int, what: str, raw: bool = False) -> bytes:
-    """The body, refused with ProtocolError when it is over `limit` bytes (declared or read).
+    """The body, refused with ProtocolError when it is over `limit` bytes (declared or read),
+    and with TooSlowError when it takes more than SMALL_BODY_DEADLINE seconds or drips.
     `raw` keeps any Content-Encoding: the bytes of a manifest are what its digest covers."""
     declared = response.headers.get("Content-Length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise ProtocolError(f"{what} is larger than {limit} bytes")
+    set_deadline(response, SMALL_BODY_DEADLINE)
     if raw:
         chunks = response.raw.stream(64 * 1024, decode_content=False)
     else:
         chunks = response.iter_content(64 * 1024)
     body = bytearray()
-    for chunk in chunks:
-        body.extend(chunk)
-        if len(body) > limit:
-            raise ProtocolError(f"{what} is larger than {limit} bytes")
+    try:
+        for chunk in chunks:
+            body.extend(chunk)
+            if len(body) > limit:
+                raise ProtocolError(f"{what} is larger than {limit} bytes")
+    except (requests.exceptions.ChunkedEncodingError, urllib3.exceptions.ProtocolError) as e:
+        slow = too_slow_in(e)  # urllib3 reports it as a broken connection
+        if slow is None:
+            raise
+        raise slow from None
     return bytes(body)
 
 
 def resolve_location(response: requests.Response) -> str:
-    """The upload `Location`, used verbatim; a relative one is resolved against the request URL."""
+    """The upload `Location`, used verbatim; a relative one is resolved against the request URL.
+    ProtocolError for one that is not http or https, or that takes an https upload to plain
+    http (where the upload, and any credential sent with it, would travel in the clear)."""
     location = response.headers.get("Location")
     if not location:
         raise ProtocolError(
             f"registry answered {response.request.method} {response.url} without a Location header"
         )
     try:
-        return urljoin(response.url, location)
+        resolved = urljoin(response.url, location)
+        scheme = urlsplit(resolved).scheme.lower()
     except ValueError as e:
         raise ProtocolError(
             f"registry answered {response.request.method} {response.url} with a Location that "
             f"is not a URL: {location[:80]!r} ({e})"
         ) from None
+    came_from = urlsplit(response.url or "").scheme.lower()
+    if scheme not in ("http", "https") or (came_from == "https" and scheme == "http"):
+        why = "plain http after https" if scheme == "http" else f"a {scheme or 'schemeless'} URL"
+        raise ProtocolError(
+            f"registry answered {response.request.method} {urlsplit(response.url).path} with "
+            f"an upload Location that is {why}: refused",
+            hint="the registry is misconfigured (is it behind a proxy that rewrites Location?)",
+        )
+    return resolved
 
 
 def with_query(url: str, **params: str) -> str:

@@ -1,5 +1,6 @@
 """The HTTP session of a registry client: headers meant for the registry alone are dropped on
-a redirect to another host, and connections to chosen `host:port`s go to another address
+a redirect to another host, redirects are bounded (`MAX_REDIRECTS`, http and https only, their
+bodies not read), and connections to chosen `host:port`s go to another address
 (Go `oras --resolve`) while the name stays in the URL, the `Host` header, TLS SNI and the
 certificate check."""
 
@@ -21,6 +22,9 @@ from urllib3 import connectionpool
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from urllib3.util import connection as urllib3_connection
+
+from oras.remote.retry import HostPause
+from oras.remote.timeouts import pace, paced_http_response, read_timeout_of
 
 #: (host, port) -> (address, port): where a connection to that host and port really goes.
 ConnectMap = dict[tuple[str, int], tuple[str, int]]
@@ -69,6 +73,21 @@ def connect_address(connect_to: ConnectMap, host: str, port: int) -> Optional[tu
 
 def _mapped_connection(base: type[HTTPConnection], connect_to: ConnectMap) -> type:
     class Connection(base):  # type: ignore[valid-type, misc]
+        _oras_url = ""
+
+        def getresponse(self, *args: Any, **kwargs: Any) -> Any:
+            options = getattr(self, "_response_options", None)
+            scheme = "https" if isinstance(self, HTTPSConnection) else "http"
+            path = getattr(options, "request_url", "") or "/"
+            self._oras_url = path if "://" in path else f"{scheme}://{self.host}:{self.port}{path}"
+            return super().getresponse(*args, **kwargs)
+
+        def response_class(self, sock: socket.socket, *args: Any, **kwargs: Any) -> Any:
+            # http.client builds the answer with this: paced from its status line on
+            debuglevel = args[0] if args else kwargs.pop("debuglevel", 0)
+            method = kwargs.pop("method", None) or "GET"
+            return paced_http_response(sock, method, self._oras_url, debuglevel=debuglevel)
+
         def _new_conn(self) -> socket.socket:
             target = connect_address(connect_to, self.host, self.port)
             if target is None:
@@ -116,6 +135,14 @@ class RegistryAdapter(requests.adapters.HTTPAdapter):
         )
         self.poolmanager.pool_classes_by_scheme = {"http": plain, "https": tls}
 
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
+        """Send, then pace the answer's body (`oras.remote.timeouts.pace`): a body that drips
+        fails instead of resetting the read timeout with every byte."""
+        response = super().send(request, *args, **kwargs)
+        timeout = kwargs.get("timeout", args[1] if len(args) > 1 else None)
+        pace(response, read_timeout_of(timeout))
+        return response
+
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
         state["connect_to"] = self.connect_to
@@ -132,6 +159,15 @@ _PROXY_ENVIRONMENT = (
 #: Hosts whose proxies a session remembers (a client talks to a registry or two, and their
 #: blob storage).
 _MAX_PROXY_ENTRIES = 64
+
+#: Most redirects one request follows (Go's net/http stops at 10, requests at 30); a loop ends in
+#: `oras.errors.TooManyRedirectsError` after that many.
+MAX_REDIRECTS = 10
+#: Largest redirect body read (so that its connection can be reused); a larger one, or one of
+#: unknown length, is not read: its connection is closed instead.
+MAX_REDIRECT_BODY = 64 * 1024
+#: The schemes a redirect may lead to.
+REDIRECT_SCHEMES = ("http", "https")
 
 #: Connections kept per registry host: enough for concurrent transfers plus token requests.
 POOL_SIZE = 32
@@ -154,6 +190,49 @@ class RegistrySession(requests.Session):
         self.connect_to: ConnectMap = {}
         self.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
         self.size_pools(pool_size)
+        self._max_redirects: Optional[int] = None
+        #: Hosts that asked to be left alone for a while (429, Retry-After), for every request.
+        self.host_pause = HostPause()
+
+    @property
+    def max_redirects(self) -> int:  # type: ignore[override]
+        """`MAX_REDIRECTS`, read when a request is sent, unless set on this session."""
+        chosen = getattr(self, "_max_redirects", None)
+        return MAX_REDIRECTS if chosen is None else chosen
+
+    @max_redirects.setter
+    def max_redirects(self, value: int) -> None:
+        # requests.Session.__init__ sets its own default (30): the module's limit wins over it
+        if getattr(self, "_max_redirects", "unset") != "unset":
+            self._max_redirects = value
+
+    def get_redirect_target(self, resp: requests.Response) -> Optional[str]:
+        """The redirect's target; RedirectError if it is not http or https. A redirect body
+        over MAX_REDIRECT_BODY bytes, or without a length, is dropped unread (requests would
+        read all of it into memory)."""
+        target = super().get_redirect_target(resp)
+        if target is None:
+            return None
+        scheme = urlsplit(target.strip()).scheme.lower()
+        if scheme and scheme not in REDIRECT_SCHEMES:
+            from oras.errors import RedirectError
+
+            request = resp.request
+            path = urlsplit(request.url or "").path if request is not None else ""
+            method = getattr(request, "method", None) or "GET"
+            raise RedirectError(
+                f"{method} {path or '/'} was redirected to a {scheme} URL, which is not "
+                f"followed (only {' and '.join(REDIRECT_SCHEMES)})",
+                hint="the registry or its storage is misconfigured; ask its operator",
+                request=request,
+            )
+        if not resp._content_consumed:  # type: ignore[attr-defined]
+            declared = resp.headers.get("Content-Length", "")
+            if not (declared.isdigit() and int(declared) <= MAX_REDIRECT_BODY):
+                resp._content = b""  # type: ignore[attr-defined]
+                resp._content_consumed = True  # type: ignore[attr-defined]
+                resp.raw.close()
+        return target
 
     def size_pools(self, size: int) -> None:
         """Keep up to `size` connections per host (new adapters; pooled connections go)."""
