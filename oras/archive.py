@@ -10,6 +10,7 @@ import shutil
 import stat
 import tarfile
 import tempfile
+import unicodedata
 import zlib
 from dataclasses import dataclass
 from typing import IO, Any, Optional
@@ -30,6 +31,23 @@ logger = logging.getLogger(__name__)
 GZIP_LEVEL = 6
 _COPY_SIZE = 256 * 1024
 _EXTRACT_PREFIX = ".oras-extract-"
+
+# Limits on what one archive may unpack to. Read when an extraction starts: a program that
+# needs more sets them (`oras.archive.MAX_EXTRACT_SIZE = 1024**4`). Exceeding one stops the
+# extraction with ArchiveError before the member over it is written, and nothing is left.
+
+#: Most bytes one archive may unpack to: the sum of its regular files' sizes (64 GiB).
+MAX_EXTRACT_SIZE = 64 * 1024**3
+#: Most members (files, directories, links) one archive may hold.
+MAX_EXTRACT_MEMBERS = 1_000_000
+#: Most bytes unpacked per byte of the compressed archive, beyond the first
+#: EXTRACT_RATIO_ALLOWANCE bytes: gzip reaches about 1000 on zeros, real data rarely 50.
+MAX_EXTRACT_RATIO = 200
+#: Bytes an archive may unpack to whatever its compression ratio (64 MiB).
+EXTRACT_RATIO_ALLOWANCE = 64 * 1024 * 1024
+#: Most path components in a member's name: deeper trees are refused (Python's own tree
+#: functions, removal and creation of directories, recurse once per level).
+MAX_EXTRACT_DEPTH = 256
 
 
 @dataclass(frozen=True)
@@ -197,6 +215,52 @@ def make_targz(source_dir: str, dest_path: str) -> TarballInfo:
     )
 
 
+class _Budget:
+    """What an archive may still unpack to (the limits above, read when it starts)."""
+
+    def __init__(self, archive: str, compressed_size: int) -> None:
+        self.archive = archive
+        self.members = 0
+        self.size = 0
+        self.max_members = MAX_EXTRACT_MEMBERS
+        self.max_depth = MAX_EXTRACT_DEPTH
+        ratio_bound = max(MAX_EXTRACT_RATIO * compressed_size, EXTRACT_RATIO_ALLOWANCE)
+        self.max_size = min(MAX_EXTRACT_SIZE, ratio_bound)
+        self.ratio_bound = ratio_bound < MAX_EXTRACT_SIZE
+
+    def take_member(self, member: tarfile.TarInfo, shown: str) -> None:
+        """Count `member` (and the bytes its header declares) against the limits."""
+        self.members += 1
+        if self.members > self.max_members:
+            raise ArchiveError(
+                f"cannot unpack {self.archive}: it holds more than {self.max_members} members",
+                hint="if the artifact is trusted, raise oras.archive.MAX_EXTRACT_MEMBERS",
+            )
+        depth = len(os.path.normpath(member.name).split(os.sep))
+        if depth > self.max_depth:
+            raise ArchiveError(
+                f"cannot unpack {self.archive}: member {shown!r} is {depth} directories deep, "
+                f"more than {self.max_depth}",
+                hint="if the artifact is trusted, raise oras.archive.MAX_EXTRACT_DEPTH",
+            )
+        if member.isreg():
+            self.size += member.size
+            if self.size > self.max_size:
+                raise self._too_large()
+
+    def _too_large(self) -> ArchiveError:
+        if self.ratio_bound:
+            return ArchiveError(
+                f"cannot unpack {self.archive}: it unpacks to more than {self.max_size} bytes, "
+                f"over {MAX_EXTRACT_RATIO} times its compressed size (a decompression bomb?)",
+                hint="if the artifact is trusted, raise oras.archive.MAX_EXTRACT_RATIO",
+            )
+        return ArchiveError(
+            f"cannot unpack {self.archive}: it unpacks to more than {self.max_size} bytes",
+            hint="if the artifact is trusted, raise oras.archive.MAX_EXTRACT_SIZE",
+        )
+
+
 def _refuse(archive: str, name: str, reason: str) -> PathTraversalError:
     return PathTraversalError(f"refusing to extract {name!r} from {archive}: {reason}")
 
@@ -289,6 +353,10 @@ def _extract_member(
     return normalised
 
 
+def _has_control(name: str) -> bool:
+    return any(unicodedata.category(c) == "Cc" for c in name)
+
+
 #: What creating a member raises when the archive itself is at fault (a file where a later
 #: member needs a directory, a name too long, a loop of links), not the disk or permissions.
 _MEMBER_ERRNOS = frozenset(
@@ -297,13 +365,22 @@ _MEMBER_ERRNOS = frozenset(
 
 
 def _extract_member_or_refuse(
-    tar: tarfile.TarFile, member: tarfile.TarInfo, root: str, archive: str
+    tar: tarfile.TarFile, member: tarfile.TarInfo, root: str, archive: str, budget: _Budget
 ) -> Optional[str]:
-    """`_extract_member`, with the member's own impossibilities (a NUL in its name, a file in
-    the way of a directory, a name too long) as ArchiveError naming it."""
+    """`_extract_member`, with the member's own impossibilities (a NUL or another control
+    character in its name, a file in the way of a directory, a name too long) and the limits
+    it would exceed as ArchiveError naming it."""
     shown = member.name if len(member.name) <= 200 else member.name[:200] + "..."
     if "\x00" in member.name or "\x00" in member.linkname:
         raise ArchiveError(f"cannot unpack {archive}: member {shown!r} holds a NUL byte")
+    if _has_control(member.name) or _has_control(member.linkname):
+        # As for layer titles: a newline or an escape sequence in a file name forges lines
+        # or rewrites the terminal wherever the name is shown later.
+        raise ArchiveError(
+            f"cannot unpack {archive}: member {shown!r} holds control characters in its "
+            "name or link target"
+        )
+    budget.take_member(member, shown)
     try:
         return _extract_member(tar, member, root, archive)
     except OSError as e:
@@ -419,13 +496,16 @@ def safe_extract_targz(
     root = os.path.realpath(staging)
     names: dict[str, None] = {}  # ordered and de-duplicated
     directories: list[tarfile.TarInfo] = []
+    budget = _Budget(name, os.path.getsize(path))
     try:
         try:
             with open(path, "rb") as raw, gzip.GzipFile(fileobj=raw, mode="rb") as gz:
                 reader = _HashingReader(gz, hasher)
                 with tarfile.open(fileobj=reader, mode="r|") as tar:
-                    for member in tar:
-                        normalised = _extract_member_or_refuse(tar, member, root, name)
+                    while (member := tar.next()) is not None:
+                        # A stream keeps every member read; a million of them is memory.
+                        tar.members.clear()
+                        normalised = _extract_member_or_refuse(tar, member, root, name, budget)
                         if normalised is None:
                             continue
                         names[normalised] = None
