@@ -28,6 +28,7 @@ from oras.errors import InvalidFileNameError
 from oras.filenames import (
     check_file_name,
     check_output_dir,
+    check_path_length,
     check_replaceable,
     drop_duplicate_outputs,
 )
@@ -100,11 +101,13 @@ def pull_files(
             untitled.append(layer)
             continue
         name = layer["digest"] if title is None else check_file_name(title)
-        named.append((layer, sanitize_path(outdir, os.path.join(outdir, name))))
+        outfile = sanitize_path(outdir, os.path.join(outdir, name))
+        named.append((layer, check_path_length(outfile, name)))
     config = _config_to_write(manifest, options)
     if config is not None:
         name = config["annotations"][defaults.annotation_title]
-        named.append((config, sanitize_path(outdir, os.path.join(outdir, name))))
+        outfile = sanitize_path(outdir, os.path.join(outdir, name))
+        named.append((config, check_path_length(outfile, name)))
     named = drop_duplicate_outputs(named)
     check_output_dir(outdir)
     plan: list[tuple[dict, str]] = []

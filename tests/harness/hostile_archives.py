@@ -26,10 +26,12 @@ __all__ = [
     "fingerprint",
     "gzip_member",
     "link",
+    "plain_layer",
     "member_bomb",
     "publish",
     "special",
     "targz",
+    "unpack_layer",
     "zero_bomb",
 ]
 
