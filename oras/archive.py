@@ -33,11 +33,12 @@ _COPY_SIZE = 256 * 1024
 _EXTRACT_PREFIX = ".oras-extract-"
 
 # Limits on what one archive may unpack to. Read when an extraction starts: a program that
-# needs more sets them (`oras.archive.MAX_EXTRACT_SIZE = 1024**4`). Exceeding one stops the
+# needs more sets them (`oras.archive.MAX_EXTRACT_RATIO = 2000`). Exceeding one stops the
 # extraction with ArchiveError before the member over it is written, and nothing is left.
 
-#: Most bytes one archive may unpack to: the sum of its regular files' sizes (64 GiB).
-MAX_EXTRACT_SIZE = 64 * 1024**3
+#: Most bytes one archive may unpack to: the sum of its regular files' sizes (1 TiB: above
+#: the largest layers registries accept, model weights and datasets included).
+MAX_EXTRACT_SIZE = 1024**4
 #: Most members (files, directories, links) one archive may hold.
 MAX_EXTRACT_MEMBERS = 1_000_000
 #: Most bytes unpacked per byte of the compressed archive, beyond the first
@@ -480,8 +481,11 @@ def safe_extract_targz(
     Absolute names, `..` escapes, links resolving outside `outdir`, devices and fifos raise
     PathTraversalError; a member that would replace an existing directory by a file, or an
     existing file by a directory, raises OutputConflictError; a file that is not gzip, or not
-    a tar inside, raises ArchiveError. With `expected_tar_digest`, the uncompressed tar stream
-    must match or DigestMismatchError is raised. Members are extracted into a temporary
+    a tar inside, raises ArchiveError, as does one over the limits above (MAX_EXTRACT_SIZE,
+    MAX_EXTRACT_RATIO, MAX_EXTRACT_MEMBERS, MAX_EXTRACT_DEPTH) or a member whose name holds a
+    control character or is too long for the file system. Setuid, setgid and sticky bits and
+    group and other write permission are dropped. With `expected_tar_digest`, the uncompressed
+    tar stream must match or DigestMismatchError is raised. Members are extracted into a temporary
     directory inside `outdir` and moved into place only when everything checked out, so a
     refused archive leaves nothing behind. Returns the extracted paths (under the resolved
     `outdir`) in archive order. Messages name the archive `label` (a layer, say) when given,

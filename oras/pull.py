@@ -8,6 +8,14 @@ moves the planned blobs from the source store into a FileSink, each verified and
 place whole. `Registry.pull` is this copy from the registry through the client's hooks; the
 CLI also pulls out of OCI layouts, and through the `ORAS_CACHE` content cache, by giving the
 same copy another source store.
+
+Limits: a title is refused when a component is longer than
+`oras.filenames.MAX_FILE_NAME_BYTES` or the path longer than `oras.filenames.MAX_PATH_BYTES`;
+a layer unpacked may hold at most `oras.archive.MAX_EXTRACT_MEMBERS` members, at most
+`oras.archive.MAX_EXTRACT_DEPTH` deep, and unpack to at most `oras.archive.MAX_EXTRACT_SIZE`
+bytes and `oras.archive.MAX_EXTRACT_RATIO` times its compressed size (beyond
+`oras.archive.EXTRACT_RATIO_ALLOWANCE`). They are read when used: a program pulling larger
+trusted archives raises them by assignment.
 """
 
 from __future__ import annotations
