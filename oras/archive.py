@@ -49,6 +49,40 @@ EXTRACT_RATIO_ALLOWANCE = 64 * 1024 * 1024
 #: Most path components in a member's name: deeper trees are refused (Python's own tree
 #: functions, removal and creation of directories, recurse once per level).
 MAX_EXTRACT_DEPTH = 256
+#: Largest extended header (PAX records, a GNU long name or link name) a member may carry
+#: (1 MiB): tarfile reads each one whole into memory.
+MAX_EXTRACT_HEADER_SIZE = 1024 * 1024
+
+
+class _RefusedHeader(Exception):
+    """A member header refused before tarfile reads what it announces."""
+
+
+_EXTENDED_HEADERS = (
+    tarfile.XHDTYPE,
+    tarfile.XGLTYPE,
+    tarfile.SOLARIS_XHDTYPE,
+    tarfile.GNUTYPE_LONGNAME,
+    tarfile.GNUTYPE_LONGLINK,
+)
+
+
+class _BoundedTarInfo(tarfile.TarInfo):
+    """A TarInfo that refuses, before reading it, an extended header larger than
+    MAX_EXTRACT_HEADER_SIZE, and sparse members, whose maps tarfile also reads whole (oras
+    never writes them; Go oras skips the GNU ones)."""
+
+    def _proc_member(self, tar: tarfile.TarFile) -> tarfile.TarInfo:
+        if self.type in _EXTENDED_HEADERS and self.size > MAX_EXTRACT_HEADER_SIZE:
+            raise _RefusedHeader(
+                f"an extended header of {self.size} bytes, more than {MAX_EXTRACT_HEADER_SIZE}"
+            )
+        if self.type == tarfile.GNUTYPE_SPARSE:
+            raise _RefusedHeader("a sparse member, which is not supported")
+        return super()._proc_member(tar)  # type: ignore[misc]
+
+    def _proc_gnusparse_10(self, next: Any, pax_headers: Any, tar: tarfile.TarFile) -> None:
+        raise _RefusedHeader("a sparse member, which is not supported")
 
 
 @dataclass(frozen=True)
@@ -482,9 +516,10 @@ def safe_extract_targz(
     PathTraversalError; a member that would replace an existing directory by a file, or an
     existing file by a directory, raises OutputConflictError; a file that is not gzip, or not
     a tar inside, raises ArchiveError, as does one over the limits above (MAX_EXTRACT_SIZE,
-    MAX_EXTRACT_RATIO, MAX_EXTRACT_MEMBERS, MAX_EXTRACT_DEPTH) or a member whose name holds a
-    control character or is too long for the file system. Setuid, setgid and sticky bits and
-    group and other write permission are dropped. With `expected_tar_digest`, the uncompressed
+    MAX_EXTRACT_RATIO, MAX_EXTRACT_MEMBERS, MAX_EXTRACT_DEPTH, MAX_EXTRACT_HEADER_SIZE), a
+    sparse member, or a member whose name holds a control character or is too long for the
+    file system. Setuid, setgid and sticky bits and group and other write permission are
+    dropped. With `expected_tar_digest`, the uncompressed
     tar stream must match or DigestMismatchError is raised. Members are extracted into a temporary
     directory inside `outdir` and moved into place only when everything checked out, so a
     refused archive leaves nothing behind. Returns the extracted paths (under the resolved
@@ -505,10 +540,12 @@ def safe_extract_targz(
         try:
             with open(path, "rb") as raw, gzip.GzipFile(fileobj=raw, mode="rb") as gz:
                 reader = _HashingReader(gz, hasher)
-                with tarfile.open(fileobj=reader, mode="r|") as tar:
+                with tarfile.open(fileobj=reader, mode="r|", tarinfo=_BoundedTarInfo) as tar:
                     while (member := tar.next()) is not None:
                         # A stream keeps every member read; a million of them is memory.
                         tar.members.clear()
+                        if member.sparse is not None:
+                            raise _RefusedHeader("a sparse member, which is not supported")
                         normalised = _extract_member_or_refuse(tar, member, root, name, budget)
                         if normalised is None:
                             continue
@@ -519,6 +556,14 @@ def safe_extract_targz(
         except _UNREADABLE as e:
             raise ArchiveError(
                 f"cannot unpack {name}: it is not a tar+gzip archive ({_reason(e)})"
+            ) from None
+        except _RefusedHeader as e:
+            raise ArchiveError(
+                f"cannot unpack {name}: it holds {e}",
+                hint="if the artifact is trusted and its headers are this large, raise "
+                "oras.archive.MAX_EXTRACT_HEADER_SIZE"
+                if "header" in str(e)
+                else None,
             ) from None
         if expected_tar_digest:
             actual = hasher.digest()

@@ -12,7 +12,8 @@ same copy another source store.
 Limits: a title is refused when a component is longer than
 `oras.filenames.MAX_FILE_NAME_BYTES` or the path longer than `oras.filenames.MAX_PATH_BYTES`;
 a layer unpacked may hold at most `oras.archive.MAX_EXTRACT_MEMBERS` members, at most
-`oras.archive.MAX_EXTRACT_DEPTH` deep, and unpack to at most `oras.archive.MAX_EXTRACT_SIZE`
+`oras.archive.MAX_EXTRACT_DEPTH` deep, with extended headers of at most
+`oras.archive.MAX_EXTRACT_HEADER_SIZE`, and unpack to at most `oras.archive.MAX_EXTRACT_SIZE`
 bytes and `oras.archive.MAX_EXTRACT_RATIO` times its compressed size (beyond
 `oras.archive.EXTRACT_RATIO_ALLOWANCE`). They are read when used: a program pulling larger
 trusted archives raises them by assignment.

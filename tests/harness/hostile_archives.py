@@ -25,6 +25,7 @@ __all__ = [
     "file",
     "fingerprint",
     "gzip_member",
+    "header_bomb",
     "link",
     "plain_layer",
     "member_bomb",
@@ -114,6 +115,19 @@ def member_bomb(count: int, per_block: int = 1000) -> bytes:
     assert count % per_block == 0
     headers = tar_bytes((file(f"f{i}", b"") for i in range(per_block)), end=False)
     return gzip_member(headers) * (count // per_block) + gzip_member(bytes(1024))
+
+
+def header_bomb(size: int, block: int = 1024 * 1024) -> bytes:
+    """A tar+gzip whose first member is a PAX extended header of `size` bytes (a multiple of
+    `block`), followed by an ordinary file: a reader that loads headers whole needs `size`
+    bytes of memory."""
+    assert size % block == 0
+    info = tarfile.TarInfo("././@PaxHeader")
+    info.type = tarfile.XHDTYPE
+    info.size = size
+    header = info.tobuf(tarfile.USTAR_FORMAT)
+    after = tar_bytes([file("after", b"1")])
+    return gzip_member(header) + gzip_member(bytes(block)) * (size // block) + gzip_member(after)
 
 
 def _digest(data: bytes) -> str:

@@ -35,6 +35,7 @@ from tests.harness.hostile_archives import (
     directory,
     file,
     fingerprint,
+    header_bomb,
     link,
     member_bomb,
     plain_layer,
@@ -183,6 +184,15 @@ def test_a_million_members_stop_at_the_limit(
     assert time.monotonic() - started < CLI_SECONDS
     line = _cli_refused(result, tmp_path, r"holds more than 500 members")
     assert "raise oras.archive.MAX_EXTRACT_MEMBERS" in line
+
+
+def test_a_huge_extended_header_is_refused_before_it_is_read(
+    registry, client, tmp_path, unique_repo, oras_cli: CliRunner
+) -> None:
+    target = _publish(registry, unique_repo, [unpack_layer(header_bomb(64 * 1024**2), "pkg")])
+    _pull_refused(client, target, tmp_path, ArchiveError, r"an extended header of 67108864 bytes")
+    line = _cli_refused(_cli_pull(oras_cli, target, tmp_path), tmp_path, r"extended header")
+    assert "raise oras.archive.MAX_EXTRACT_HEADER_SIZE" in line
 
 
 def test_total_size_over_the_limit(

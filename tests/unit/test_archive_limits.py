@@ -20,6 +20,8 @@ from tests.harness.hostile_archives import (
     directory,
     file,
     fingerprint,
+    gzip_member,
+    header_bomb,
     link,
     member_bomb,
     targz,
@@ -117,6 +119,50 @@ def test_members_read_are_not_kept_in_memory(
     safe_extract_targz(_write(tmp_path, member_bomb(2000)), str(tmp_path / "out"))
     assert len(kept) > 2000 and max(kept) <= 1
     assert len(os.listdir(tmp_path / "out")) == 1000  # f0..f999, each written twice
+
+
+def test_an_extended_header_over_the_limit_is_refused_before_it_is_read(
+    tmp_path: Path,
+) -> None:
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    error = _refused(
+        tmp_path, header_bomb(256 * MiB), r"an extended header of 268435456 bytes, more than"
+    )
+    # Read whole, the header alone would take 256 MiB (ru_maxrss is in KiB on Linux).
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 100 * 1024
+    assert "MAX_EXTRACT_HEADER_SIZE" in (error.hint or "")
+
+
+def test_long_names_and_pax_records_within_the_limit_unpack(tmp_path: Path) -> None:
+    info, data = file("n" * 200 + "/" + "m" * 200, b"long")
+    info.pax_headers = {"comment": "c" * 100_000}
+    out = tmp_path / "out"
+    safe_extract_targz(_write(tmp_path, targz([directory("n" * 200), (info, data)])), str(out))
+    assert (out / ("n" * 200) / ("m" * 200)).read_bytes() == b"long"
+
+
+def _gnu_sparse() -> bytes:
+    info = tarfile.TarInfo("sparse")
+    info.type = tarfile.GNUTYPE_SPARSE
+    return gzip_member(info.tobuf(tarfile.GNU_FORMAT) + bytes(1024))
+
+
+def _pax_sparse() -> bytes:
+    info, data = file("GNUSparseFile.0/sparse", b"1\n0\n1\n".ljust(512, b"\0") + b"x")
+    info.pax_headers = {
+        "GNU.sparse.major": "1",
+        "GNU.sparse.minor": "0",
+        "GNU.sparse.name": "sparse",
+        "GNU.sparse.realsize": str(1024**4),
+    }
+    return targz([(info, data)])
+
+
+@pytest.mark.parametrize("archive", [_gnu_sparse, _pax_sparse], ids=["gnu", "pax-1.0"])
+def test_sparse_members_are_refused(tmp_path: Path, archive) -> None:
+    _refused(tmp_path, archive(), "a sparse member, which is not supported")
 
 
 # -- names ---------------------------------------------------------------------------------------
