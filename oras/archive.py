@@ -57,6 +57,10 @@ MAX_EXTRACT_HEADER_SIZE = 1024 * 1024
 class _RefusedHeader(Exception):
     """A member header refused before tarfile reads what it announces."""
 
+    def __init__(self, reason: str, hint: Optional[str] = None) -> None:
+        super().__init__(reason)
+        self.hint = hint
+
 
 _EXTENDED_HEADERS = (
     tarfile.XHDTYPE,
@@ -75,7 +79,8 @@ class _BoundedTarInfo(tarfile.TarInfo):
     def _proc_member(self, tar: tarfile.TarFile) -> tarfile.TarInfo:
         if self.type in _EXTENDED_HEADERS and self.size > MAX_EXTRACT_HEADER_SIZE:
             raise _RefusedHeader(
-                f"an extended header of {self.size} bytes, more than {MAX_EXTRACT_HEADER_SIZE}"
+                f"an extended header of {self.size} bytes, more than {MAX_EXTRACT_HEADER_SIZE}",
+                hint="if the artifact is trusted, raise oras.archive.MAX_EXTRACT_HEADER_SIZE",
             )
         if self.type == tarfile.GNUTYPE_SPARSE:
             raise _RefusedHeader("a sparse member, which is not supported")
@@ -519,10 +524,10 @@ def safe_extract_targz(
     MAX_EXTRACT_RATIO, MAX_EXTRACT_MEMBERS, MAX_EXTRACT_DEPTH, MAX_EXTRACT_HEADER_SIZE), a
     sparse member, or a member whose name holds a control character or is too long for the
     file system. Setuid, setgid and sticky bits and group and other write permission are
-    dropped. With `expected_tar_digest`, the uncompressed
-    tar stream must match or DigestMismatchError is raised. Members are extracted into a temporary
-    directory inside `outdir` and moved into place only when everything checked out, so a
-    refused archive leaves nothing behind. Returns the extracted paths (under the resolved
+    dropped. With `expected_tar_digest`, the uncompressed tar stream must match or
+    DigestMismatchError is raised. Members are extracted into a temporary directory inside
+    `outdir` and moved into place only when everything checked out, so a refused archive
+    leaves nothing behind. Returns the extracted paths (under the resolved
     `outdir`) in archive order. Messages name the archive `label` (a layer, say) when given,
     else its path.
     """
@@ -558,13 +563,7 @@ def safe_extract_targz(
                 f"cannot unpack {name}: it is not a tar+gzip archive ({_reason(e)})"
             ) from None
         except _RefusedHeader as e:
-            raise ArchiveError(
-                f"cannot unpack {name}: it holds {e}",
-                hint="if the artifact is trusted and its headers are this large, raise "
-                "oras.archive.MAX_EXTRACT_HEADER_SIZE"
-                if "header" in str(e)
-                else None,
-            ) from None
+            raise ArchiveError(f"cannot unpack {name}: it holds {e}", hint=e.hint) from None
         if expected_tar_digest:
             actual = hasher.digest()
             if actual != expected_tar_digest:
