@@ -10,6 +10,7 @@ import shutil
 import stat
 import tarfile
 import tempfile
+import unicodedata
 import zlib
 from dataclasses import dataclass
 from typing import IO, Any, Optional
@@ -30,6 +31,63 @@ logger = logging.getLogger(__name__)
 GZIP_LEVEL = 6
 _COPY_SIZE = 256 * 1024
 _EXTRACT_PREFIX = ".oras-extract-"
+
+# Limits on what one archive may unpack to. Read when an extraction starts: a program that
+# needs more sets them (`oras.archive.MAX_EXTRACT_RATIO = 2000`). Exceeding one stops the
+# extraction with ArchiveError before the member over it is written, and nothing is left.
+
+#: Most bytes one archive may unpack to: the sum of its regular files' sizes (1 TiB: above
+#: the largest layers registries accept, model weights and datasets included).
+MAX_EXTRACT_SIZE = 1024**4
+#: Most members (files, directories, links) one archive may hold.
+MAX_EXTRACT_MEMBERS = 1_000_000
+#: Most bytes unpacked per byte of the compressed archive, beyond the first
+#: EXTRACT_RATIO_ALLOWANCE bytes: gzip reaches about 1000 on zeros, real data rarely 50.
+MAX_EXTRACT_RATIO = 200
+#: Bytes an archive may unpack to whatever its compression ratio (64 MiB).
+EXTRACT_RATIO_ALLOWANCE = 64 * 1024 * 1024
+#: Most path components in a member's name: deeper trees are refused (Python's own tree
+#: functions, removal and creation of directories, recurse once per level).
+MAX_EXTRACT_DEPTH = 256
+#: Largest extended header (PAX records, a GNU long name or link name) a member may carry
+#: (1 MiB): tarfile reads each one whole into memory.
+MAX_EXTRACT_HEADER_SIZE = 1024 * 1024
+
+
+class _RefusedHeader(Exception):
+    """A member header refused before tarfile reads what it announces."""
+
+    def __init__(self, reason: str, hint: Optional[str] = None) -> None:
+        super().__init__(reason)
+        self.hint = hint
+
+
+_EXTENDED_HEADERS = (
+    tarfile.XHDTYPE,
+    tarfile.XGLTYPE,
+    tarfile.SOLARIS_XHDTYPE,
+    tarfile.GNUTYPE_LONGNAME,
+    tarfile.GNUTYPE_LONGLINK,
+)
+
+
+class _BoundedTarInfo(tarfile.TarInfo):
+    """A TarInfo that refuses, before reading it, an extended header larger than
+    MAX_EXTRACT_HEADER_SIZE, and sparse members, whose maps tarfile also reads whole (oras
+    never writes them; Go oras skips the GNU ones)."""
+
+    def _proc_member(self, tar: tarfile.TarFile) -> tarfile.TarInfo:
+        if self.type in _EXTENDED_HEADERS and self.size > MAX_EXTRACT_HEADER_SIZE:
+            raise _RefusedHeader(
+                f"an extended header of {self.size} bytes, more than {MAX_EXTRACT_HEADER_SIZE}",
+                hint="if the artifact is trusted, raise oras.archive.MAX_EXTRACT_HEADER_SIZE",
+            )
+        if self.type == tarfile.GNUTYPE_SPARSE:
+            raise _RefusedHeader("a sparse member, which is not supported")
+        return super()._proc_member(tar)  # type: ignore[misc]
+
+    def _proc_gnusparse_10(self, next: Any, pax_headers: Any, tar: tarfile.TarFile) -> None:
+        raise _RefusedHeader("a sparse member, which is not supported")
 
 
 @dataclass(frozen=True)
@@ -197,6 +255,52 @@ def make_targz(source_dir: str, dest_path: str) -> TarballInfo:
     )
 
 
+class _Budget:
+    """What an archive may still unpack to (the limits above, read when it starts)."""
+
+    def __init__(self, archive: str, compressed_size: int) -> None:
+        self.archive = archive
+        self.members = 0
+        self.size = 0
+        self.max_members = MAX_EXTRACT_MEMBERS
+        self.max_depth = MAX_EXTRACT_DEPTH
+        ratio_bound = max(MAX_EXTRACT_RATIO * compressed_size, EXTRACT_RATIO_ALLOWANCE)
+        self.max_size = min(MAX_EXTRACT_SIZE, ratio_bound)
+        self.ratio_bound = ratio_bound < MAX_EXTRACT_SIZE
+
+    def take_member(self, member: tarfile.TarInfo, shown: str) -> None:
+        """Count `member` (and the bytes its header declares) against the limits."""
+        self.members += 1
+        if self.members > self.max_members:
+            raise ArchiveError(
+                f"cannot unpack {self.archive}: it holds more than {self.max_members} members",
+                hint="if the artifact is trusted, raise oras.archive.MAX_EXTRACT_MEMBERS",
+            )
+        depth = len(os.path.normpath(member.name).split(os.sep))
+        if depth > self.max_depth:
+            raise ArchiveError(
+                f"cannot unpack {self.archive}: member {shown!r} is {depth} directories deep, "
+                f"more than {self.max_depth}",
+                hint="if the artifact is trusted, raise oras.archive.MAX_EXTRACT_DEPTH",
+            )
+        if member.isreg():
+            self.size += member.size
+            if self.size > self.max_size:
+                raise self._too_large()
+
+    def _too_large(self) -> ArchiveError:
+        if self.ratio_bound:
+            return ArchiveError(
+                f"cannot unpack {self.archive}: it unpacks to more than {self.max_size} bytes, "
+                f"over {MAX_EXTRACT_RATIO} times its compressed size (a decompression bomb?)",
+                hint="if the artifact is trusted, raise oras.archive.MAX_EXTRACT_RATIO",
+            )
+        return ArchiveError(
+            f"cannot unpack {self.archive}: it unpacks to more than {self.max_size} bytes",
+            hint="if the artifact is trusted, raise oras.archive.MAX_EXTRACT_SIZE",
+        )
+
+
 def _refuse(archive: str, name: str, reason: str) -> PathTraversalError:
     return PathTraversalError(f"refusing to extract {name!r} from {archive}: {reason}")
 
@@ -289,6 +393,10 @@ def _extract_member(
     return normalised
 
 
+def _has_control(name: str) -> bool:
+    return any(unicodedata.category(c) == "Cc" for c in name)
+
+
 #: What creating a member raises when the archive itself is at fault (a file where a later
 #: member needs a directory, a name too long, a loop of links), not the disk or permissions.
 _MEMBER_ERRNOS = frozenset(
@@ -297,13 +405,22 @@ _MEMBER_ERRNOS = frozenset(
 
 
 def _extract_member_or_refuse(
-    tar: tarfile.TarFile, member: tarfile.TarInfo, root: str, archive: str
+    tar: tarfile.TarFile, member: tarfile.TarInfo, root: str, archive: str, budget: _Budget
 ) -> Optional[str]:
-    """`_extract_member`, with the member's own impossibilities (a NUL in its name, a file in
-    the way of a directory, a name too long) as ArchiveError naming it."""
+    """`_extract_member`, with the member's own impossibilities (a NUL or another control
+    character in its name, a file in the way of a directory, a name too long) and the limits
+    it would exceed as ArchiveError naming it."""
     shown = member.name if len(member.name) <= 200 else member.name[:200] + "..."
     if "\x00" in member.name or "\x00" in member.linkname:
         raise ArchiveError(f"cannot unpack {archive}: member {shown!r} holds a NUL byte")
+    if _has_control(member.name) or _has_control(member.linkname):
+        # As for layer titles: a newline or an escape sequence in a file name forges lines
+        # or rewrites the terminal wherever the name is shown later.
+        raise ArchiveError(
+            f"cannot unpack {archive}: member {shown!r} holds control characters in its "
+            "name or link target"
+        )
+    budget.take_member(member, shown)
     try:
         return _extract_member(tar, member, root, archive)
     except OSError as e:
@@ -403,10 +520,14 @@ def safe_extract_targz(
     Absolute names, `..` escapes, links resolving outside `outdir`, devices and fifos raise
     PathTraversalError; a member that would replace an existing directory by a file, or an
     existing file by a directory, raises OutputConflictError; a file that is not gzip, or not
-    a tar inside, raises ArchiveError. With `expected_tar_digest`, the uncompressed tar stream
-    must match or DigestMismatchError is raised. Members are extracted into a temporary
-    directory inside `outdir` and moved into place only when everything checked out, so a
-    refused archive leaves nothing behind. Returns the extracted paths (under the resolved
+    a tar inside, raises ArchiveError, as does one over the limits above (MAX_EXTRACT_SIZE,
+    MAX_EXTRACT_RATIO, MAX_EXTRACT_MEMBERS, MAX_EXTRACT_DEPTH, MAX_EXTRACT_HEADER_SIZE), a
+    sparse member, or a member whose name holds a control character or is too long for the
+    file system. Setuid, setgid and sticky bits and group and other write permission are
+    dropped. With `expected_tar_digest`, the uncompressed tar stream must match or
+    DigestMismatchError is raised. Members are extracted into a temporary directory inside
+    `outdir` and moved into place only when everything checked out, so a refused archive
+    leaves nothing behind. Returns the extracted paths (under the resolved
     `outdir`) in archive order. Messages name the archive `label` (a layer, say) when given,
     else its path.
     """
@@ -419,13 +540,18 @@ def safe_extract_targz(
     root = os.path.realpath(staging)
     names: dict[str, None] = {}  # ordered and de-duplicated
     directories: list[tarfile.TarInfo] = []
+    budget = _Budget(name, os.path.getsize(path))
     try:
         try:
             with open(path, "rb") as raw, gzip.GzipFile(fileobj=raw, mode="rb") as gz:
                 reader = _HashingReader(gz, hasher)
-                with tarfile.open(fileobj=reader, mode="r|") as tar:
-                    for member in tar:
-                        normalised = _extract_member_or_refuse(tar, member, root, name)
+                with tarfile.open(fileobj=reader, mode="r|", tarinfo=_BoundedTarInfo) as tar:
+                    while (member := tar.next()) is not None:
+                        # A stream keeps every member read; a million of them is memory.
+                        tar.members.clear()
+                        if member.sparse is not None:
+                            raise _RefusedHeader("a sparse member, which is not supported")
+                        normalised = _extract_member_or_refuse(tar, member, root, name, budget)
                         if normalised is None:
                             continue
                         names[normalised] = None
@@ -436,6 +562,8 @@ def safe_extract_targz(
             raise ArchiveError(
                 f"cannot unpack {name}: it is not a tar+gzip archive ({_reason(e)})"
             ) from None
+        except _RefusedHeader as e:
+            raise ArchiveError(f"cannot unpack {name}: it holds {e}", hint=e.hint) from None
         if expected_tar_digest:
             actual = hasher.digest()
             if actual != expected_tar_digest:

@@ -18,6 +18,16 @@ from oras.errors import (
 
 PathLike = Union[str, "os.PathLike[str]"]
 
+#: Longest file name (one component of a title) a pulled file may have, in bytes of the file
+#: system encoding: NAME_MAX of the common file systems (255). Longer titles are refused
+#: before anything is written instead of failing half-way.
+MAX_FILE_NAME_BYTES = 255
+#: Longest path a pulled file may have, output directory included, in bytes: Linux's PATH_MAX
+#: (4096) less the terminating NUL.
+MAX_PATH_BYTES = 4095
+#: Characters of a long title shown in a message.
+_SHOWN = 80
+
 
 def check_path(path: PathLike, what: str = "path") -> str:
     """`path` as a string; InvalidPathError naming it (`what` says which) when it holds a NUL
@@ -32,9 +42,12 @@ def check_file_name(name: Any) -> str:
     """`name` (a layer's title) if it can name a file under the output directory.
 
     Refused with InvalidFileNameError: a name that is not a string, is empty, is `.` or `..`
-    (or normalises to them, like `a/..`), or holds a control character (NUL, a newline, an
+    (or normalises to them, like `a/..`), holds a control character (NUL, a newline, an
     escape sequence: they would forge lines or rewrite the terminal wherever the name is
-    shown). Names that leave the output directory are refused later, by the path check.
+    shown), or has a component longer than MAX_FILE_NAME_BYTES. Names that leave the output
+    directory are refused later, by the path check (and paths too long by
+    `check_path_length`). On POSIX a backslash is a character of the name, and names Windows
+    reserves (CON, NUL, COM1, a trailing dot or space) are ordinary names.
     """
     if not isinstance(name, str):
         raise InvalidFileNameError(f"layer title {name!r} is not a string")
@@ -47,7 +60,31 @@ def check_file_name(name: Any) -> str:
         raise InvalidFileNameError(
             f"layer title {name!r} names a directory itself, not a file inside it"
         )
+    longest = max(len(os.fsencode(part)) for part in name.split("/"))
+    if longest > MAX_FILE_NAME_BYTES:
+        raise InvalidFileNameError(
+            f"layer title {_shown(name)} cannot name a file: it has a name of {longest} bytes, "
+            f"more than {MAX_FILE_NAME_BYTES}"
+        )
     return name
+
+
+def check_path_length(outfile: str, title: str) -> str:
+    """`outfile` (where the layer titled `title` goes) if it is not too long a path for the
+    file system (InvalidFileNameError)."""
+    size = len(os.fsencode(outfile))
+    if size > MAX_PATH_BYTES:
+        raise InvalidFileNameError(
+            f"layer title {_shown(title)} cannot name a file: its path is {size} bytes long, "
+            f"more than {MAX_PATH_BYTES}"
+        )
+    return outfile
+
+
+def _shown(name: str) -> str:
+    if len(name) <= _SHOWN:
+        return repr(name)
+    return f"{name[:_SHOWN]!r}... ({len(name)} characters)"
 
 
 def drop_duplicate_outputs(plan: list[tuple[dict, str]]) -> list[tuple[dict, str]]:

@@ -8,6 +8,15 @@ moves the planned blobs from the source store into a FileSink, each verified and
 place whole. `Registry.pull` is this copy from the registry through the client's hooks; the
 CLI also pulls out of OCI layouts, and through the `ORAS_CACHE` content cache, by giving the
 same copy another source store.
+
+Limits: a title is refused when a component is longer than
+`oras.filenames.MAX_FILE_NAME_BYTES` or the path longer than `oras.filenames.MAX_PATH_BYTES`;
+a layer unpacked may hold at most `oras.archive.MAX_EXTRACT_MEMBERS` members, at most
+`oras.archive.MAX_EXTRACT_DEPTH` deep, with extended headers of at most
+`oras.archive.MAX_EXTRACT_HEADER_SIZE`, and unpack to at most `oras.archive.MAX_EXTRACT_SIZE`
+bytes and `oras.archive.MAX_EXTRACT_RATIO` times its compressed size (beyond
+`oras.archive.EXTRACT_RATIO_ALLOWANCE`). They are read when used: a program pulling larger
+trusted archives raises them by assignment.
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ from oras.errors import InvalidFileNameError
 from oras.filenames import (
     check_file_name,
     check_output_dir,
+    check_path_length,
     check_replaceable,
     drop_duplicate_outputs,
 )
@@ -100,11 +110,13 @@ def pull_files(
             untitled.append(layer)
             continue
         name = layer["digest"] if title is None else check_file_name(title)
-        named.append((layer, sanitize_path(outdir, os.path.join(outdir, name))))
+        outfile = sanitize_path(outdir, os.path.join(outdir, name))
+        named.append((layer, check_path_length(outfile, name)))
     config = _config_to_write(manifest, options)
     if config is not None:
         name = config["annotations"][defaults.annotation_title]
-        named.append((config, sanitize_path(outdir, os.path.join(outdir, name))))
+        outfile = sanitize_path(outdir, os.path.join(outdir, name))
+        named.append((config, check_path_length(outfile, name)))
     named = drop_duplicate_outputs(named)
     check_output_dir(outdir)
     plan: list[tuple[dict, str]] = []

@@ -19,7 +19,7 @@ from typing import BinaryIO, Callable, Optional
 
 from oras.content.reader import VerifiedFile, VerifyingReader, copy_stream, direct_download
 from oras.descriptor import Descriptor
-from oras.errors import NotFoundError
+from oras.errors import NotFoundError, PathTraversalError
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +41,15 @@ class FileSink:
     def __init__(self, on_written: Optional[Callable[[str], None]] = None) -> None:
         self._plan: dict[str, list[PlannedFile]] = {}
         self._written: set[str] = set()
+        #: Where each planned file's directory resolved when it was planned.
+        self._directories: dict[str, str] = {}
         self._lock = threading.Lock()
         self.on_written = on_written
 
     def add(self, desc: Descriptor, target: PlannedFile) -> None:
         """Plan to write the content of `desc` to `target` (a digest may have several)."""
         self._plan.setdefault(desc.digest, []).append(target)
+        self._directories[target.path] = os.path.realpath(os.path.dirname(target.path))
 
     @property
     def planned(self) -> list[str]:
@@ -64,6 +67,8 @@ class FileSink:
         targets = self._plan.get(expected.digest)
         if not targets:
             return  # not planned: the manifest, a skipped layer
+        for target in targets:
+            self._check_directory(target)
         first = os.path.dirname(targets[0].path)
         os.makedirs(first, exist_ok=True)
         source = self._materialise(expected, content, first)
@@ -109,7 +114,23 @@ class FileSink:
             raise
         return path
 
+    def _check_directory(self, target: PlannedFile) -> None:
+        """Refuse to write `target` when its directory no longer resolves where it did when
+        planned: another layer of the artifact made a directory on its way a symbolic link
+        (one that stays inside, or it would have been refused), and writing through it would
+        put the file, or the archive's members, somewhere the plan did not check."""
+        directory = os.path.dirname(target.path)
+        planned = self._directories.get(target.path)
+        if planned is not None and os.path.realpath(directory) != planned:
+            raise PathTraversalError(
+                f"refusing to write {target.path}: {directory} became a symbolic link to "
+                f"{os.path.realpath(directory)} during the pull (another layer of the "
+                "artifact unpacked it?)",
+                hint="a layer's title must not lead through a link that another layer makes",
+            )
+
     def _place(self, source: str, target: PlannedFile, last: bool) -> None:
+        self._check_directory(target)
         directory = os.path.dirname(target.path)
         os.makedirs(directory, exist_ok=True)
         if target.unpack:
