@@ -83,7 +83,7 @@ def download_verified(
     try:
         scratch.track(tmp)
         with os.fdopen(fd, "wb") as fh:
-            _stream(fetch, hasher, fh, size, progress, check)
+            _stream(fetch, hasher, fh, size, progress, check, digest)
         if size is not None and hasher.size != size:
             raise DigestMismatchError(
                 f"blob {digest} is {hasher.size} bytes, but its descriptor says {size}"
@@ -210,11 +210,12 @@ def _stream(
     size: Optional[int],
     progress: Optional[ProgressReporter],
     check: Optional[Callable[[requests.Response], None]],
+    digest: str = "",
 ) -> None:
     # A second thread pays off for large blobs only; small ones are hashed inline.
     background = _HashingThread(hasher) if size is None or size >= THREADED_HASH_SIZE else None
     try:
-        _receive(fetch, background or _InlineHashing(hasher), fh, size, progress, check)
+        _receive(fetch, background or _InlineHashing(hasher), fh, size, progress, check, digest)
     finally:
         if background is not None:
             background.close()
@@ -227,6 +228,7 @@ def _receive(
     size: Optional[int],
     progress: Optional[ProgressReporter],
     check: Optional[Callable[[requests.Response], None]],
+    digest: str = "",
 ) -> None:
     resumes = 0
     offset = 0
@@ -245,8 +247,12 @@ def _receive(
                 offset = 0
                 if progress is not None:
                     progress.rewind(0)
+            if size is not None:
+                _check_length(response, offset, size, digest)
             for chunk in raw_chunks(response, background.ring):
                 check_interrupted()
+                if size is not None and offset + len(chunk) > size:
+                    raise _overrun(digest, size)
                 background.update(chunk)
                 fh.write(chunk)
                 offset += len(chunk)
@@ -276,20 +282,40 @@ def _receive(
             response.close()
 
 
+def _overrun(digest: str, size: int) -> DigestMismatchError:
+    return DigestMismatchError(
+        f"blob {digest or ''} is longer than its descriptor's {size} bytes: the registry "
+        "kept sending"
+    )
+
+
+def _check_length(response: requests.Response, offset: int, size: int, digest: str) -> None:
+    """DigestMismatchError when the answer declares more bytes than the blob has left after
+    `offset` (a 206 counts from its own start): nothing of it is read."""
+    declared = response.headers.get("Content-Length", "")
+    start = offset if response.status_code == 206 else 0
+    if declared.isdigit() and start + int(declared) > size:
+        raise _overrun(digest, size)
+
+
 class BlobStream(io.RawIOBase):
     """A blob's bytes as a readable stream, resumed with `Range` after a dropped connection
-    (at most MAX_RESUMES times). The bytes are not verified here: the reader does that."""
+    (at most MAX_RESUMES times). The bytes are not verified here: the reader does that; a
+    stream of known `size` stops with DigestMismatchError at the first byte past it (a
+    registry that keeps sending never fills a disk or memory)."""
 
     def __init__(
         self,
         fetch: Fetch,
         digest: str,
         check: Optional[Callable[[requests.Response], None]] = None,
+        size: Optional[int] = None,
     ) -> None:
         super().__init__()
         self._fetch = fetch
         self._digest = digest
         self._check = check
+        self._size = size
         self._offset = 0
         self._resumes = 0
         self._response: Optional[requests.Response] = None
@@ -309,6 +335,12 @@ class BlobStream(io.RawIOBase):
             raise requests.exceptions.ChunkedEncodingError(
                 f"the registry does not resume downloads of {self._digest}"
             )
+        if self._size is not None:
+            try:
+                _check_length(response, offset, self._size, self._digest)
+            except BaseException:
+                response.close()
+                raise
         self._response = response
 
     def readable(self) -> bool:
@@ -335,6 +367,8 @@ class BlobStream(io.RawIOBase):
                 self._open(self._offset)
                 continue
             if n:
+                if self._size is not None and self._offset + n > self._size:
+                    raise _overrun(self._digest, self._size)
                 self._offset += n
                 return n
             self._finish()

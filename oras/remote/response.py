@@ -3,15 +3,35 @@
 from __future__ import annotations
 
 from typing import Any, Optional
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3
 
 from oras.errors import AuthenticationError, NotFoundError, ProtocolError, RegistryError
+
+#: Largest error body read (the OCI `errors` JSON of a failed request); a longer one is not
+#: read at all: the error then names the status only.
+MAX_ERROR_SIZE = 64 * 1024
+
+
+def _read_error_body(response: requests.Response) -> None:
+    """Read a streamed answer's body now, at most MAX_ERROR_SIZE bytes (an endless one is
+    dropped), so that `response.json()` never reads without bound."""
+    if getattr(response, "_content", None) is not False or response.raw is None:
+        return  # already read (or not a live response)
+    try:
+        body = read_limited(response, MAX_ERROR_SIZE, "the error body")
+    except (ProtocolError, requests.RequestException, urllib3.exceptions.HTTPError, OSError):
+        body = b""
+    response._content = body
+    response._content_consumed = True
+    response.close()
 
 
 def oci_errors(response: requests.Response) -> list[dict[str, Any]]:
     """The `errors` list of an OCI error body, or [] when the body is not one."""
+    _read_error_body(response)
     try:
         data = response.json()
     except ValueError:
@@ -65,16 +85,26 @@ def is_registry_ping(response: requests.Response) -> bool:
 
 
 def read_limited(response: requests.Response, limit: int, what: str, raw: bool = False) -> bytes:
-    """The body, refused with ProtocolError when it is over `limit` bytes (declared or read).
+    """The body, refused with ProtocolError when it is over `limit` bytes (declared or read):
+    at most `limit + 1` bytes are read, whatever the registry declares or keeps sending.
     `raw` keeps any Content-Encoding: the bytes of a manifest are what its digest covers."""
     declared = response.headers.get("Content-Length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise ProtocolError(f"{what} is larger than {limit} bytes")
+    body = bytearray()
+    if isinstance(response.raw, urllib3.response.BaseHTTPResponse):
+        while len(body) <= limit:  # never more than limit + 1 bytes asked for
+            want = min(64 * 1024, limit + 1 - len(body))
+            chunk = response.raw.read(want, decode_content=not raw)
+            if not chunk:
+                return bytes(body)
+            body.extend(chunk)
+        raise ProtocolError(f"{what} is larger than {limit} bytes")
+    # any other body (a response built in memory): in chunks, stopped past the limit
     if raw:
         chunks = response.raw.stream(64 * 1024, decode_content=False)
     else:
         chunks = response.iter_content(64 * 1024)
-    body = bytearray()
     for chunk in chunks:
         body.extend(chunk)
         if len(body) > limit:
@@ -107,11 +137,44 @@ def with_query(url: str, **params: str) -> str:
 
 
 def next_link(response: requests.Response) -> Optional[str]:
-    """The absolute URL of `Link: <...>; rel="next"`, or None."""
+    """The absolute URL of `Link: <...>; rel="next"`, or None. A next page on another origin
+    (scheme, host or port) is a ProtocolError, as in oras-go: a registry does not get to send
+    a listing, and the credentials that come with it, to another server."""
     header = response.headers.get("Link")
     if not header:
         return None
-    return parse_next_link(header, response.url)
+    link = parse_next_link(header, response.url)
+    if link is not None and _origin(link) != _origin(response.url):
+        raise ProtocolError(
+            f"the registry's Link header names a next page on another server "
+            f"({_origin(link)[1][:80]}): not followed"
+        )
+    return link
+
+
+def _origin(url: str) -> tuple[str, str]:
+    """(scheme, host:port) of `url`, lower-case, with the default port filled in."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    port = port or {"http": 80, "https": 443}.get(scheme)
+    return scheme, f"{(parts.hostname or '').lower()}:{port}"
+
+
+def next_page(response: requests.Response, seen: set[str], what: str) -> Optional[str]:
+    """The next page of a listing (`next_link`), or None after the last one; `seen` holds
+    the URLs already fetched (this one is added). A Link back to one of them would loop for
+    ever: a ProtocolError."""
+    seen.add(response.url)
+    link = next_link(response)
+    if link is not None and link in seen:
+        raise ProtocolError(
+            f"the pages of {what} loop: the Link header points back to {link[:120]}"
+        )
+    return link
 
 
 def _rel_values(params: str) -> list[str]:
