@@ -283,10 +283,7 @@ def _receive(
 
 
 def _overrun(digest: str, size: int) -> DigestMismatchError:
-    return DigestMismatchError(
-        f"blob {digest or ''} is longer than its descriptor's {size} bytes: the registry "
-        "kept sending"
-    )
+    return DigestMismatchError(f"blob {digest} is longer than the {size} bytes its descriptor says")
 
 
 def _check_length(response: requests.Response, offset: int, size: int, digest: str) -> None:

@@ -393,7 +393,9 @@ def test_library_pull_of_a_blob_past_its_size_leaves_nothing(
     reg.on("GET", "/blobs/" + pushed["layer"], _overrun(kind, body))
     out = tmp_path / "out"
     start = time.monotonic()
-    with pytest.raises(DigestMismatchError, match=f"longer than its descriptor's {len(LAYER)}"):
+    with pytest.raises(
+        DigestMismatchError, match=f"longer than the {len(LAYER)} bytes its descriptor says"
+    ):
         pushed["client"].pull(target=pushed["ref"], outdir=str(out))
     assert time.monotonic() - start < BOUND
     assert _leftovers(out) == []
