@@ -11,11 +11,11 @@ import os
 import re
 from typing import Any, BinaryIO, Callable, Optional, Sequence, Union
 
-from oras import scratch
+from oras import descriptor, scratch
 from oras.content.reader import VerifyingReader, copy_stream, open_file, read_all
 from oras.descriptor import MAX_MANIFEST_SIZE, Descriptor, parse_manifest
 from oras.digest import Hasher, digest_bytes, digest_file, validate_digest
-from oras.errors import ArgumentError, DigestMismatchError, NotFoundError
+from oras.errors import ArgumentError, DigestMismatchError, NotFoundError, ProtocolError
 from oras.manifest import Platform, is_index, is_manifest, select_platform
 
 #: The media type `blob push` reports for a blob when none is given (Go `oras`'s default).
@@ -206,6 +206,9 @@ def fetch_config(
     its descriptor and bytes, verified."""
     desc, content = fetch_manifest(store, reference, platform)
     config = manifest_config(desc, content)
+    if config.size > MAX_CONFIG_SIZE:  # refused before it is asked for
+        raise ProtocolError(f"config {config.digest} is {config.size} bytes, over the "
+                            f"{MAX_CONFIG_SIZE} byte limit")  # fmt: skip
     return config, read_all(store.fetch(config), config, limit=MAX_CONFIG_SIZE)
 
 
@@ -218,8 +221,8 @@ def manifest_media_type(content: bytes, what: str = "the manifest") -> str:
 def manifest_descriptor(content: bytes, media_type: Optional[str] = None) -> Descriptor:
     """The descriptor of manifest bytes: `media_type`, else the `mediaType` the content
     declares (ArgumentError when neither says, or when it is over the size limit)."""
-    if len(content) > MAX_MANIFEST_SIZE:
-        raise ArgumentError(f"the manifest is over the {MAX_MANIFEST_SIZE} byte limit")
+    if len(content) > descriptor.MAX_MANIFEST_SIZE:
+        raise ArgumentError(f"the manifest is over the {descriptor.MAX_MANIFEST_SIZE} byte limit")
     media_type = media_type or manifest_media_type(content)
     if not media_type:
         raise ArgumentError(

@@ -67,7 +67,7 @@ from oras.push import (
 from oras.registry_operations import RegistryOperations
 from oras.registry_referrers import RegistryReferrers
 from oras.remote.ranged import RangedOptions
-from oras.remote.response import next_link, registry_error
+from oras.remote.response import next_page, read_limited, registry_error
 from oras.remote.retry import is_timeout, send_with_retry
 from oras.remote.timeouts import DEFAULT_TIMEOUTS, Timeouts, request_timeouts, timeout_error
 from oras.remote.transport import POOL_HEADROOM, POOL_SIZE, RegistrySession, replayable
@@ -87,8 +87,6 @@ log = logging.getLogger(__name__)
 #: Default (connect, read) timeouts of registry requests, in seconds (`oras.remote.timeouts`);
 #: a client takes others with `Registry(timeout=...)`.
 TIMEOUT = DEFAULT_TIMEOUTS
-#: Most tag-list pages followed before giving up.
-MAX_PAGES = 10000
 
 # Exceptions callers historically caught from here.
 __all__ = ["Registry", "container_type", "temporary_empty_config"]
@@ -400,17 +398,24 @@ class Registry(RegistryOperations, RegistryReferrers):
     def _do_paginated_request(
         self, url: str, callable: Callable[[requests.Response], bool]
     ) -> None:
-        """GET `url` and every `Link: rel="next"` page after it; stop when `callable` says so."""
-        for _ in range(MAX_PAGES):
-            response = self.do_request(url, "GET")
+        """GET `url` and every `Link: rel="next"` page after it; stop when `callable` says so.
+        At most `oras.remote.response.MAX_PAGES` pages, none on another origin, none twice."""
+        from oras.remote import repository
+        from oras.remote import response as answers
+
+        seen: set[str] = set()
+        for _ in range(answers.MAX_PAGES):
+            response = self.do_request(url, "GET", stream=True)
             self._check_200_response(response)
+            # read now, within the listing cap, for `callable`'s `response.json()`
+            response._content = read_limited(response, repository.MAX_LIST_SIZE, url)
             if callable(response):
                 return
-            link = next_link(response)
+            link = next_page(response, seen, url)
             if not link:
                 return
             url = link
-        raise ProtocolError(f"more than {MAX_PAGES} pages from {url}")
+        raise ProtocolError(f"more than {answers.MAX_PAGES} pages from {url}")
 
     # -- login ------------------------------------------------------------------------------------
     def login(

@@ -15,9 +15,9 @@ import logging
 import re
 from typing import Any, Optional
 
-from oras import defaults
+from oras import defaults, descriptor
 from oras.content.reader import read_all
-from oras.descriptor import MAX_MANIFEST_SIZE, Descriptor, parse_manifest
+from oras.descriptor import Descriptor, parse_manifest
 from oras.errors import NotFoundError, ProtocolError
 from oras.manifest import is_manifest
 
@@ -126,7 +126,7 @@ def find_referrers(
         return own(desc, artifact_type)
     found: list[Descriptor] = []
     for candidate in store.predecessors(desc):
-        if not is_manifest(candidate) or candidate.size > MAX_MANIFEST_SIZE:
+        if not is_manifest(candidate) or candidate.size > descriptor.MAX_MANIFEST_SIZE:
             continue
         try:
             content = read_all(store.fetch(candidate), candidate)

@@ -25,7 +25,7 @@ import threading
 import uuid
 from typing import Any, BinaryIO, Iterator, Optional, TypeVar, Union
 
-from oras import defaults
+from oras import defaults, descriptor
 from oras.content.reader import (
     VerifyingReader,
     copy_stream,
@@ -33,7 +33,7 @@ from oras.content.reader import (
     read_all,
     verify_bytes,
 )
-from oras.descriptor import MAX_MANIFEST_SIZE, Descriptor
+from oras.descriptor import Descriptor
 from oras.digest import split_digest, validate_digest
 from oras.errors import (
     DigestMismatchError,
@@ -349,10 +349,10 @@ class BaseLayoutStore:
         only `index.json` find it."""
         from oras.referrers import referrer_descriptor, subject_of
 
-        if desc.size > MAX_MANIFEST_SIZE:
+        if desc.size > descriptor.MAX_MANIFEST_SIZE:
             return
         with self._open(_blob_name(desc.digest)) as stream:
-            data = stream.read(MAX_MANIFEST_SIZE + 1)
+            data = stream.read(descriptor.MAX_MANIFEST_SIZE + 1)
         subject = subject_of(data)
         if subject is None:
             return
@@ -414,7 +414,7 @@ class BaseLayoutStore:
         size = self._size(name)
         if size is None:
             raise self._not_found(digest)
-        if size <= MAX_MANIFEST_SIZE:
+        if size <= descriptor.MAX_MANIFEST_SIZE:
             desc = self._read_manifest_blob(digest, size)
             if desc is not None:
                 return desc
@@ -425,7 +425,7 @@ class BaseLayoutStore:
     ) -> Optional[Descriptor]:
         """The blob as a manifest, verified; None when it is not one (or is corrupt)."""
         with self._open(_blob_name(digest)) as stream:
-            data = stream.read(MAX_MANIFEST_SIZE + 1)
+            data = stream.read(descriptor.MAX_MANIFEST_SIZE + 1)
         desc = _manifest_descriptor(digest, data, media_type)
         if desc is None:
             return None
@@ -521,13 +521,13 @@ class BaseLayoutStore:
         candidates: dict[str, bytes] = {}
         for name in sorted(self._blob_names()):
             size = self._size(name)
-            if size is None or size > MAX_MANIFEST_SIZE:
+            if size is None or size > descriptor.MAX_MANIFEST_SIZE:
                 continue
             with self._open(name) as stream:
                 data = stream.read(64)
                 if not data.lstrip().startswith(b"{"):
                     continue  # not JSON: read no further
-                data += stream.read(MAX_MANIFEST_SIZE + 1 - len(data))
+                data += stream.read(descriptor.MAX_MANIFEST_SIZE + 1 - len(data))
             digest = _name_digest(name)
             assert digest is not None
             try:
@@ -568,10 +568,10 @@ class BaseLayoutStore:
             self._pushed[desc.digest] = desc
             if self._predecessors is None:
                 return  # the first predecessors() call reads it from the layout
-            if desc.size > MAX_MANIFEST_SIZE:
+            if desc.size > descriptor.MAX_MANIFEST_SIZE:
                 return
             with self._open(_blob_name(desc.digest)) as stream:
-                data = stream.read(MAX_MANIFEST_SIZE + 1)
+                data = stream.read(descriptor.MAX_MANIFEST_SIZE + 1)
             self._add_edges(desc, data)
 
     # -- deletion --------------------------------------------------------------------------------

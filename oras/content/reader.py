@@ -8,7 +8,8 @@ import io
 import os
 from typing import Any, BinaryIO, Callable, Optional
 
-from oras.descriptor import MAX_MANIFEST_SIZE, Descriptor
+from oras import descriptor
+from oras.descriptor import Descriptor
 from oras.digest import Hasher
 from oras.errors import DigestMismatchError, ProtocolError
 
@@ -157,9 +158,11 @@ class CountingReader(io.RawIOBase):
             super().close()
 
 
-def read_all(stream: BinaryIO, desc: Descriptor, limit: int = MAX_MANIFEST_SIZE) -> bytes:
+def read_all(stream: BinaryIO, desc: Descriptor, limit: Optional[int] = None) -> bytes:
     """The whole content of `stream` (closed afterwards), verified against `desc`; content
-    larger than `limit` is refused before it is read."""
+    larger than `limit` (default `oras.descriptor.MAX_MANIFEST_SIZE`, read now) is refused
+    before it is read."""
+    limit = descriptor.MAX_MANIFEST_SIZE if limit is None else limit
     if desc.size > limit:
         stream.close()
         raise ProtocolError(f"{desc.digest} is {desc.size} bytes, over the {limit} byte limit")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Optional, Union
 import requests
 
 import oras.defaults as defaults
+import oras.descriptor
 from oras.container import Container
 from oras.content.layout import LayoutStore
 from oras.content.reader import open_file
@@ -21,7 +22,6 @@ from oras.descriptor import (
     ACCEPTED_MANIFEST_TYPES,
     INDEX_MEDIA_TYPES,
     MANIFEST_MEDIA_TYPES,
-    MAX_MANIFEST_SIZE,
     Descriptor,
     parse_manifest,
 )
@@ -177,8 +177,9 @@ class Layout:
         path = self.digest_to_blob_path(descriptor.digest)
         if not path.is_file():
             raise FileNotFoundError(f"Blob not found: {path}")
-        if path.stat().st_size > MAX_MANIFEST_SIZE:
-            raise ProtocolError(f"manifest {path} is over the {MAX_MANIFEST_SIZE} byte limit")
+        limit = oras.descriptor.MAX_MANIFEST_SIZE
+        if path.stat().st_size > limit:
+            raise ProtocolError(f"manifest {path} is over the {limit} byte limit")
         raw = path.read_bytes()
         _verify_bytes(raw, descriptor.digest, descriptor.size, str(path))
         return raw

@@ -89,7 +89,7 @@ def download_verified(
             if head:
                 hasher.update(head)
                 fh.write(head)
-            _stream(fetch, hasher, fh, size, progress, check, len(head))
+            _stream(fetch, hasher, fh, size, progress, check, len(head), digest)
         if size is not None and hasher.size != size:
             raise DigestMismatchError(
                 f"blob {digest} is {hasher.size} bytes, but its descriptor says {size}"
@@ -217,11 +217,14 @@ def _stream(
     progress: Optional[ProgressReporter],
     check: Optional[Callable[[requests.Response], None]],
     start: int = 0,
+    digest: str = "",
 ) -> None:
     # A second thread pays off for large blobs only; small ones are hashed inline.
     background = _HashingThread(hasher) if size is None or size >= THREADED_HASH_SIZE else None
     try:
-        _receive(fetch, background or _InlineHashing(hasher), fh, size, progress, check, start)
+        _receive(
+            fetch, background or _InlineHashing(hasher), fh, size, progress, check, start, digest
+        )
     finally:
         if background is not None:
             background.close()
@@ -235,6 +238,7 @@ def _receive(
     progress: Optional[ProgressReporter],
     check: Optional[Callable[[requests.Response], None]],
     start: int = 0,
+    digest: str = "",
 ) -> None:
     """Stream the blob into `fh` from byte `start` on (`fetch(start)` first gives an answer
     that goes on from there), resuming with `Range` after a dropped connection."""
@@ -256,8 +260,12 @@ def _receive(
                 offset = 0
                 if progress is not None:
                     progress.rewind(0)
+            if size is not None:
+                _check_length(response, offset, size, digest)
             for chunk in raw_chunks(response, background.ring):
                 check_interrupted()
+                if size is not None and offset + len(chunk) > size:
+                    raise _overrun(digest, size)
                 background.update(chunk)
                 fh.write(chunk)
                 offset += len(chunk)
@@ -288,20 +296,37 @@ def _receive(
             response.close()
 
 
+def _overrun(digest: str, size: int) -> DigestMismatchError:
+    return DigestMismatchError(f"blob {digest} is longer than the {size} bytes its descriptor says")
+
+
+def _check_length(response: requests.Response, offset: int, size: int, digest: str) -> None:
+    """DigestMismatchError when the answer declares more bytes than the blob has left after
+    `offset` (a 206 counts from its own start): nothing of it is read."""
+    declared = response.headers.get("Content-Length", "")
+    start = offset if response.status_code == 206 else 0
+    if declared.isdigit() and start + int(declared) > size:
+        raise _overrun(digest, size)
+
+
 class BlobStream(io.RawIOBase):
     """A blob's bytes as a readable stream, resumed with `Range` after a dropped connection
-    (at most MAX_RESUMES times). The bytes are not verified here: the reader does that."""
+    (at most MAX_RESUMES times). The bytes are not verified here: the reader does that; a
+    stream of known `size` stops with DigestMismatchError at the first byte past it (a
+    registry that keeps sending never fills a disk or memory)."""
 
     def __init__(
         self,
         fetch: Fetch,
         digest: str,
         check: Optional[Callable[[requests.Response], None]] = None,
+        size: Optional[int] = None,
     ) -> None:
         super().__init__()
         self._fetch = fetch
         self._digest = digest
         self._check = check
+        self._size = size
         self._offset = 0
         self._resumes = 0
         self._response: Optional[requests.Response] = None
@@ -321,6 +346,12 @@ class BlobStream(io.RawIOBase):
             raise requests.exceptions.ChunkedEncodingError(
                 f"the registry does not resume downloads of {self._digest}"
             )
+        if self._size is not None:
+            try:
+                _check_length(response, offset, self._size, self._digest)
+            except BaseException:
+                response.close()
+                raise
         self._response = response
 
     def readable(self) -> bool:
@@ -349,6 +380,8 @@ class BlobStream(io.RawIOBase):
                 self._open(self._offset)
                 continue
             if n:
+                if self._size is not None and self._offset + n > self._size:
+                    raise _overrun(self._digest, self._size)
                 self._offset += n
                 return n
             self._finish()

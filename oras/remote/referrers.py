@@ -14,8 +14,8 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Optional
 
-from oras import defaults
-from oras.descriptor import MAX_MANIFEST_SIZE, Descriptor, parse_manifest
+from oras import defaults, descriptor
+from oras.descriptor import Descriptor, parse_manifest
 from oras.digest import digest_bytes, validate_digest
 from oras.errors import NotFoundError, ProtocolError
 from oras.manifest import is_index, is_manifest
@@ -28,11 +28,11 @@ from oras.referrers import (
     referrers_tag,
     subject_of,
 )
+from oras.remote import response as answers
 from oras.remote.response import (
-    MAX_PAGES,
     content_type,
     json_object,
-    next_link,
+    next_page,
     read_limited,
     registry_error,
     with_query,
@@ -119,8 +119,9 @@ class RepositoryReferrers:
             url = with_query(url, artifactType=artifact_type)
         found: list[Descriptor] = []
         what = f"the referrers of {self._repo.name}@{desc.digest}"
-        for page in range(MAX_PAGES):
-            response = self._repo.send(url, "GET", headers={"Accept": _INDEX_TYPES})
+        seen: set[str] = set()
+        for page in range(answers.MAX_PAGES):
+            response = self._repo.send(url, "GET", headers={"Accept": _INDEX_TYPES}, stream=True)
             if page == 0 and (
                 response.status_code == 404
                 or (response.status_code == 200 and not is_index(content_type(response)))
@@ -143,11 +144,11 @@ class RepositoryReferrers:
                     [d for d in page_found if d is not None], artifact_type
                 )
             found += [d for d in page_found if d is not None]
-            link = next_link(response)
+            link = next_page(response, seen, what)
             if not link:
                 return found
             url = link
-        raise ProtocolError(f"more than {MAX_PAGES} pages listing {what}")
+        raise ProtocolError(f"more than {answers.MAX_PAGES} pages listing {what}")
 
     def _read_index(
         self, tag: str
@@ -162,7 +163,9 @@ class RepositoryReferrers:
             return [], None, None
         if response.status_code != 200:
             raise registry_error(response, f"fetching the referrers index {self._repo.name}:{tag}")
-        body = read_limited(response, MAX_MANIFEST_SIZE, f"referrers index {tag}", raw=True)
+        body = read_limited(
+            response, descriptor.MAX_MANIFEST_SIZE, f"referrers index {tag}", raw=True
+        )
         document = parse_manifest(body, tag)
         media_type = content_type(response) or str(document.get("mediaType") or "")
         if not is_index(media_type) or not isinstance(document.get("manifests", []), list):

@@ -20,22 +20,23 @@ from typing import Any, BinaryIO, Callable, Iterator, Optional, Sequence
 
 import requests
 
+from oras import descriptor
 from oras.content.reader import read_all
-from oras.descriptor import ACCEPTED_MANIFEST_TYPES, MAX_MANIFEST_SIZE, Descriptor
+from oras.descriptor import ACCEPTED_MANIFEST_TYPES, Descriptor
 from oras.digest import digest_bytes, validate_digest
 from oras.errors import DigestMismatchError, NotFoundError, ProtocolError
 from oras.manifest import is_manifest
 from oras.progress import ProgressReporter
 from oras.reference import Reference
+from oras.remote import response as answers
 from oras.remote.download import BlobStream
 from oras.remote.ranged import GetRange, RangedBlob, RangedOptions, range_getter
 from oras.remote.ranged import download as download_ranged
 from oras.remote.referrers import RepositoryReferrers
 from oras.remote.response import (
-    MAX_PAGES,
     content_type,
     json_object,
-    next_link,
+    next_page,
     read_limited,
     registry_error,
     with_query,
@@ -56,6 +57,10 @@ log = logging.getLogger(__name__)
 #: `send(url, method, data=None, headers=None, stream=False)`: one authenticated request.
 Send = Callable[..., requests.Response]
 
+#: Largest answer read for one page of a tag list or catalog (a registry that ignores `n`
+#: may send every tag at once: a million tags is some 15 MB); a referrers page is an index,
+#: capped at `oras.descriptor.MAX_MANIFEST_SIZE` like any other.
+MAX_LIST_SIZE = 32 * 1024 * 1024
 #: Tags asked for per page of a tag list.
 TAGS_PAGE_SIZE = 1000
 
@@ -144,12 +149,18 @@ class Repository:
     def fetch(self, desc: Descriptor) -> BinaryIO:
         validate_digest(desc.digest)
         if is_manifest(desc):
+            if desc.size > descriptor.MAX_MANIFEST_SIZE:
+                raise ProtocolError(
+                    f"manifest {self.name}@{desc.digest} is {desc.size} bytes, over the "
+                    f"{descriptor.MAX_MANIFEST_SIZE} byte limit"
+                )
             return io.BytesIO(self._fetch_manifest(desc))
         get, check = self._blob_getter(desc.digest)
         if self.ranged.ranges > 1 and desc.size >= self.ranged.threshold:
             # Read as a stream, or written to a file in ranges by a store that can.
             return RangedBlob(get, desc.digest, desc.size, check, self.ranged)  # type: ignore[return-value]
-        return BlobStream(lambda offset: get(offset, None), desc.digest, check)  # type: ignore[return-value]
+        stream = BlobStream(lambda offset: get(offset, None), desc.digest, check, desc.size)
+        return stream  # type: ignore[return-value]
 
     def download(
         self,
@@ -183,7 +194,9 @@ class Repository:
         try:
             if response.status_code != 200:
                 raise registry_error(response, f"fetching manifest {self.name}@{reference}")
-            body = read_limited(response, MAX_MANIFEST_SIZE, f"manifest {reference}", raw=True)
+            body = read_limited(
+                response, descriptor.MAX_MANIFEST_SIZE, f"manifest {reference}", raw=True
+            )
         finally:
             response.close()
         return body, response
@@ -200,12 +213,13 @@ class Repository:
         asked for (default: every manifest and index type this client reads)."""
         body, response = self._get_manifest(reference, ", ".join(accept or ACCEPTED_MANIFEST_TYPES))
         digest = digest_bytes(body)
-        expected = reference if ":" in reference else response.headers.get("Docker-Content-Digest")
-        if expected and expected.startswith("sha256:") and expected != digest:
-            raise DigestMismatchError(
-                f"manifest {self.name}@{reference} was served as {expected} but its bytes "
-                f"digest to {digest}"
-            )
+        served = response.headers.get("Docker-Content-Digest")
+        for expected in (reference if ":" in reference else None, served):
+            if expected and _digest_as(body, expected) != expected:
+                raise DigestMismatchError(
+                    f"manifest {self.name}@{reference} was served as {expected[:80]} but its "
+                    f"bytes digest to {_digest_as(body, expected) or digest}"
+                )
         media_type = content_type(response) or _declared_type(body)
         return Descriptor(media_type=media_type, digest=digest, size=len(body)), body
 
@@ -256,7 +270,11 @@ class Repository:
         digest = response.headers.get("Docker-Content-Digest")
         size = response.headers.get("Content-Length", "")
         media_type = content_type(response)
-        if ":" in reference and (digest is None or digest == reference) and size.isdigit():
+        if ":" in reference and digest and digest != reference:
+            raise DigestMismatchError(
+                f"{self.name}@{reference} was resolved to {digest[:80]}: not the digest asked for"
+            )
+        if ":" in reference and size.isdigit():
             digest = reference
         if not digest or not size.isdigit() or not media_type:
             return self.fetch_reference(reference)[0]
@@ -276,7 +294,7 @@ class Repository:
     def _put_manifest(
         self, expected: Descriptor, content: BinaryIO, reference: str, index_referrer: bool = True
     ) -> None:
-        body = read_all(content, expected, limit=MAX_MANIFEST_SIZE)
+        body = read_all(content, expected, limit=descriptor.MAX_MANIFEST_SIZE)
         response = self.put_manifest(body, expected.media_type, reference)
         if response.status_code not in (200, 201, 202):
             raise registry_error(response, f"pushing manifest {self.name}:{reference}")
@@ -286,8 +304,8 @@ class Repository:
 
     def put_manifest(self, body: bytes, media_type: str, reference: str) -> requests.Response:
         """PUT manifest bytes under a tag or digest; the response, whatever its status."""
-        if len(body) > MAX_MANIFEST_SIZE:
-            raise ProtocolError(f"manifest is over the {MAX_MANIFEST_SIZE} byte limit")
+        if len(body) > descriptor.MAX_MANIFEST_SIZE:
+            raise ProtocolError(f"manifest is over the {descriptor.MAX_MANIFEST_SIZE} byte limit")
         response = self.send(
             self._manifest_url(reference),
             "PUT",
@@ -484,25 +502,39 @@ def _pages(
     page_size: Optional[int] = TAGS_PAGE_SIZE,
 ) -> Iterator[str]:
     """The names under `key` of a paginated listing (tags or catalog), following `Link`
-    headers; at most MAX_PAGES pages."""
+    headers; at most `oras.remote.response.MAX_PAGES` pages, none twice, none elsewhere."""
     params = {"n": str(page_size)} if page_size is not None else {}
     if last:
         params["last"] = last
     if params:
         url = with_query(url, **params)
-    for _ in range(MAX_PAGES):
-        response = send(url, "GET")
+    seen: set[str] = set()
+    for _ in range(answers.MAX_PAGES):
+        response = send(url, "GET", stream=True)
         if response.status_code != 200:
             raise registry_error(response, f"listing {what}")
-        page = json_object(response, what).get(key) or []
+        page = json_object(response, what, MAX_LIST_SIZE).get(key) or []
         if not isinstance(page, list):
             raise ProtocolError(f"the list of {what} is not a list")
         yield from (str(name) for name in page)
-        link = next_link(response)
+        link = next_page(response, seen, what)
         if not link or not page:
             return
         url = link
-    raise ProtocolError(f"more than {MAX_PAGES} pages listing {what}")
+    raise ProtocolError(f"more than {answers.MAX_PAGES} pages listing {what}")
+
+
+def _digest_as(body: bytes, expected: str) -> Optional[str]:
+    """The digest of `body` in the algorithm of `expected`; None when `expected` is not a
+    digest this client can compute (then it cannot be checked, and is not trusted either)."""
+    from oras.digest import Hasher
+
+    try:
+        hasher = Hasher.for_digest(expected)
+    except ValueError:
+        return None
+    hasher.update(body)
+    return hasher.digest()
 
 
 def _accept(media_type: str) -> str:

@@ -6,6 +6,7 @@ from typing import Any, Optional
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3
 import urllib3.exceptions
 
 from oras.errors import (
@@ -20,9 +21,28 @@ from oras.remote.timeouts import set_deadline
 #: Most pages of a paginated listing (tags, catalog, referrers) followed before giving up.
 MAX_PAGES = 10000
 
+#: Largest error body read (the OCI `errors` JSON of a failed request); a longer one is not
+#: read at all: the error then names the status only.
+MAX_ERROR_SIZE = 64 * 1024
+
+
+def _read_error_body(response: requests.Response) -> None:
+    """Read a streamed answer's body now, at most MAX_ERROR_SIZE bytes (an endless one is
+    dropped), so that `response.json()` never reads without bound."""
+    if getattr(response, "_content", None) is not False or response.raw is None:
+        return  # already read (or not a live response)
+    try:
+        body = read_limited(response, MAX_ERROR_SIZE, "the error body")
+    except (ProtocolError, requests.RequestException, urllib3.exceptions.HTTPError, OSError):
+        body = b""
+    response._content = body
+    response._content_consumed = True
+    response.close()
+
 
 def oci_errors(response: requests.Response) -> list[dict[str, Any]]:
     """The `errors` list of an OCI error body, or [] when the body is not one."""
+    _read_error_body(response)
     try:
         data = response.json()
     except ValueError:
@@ -81,28 +101,47 @@ SMALL_BODY_DEADLINE = 120.0
 
 
 def read_limited(response: requests.Response, limit: int, what: str, raw: bool = False) -> bytes:
-    """The body, refused with ProtocolError when it is over `limit` bytes (declared or read),
-    and with TooSlowError when it takes more than SMALL_BODY_DEADLINE seconds or drips.
+    """The body, refused with ProtocolError when it is over `limit` bytes (declared or read):
+    at most `limit + 1` bytes are read, whatever the registry declares or keeps sending; and
+    refused with TooSlowError when it takes more than SMALL_BODY_DEADLINE seconds or drips.
     `raw` keeps any Content-Encoding: the bytes of a manifest are what its digest covers."""
     declared = response.headers.get("Content-Length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise ProtocolError(f"{what} is larger than {limit} bytes")
     set_deadline(response, SMALL_BODY_DEADLINE)
-    if raw:
-        chunks = response.raw.stream(64 * 1024, decode_content=False)
-    else:
-        chunks = response.iter_content(64 * 1024)
-    body = bytearray()
     try:
-        for chunk in chunks:
-            body.extend(chunk)
-            if len(body) > limit:
-                raise ProtocolError(f"{what} is larger than {limit} bytes")
+        return _read_at_most(response, limit, what, raw)
     except (requests.exceptions.ChunkedEncodingError, urllib3.exceptions.ProtocolError) as e:
         slow = too_slow_in(e)  # urllib3 reports it as a broken connection
         if slow is None:
             raise
         raise slow from None
+
+
+def _read_at_most(response: requests.Response, limit: int, what: str, raw: bool) -> bytes:
+    body = bytearray()
+    if getattr(response, "_content", False) not in (False, None):  # already read whole
+        content = bytes(response.content)
+        if len(content) > limit:
+            raise ProtocolError(f"{what} is larger than {limit} bytes")
+        return content
+    if isinstance(response.raw, urllib3.response.BaseHTTPResponse):
+        while len(body) <= limit:  # never more than limit + 1 bytes asked for
+            want = min(64 * 1024, limit + 1 - len(body))
+            chunk = response.raw.read(want, decode_content=not raw)
+            if not chunk:
+                return bytes(body)
+            body.extend(chunk)
+        raise ProtocolError(f"{what} is larger than {limit} bytes")
+    # any other body (a response built in memory): in chunks, stopped past the limit
+    if raw:
+        chunks = response.raw.stream(64 * 1024, decode_content=False)
+    else:
+        chunks = response.iter_content(64 * 1024)
+    for chunk in chunks:
+        body.extend(chunk)
+        if len(body) > limit:
+            raise ProtocolError(f"{what} is larger than {limit} bytes")
     return bytes(body)
 
 
@@ -147,19 +186,59 @@ def content_type(response: requests.Response) -> str:
     return (response.headers.get("Content-Type") or "").split(";")[0].strip()
 
 
-def json_object(response: requests.Response, what: str) -> dict[str, Any]:
-    """The body as a JSON object, read up to the manifest size limit."""
-    from oras.descriptor import MAX_MANIFEST_SIZE, parse_json_object
+def json_object(
+    response: requests.Response, what: str, limit: Optional[int] = None
+) -> dict[str, Any]:
+    """The body as a JSON object, read up to `limit` bytes (the manifest size limit by
+    default); the response is closed after."""
+    from oras import descriptor
 
-    return parse_json_object(read_limited(response, MAX_MANIFEST_SIZE, what), what)
+    limit = descriptor.MAX_MANIFEST_SIZE if limit is None else limit
+    try:
+        return descriptor.parse_json_object(read_limited(response, limit, what), what)
+    finally:
+        response.close()
 
 
 def next_link(response: requests.Response) -> Optional[str]:
-    """The absolute URL of `Link: <...>; rel="next"`, or None."""
+    """The absolute URL of `Link: <...>; rel="next"`, or None. A next page on another origin
+    (scheme, host or port) is a ProtocolError, as in oras-go: a registry does not get to send
+    a listing, and the credentials that come with it, to another server."""
     header = response.headers.get("Link")
     if not header:
         return None
-    return parse_next_link(header, response.url)
+    link = parse_next_link(header, response.url)
+    if link is not None and _origin(link) != _origin(response.url):
+        raise ProtocolError(
+            f"the registry's Link header names a next page on another server "
+            f"({_origin(link)[1][:80]}): not followed"
+        )
+    return link
+
+
+def _origin(url: str) -> tuple[str, str]:
+    """(scheme, host:port) of `url`, lower-case, with the default port filled in."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    port = port or {"http": 80, "https": 443}.get(scheme)
+    return scheme, f"{(parts.hostname or '').lower()}:{port}"
+
+
+def next_page(response: requests.Response, seen: set[str], what: str) -> Optional[str]:
+    """The next page of a listing (`next_link`), or None after the last one; `seen` holds
+    the URLs already fetched (this one is added). A Link back to one of them would loop for
+    ever: a ProtocolError."""
+    seen.add(response.url)
+    link = next_link(response)
+    if link is not None and link in seen:
+        raise ProtocolError(
+            f"the pages of {what} loop: the Link header points back to {link[:120]}"
+        )
+    return link
 
 
 def _rel_values(params: str) -> list[str]:
