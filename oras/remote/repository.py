@@ -17,13 +17,13 @@ import io
 import logging
 import os
 import random
-import threading
 import time
 from typing import Any, BinaryIO, Callable, Iterator, Optional, Sequence
 
 import requests
 
 from oras import defaults
+from oras.concurrency import KeyedLocks
 from oras.content.reader import read_all
 from oras.descriptor import ACCEPTED_MANIFEST_TYPES, MAX_MANIFEST_SIZE, Descriptor
 from oras.digest import digest_bytes, validate_digest
@@ -61,14 +61,8 @@ MAX_INDEX_ATTEMPTS = 20
 
 _INDEX_TYPES = f"{defaults.default_index_media_type}, {defaults.docker_manifest_list_media_type}"
 #: One lock per tag-schema index this process updates: attaches from threads of one process
-#: take turns, so none of them overwrites another's entry.
-_index_locks: dict[str, threading.Lock] = {}
-_index_locks_guard = threading.Lock()
-
-
-def _index_lock(key: str) -> threading.Lock:
-    with _index_locks_guard:
-        return _index_locks.setdefault(key, threading.Lock())
+#: take turns, so none of them overwrites another's entry (a lock lives while it is used).
+_index_locks = KeyedLocks()
 
 
 _OCTET = "application/octet-stream"
@@ -635,7 +629,7 @@ class Repository:
             listed = any(e.get("digest") == digest for e in entries)
             return listed if add is not None else not listed
 
-        with _index_lock(f"{self._base}:{tag}"):
+        with _index_locks.hold(f"{self._base}:{tag}"):
             for attempt in range(MAX_INDEX_ATTEMPTS):
                 entries, old, etag = self._read_index(tag)
                 if done(entries):
