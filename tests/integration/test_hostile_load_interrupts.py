@@ -115,6 +115,32 @@ def test_a_pull_stopped_mid_download_leaves_tmpdir_and_the_output_empty(
     assert not out.exists() or _everything_under(out) == []
 
 
+def test_a_second_signal_while_stopping_exits_at_once_with_the_first_status(
+    fault_proxy: FaultProxy,
+    pushed: str,
+    tmp_path: Path,
+    tmpdir_env: tuple[Path, dict[str, str]],
+) -> None:
+    scratch_dir, env = tmpdir_env
+    # So slow that the workers wait for their next chunk: the CLI would give them a grace.
+    fault_proxy.throttle("GET", r"/blobs/sha256:", 100_000)
+    out = tmp_path / "out"
+    process = start_cli(
+        ["pull", f"{fault_proxy.host}/{pushed}", "-o", str(out), "--no-tty"], tmp_path, env=env
+    )
+    wait_for(lambda: len(list(out.glob(".oras-*"))) == 3, process, "three partial files")
+    process.send_signal(signal.SIGTERM)
+    time.sleep(0.1)  # pending together, Python would run the SIGINT handler first
+    took, err = stop(process, signal.SIGINT)  # the user insists
+
+    assert process.returncode == 143, err
+    assert "Traceback" not in err, err
+    assert len([line for line in err.splitlines() if line.startswith("Error")]) <= 1, err
+    assert took < STOP_BOUND, f"{took:.1f} s to stop"
+    assert _everything_under(scratch_dir) == []
+    assert _everything_under(out) == []
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_a_copy_between_registries_stopped_mid_blob_cancels_and_pushes_no_manifest(
     fault_proxy: FaultProxy,
