@@ -1102,7 +1102,7 @@ class Registry(RegistryOperations):
             self.auth.want_mount(container.registry, container.api_prefix, mount_from)
         elif push:
             self.auth.want_scope(container.registry, container.api_prefix, ["pull", "push"])
-        from oras.utils.recent import RecentDict
+        from oras.recent import RecentDict
 
         support = self.__dict__.setdefault("_referrers_support", RecentDict())
         return Repository(

@@ -31,6 +31,7 @@ from oras.credentials import Credential
 from oras.descriptor import parse_json_object
 from oras.errors import AuthenticationError, ProtocolError, RegistryTimeoutError
 from oras.log import logger as logger  # oras-py's module-level name
+from oras.recent import RecentDict
 from oras.reference import iter_localhosts, registry_api_host
 from oras.remote.challenge import (
     Challenge,
@@ -43,7 +44,6 @@ from oras.remote.challenge import (
 from oras.remote.response import read_limited
 from oras.remote.retry import is_timeout
 from oras.remote.timeouts import DEFAULT_TIMEOUTS, TIMEOUT_HINT, Timeouts
-from oras.utils.recent import RecentDict
 
 log = logging.getLogger(__name__)
 

@@ -211,9 +211,9 @@ def test_a_soak_of_push_pull_cycles_keeps_files_threads_and_memory_flat(
 def test_what_a_client_remembers_per_repository_is_bounded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, facade: str
 ) -> None:
-    import oras.utils.recent
+    import oras.recent
 
-    monkeypatch.setattr(oras.utils.recent, "MAX_REMEMBERED_REPOSITORIES", 4)
+    monkeypatch.setattr(oras.recent, "MAX_REMEMBERED_REPOSITORIES", 4)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "f.txt").write_text("same")
     users = {"loader": "s3cret"}

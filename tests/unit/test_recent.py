@@ -7,9 +7,9 @@ import threading
 
 import pytest
 
-import oras.utils.recent
+import oras.recent
 from oras.concurrency import KeyedLocks
-from oras.utils.recent import RecentDict
+from oras.recent import RecentDict
 
 
 def test_recent_dict_forgets_the_least_recently_used_beyond_its_limit() -> None:
@@ -26,7 +26,7 @@ def test_recent_dict_forgets_the_least_recently_used_beyond_its_limit() -> None:
 
 def test_recent_dict_reads_the_named_limit_when_set(monkeypatch: pytest.MonkeyPatch) -> None:
     d: RecentDict[int, int] = RecentDict()
-    monkeypatch.setattr(oras.utils.recent, "MAX_REMEMBERED_REPOSITORIES", 3)
+    monkeypatch.setattr(oras.recent, "MAX_REMEMBERED_REPOSITORIES", 3)
     for i in range(10):
         d[i] = i
     assert list(d) == [7, 8, 9]
