@@ -238,6 +238,8 @@ def test_ctrl_c_during_a_library_pull_leaves_no_partial_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
+    # remove_all() below marks the process as leaving: undone after the test.
+    monkeypatch.setattr(scratch, "_leaving", False)
     for i in range(3):
         (tmp_path / f"f{i}.bin").write_bytes(os.urandom(2 * MB))
     out = tmp_path / "out"
