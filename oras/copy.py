@@ -234,9 +234,10 @@ class _GraphCopy:
         interrupted = False
         try:
             self._visit(root, None)
-            # Waking up now and then lets a signal handler run in this thread.
+            # Waking up now and then lets a signal handler run in this thread, and a copy run
+            # by a worker of another transfer (push copies each blob so) stop with it.
             while not self.finished.wait(WAKE_UP):
-                pass
+                check_interrupted()
         except BaseException as e:  # KeyboardInterrupt in the caller's thread: stop the rest
             interrupted = not isinstance(e, Exception)
             self._fail(e)

@@ -1026,7 +1026,9 @@ class Registry(RegistryOperations, RegistryReferrers):
             self.auth.want_mount(container.registry, container.api_prefix, mount_from)
         elif push:
             self.auth.want_scope(container.registry, container.api_prefix, ["pull", "push"])
-        support = self.__dict__.setdefault("_referrers_support", {})
+        from oras.recent import RecentDict
+
+        support = self.__dict__.setdefault("_referrers_support", RecentDict())
         return Repository(
             self.do_request,
             container.to_reference(),

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -27,10 +26,12 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 
 from oras.auth.base import AuthBackend
+from oras.concurrency import KeyedLocks
 from oras.credentials import Credential
 from oras.descriptor import parse_json_object
 from oras.errors import AuthenticationError, ProtocolError, RegistryTimeoutError
 from oras.log import logger as logger  # oras-py's module-level name
+from oras.recent import RecentDict
 from oras.reference import iter_localhosts, registry_api_host
 from oras.remote.challenge import (
     Challenge,
@@ -112,14 +113,15 @@ class TokenAuth(AuthBackend):
         self.token: Optional[str] = None
         # (realm, service, identity) -> {requested scope set -> token}
         self._token_cache: dict[_CacheKey, dict[tuple[str, ...], _Token]] = {}
-        self._fetching: dict[tuple[_CacheKey, tuple[str, ...]], threading.Lock] = {}
+        #: One token fetch at a time per (cache key, scopes); a lock lives while it is used.
+        self._fetching = KeyedLocks()
         #: Scopes of tokens the registry refused, by token (see `_forget`).
         self._dropped: dict[str, tuple[str, ...]] = {}
         #: When a fetch per key was last refused, and how: shared with the requests waiting.
         self._refused: dict[tuple[_CacheKey, tuple[str, ...]], tuple[float, Exception]] = {}
         self._challenges: dict[str, Challenge] = {}
         # (host, repository) -> scopes to add to every token for requests to that repository
-        self._wanted: dict[tuple[str, str], set[str]] = {}
+        self._wanted: RecentDict[tuple[str, str], set[str]] = RecentDict()
 
     # -- oras-py surface -------------------------------------------------------------------
     def set_token_auth(self, token: str) -> None:
@@ -251,9 +253,7 @@ class TokenAuth(AuthBackend):
         if token is not None:
             return token
         lock_key = (self._cache_key(challenge, cred), scopes)
-        with self._lock:
-            lock = self._fetching.setdefault(lock_key, threading.Lock())
-        with lock:
+        with self._fetching.hold(lock_key):
             refused = self._refused.get(lock_key)
             if refused is not None and time.monotonic() - refused[0] < REFUSAL_MEMORY:
                 raise copy.copy(refused[1])  # these credentials were just refused
@@ -262,9 +262,19 @@ class TokenAuth(AuthBackend):
                 try:
                     token = self._fetch_token(challenge, scopes, cred, url)
                 except AuthenticationError as e:
-                    self._refused[lock_key] = (time.monotonic(), e)
+                    self._remember_refusal(lock_key, e)
                     raise
         return token
+
+    def _remember_refusal(
+        self, key: tuple[_CacheKey, tuple[str, ...]], error: AuthenticationError
+    ) -> None:
+        """Note a refusal for REFUSAL_MEMORY seconds; older ones are forgotten here."""
+        now = time.monotonic()
+        with self._lock:
+            for old in [k for k, (at, _) in self._refused.items() if now - at >= REFUSAL_MEMORY]:
+                del self._refused[old]
+            self._refused[key] = (now, error)
 
     # -- core hooks ---------------------------------------------------------------------------
     def auth_headers(self, method: str, url: str) -> dict[str, str]:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import logging
 import random
-import threading
 import time
 from typing import TYPE_CHECKING, Any, Optional
 
 from oras import defaults, descriptor
+from oras.concurrency import KeyedLocks
 from oras.descriptor import Descriptor, parse_manifest
 from oras.digest import digest_bytes, validate_digest
 from oras.errors import NotFoundError, ProtocolError
@@ -49,14 +49,8 @@ MAX_INDEX_ATTEMPTS = 20
 
 _INDEX_TYPES = f"{defaults.default_index_media_type}, {defaults.docker_manifest_list_media_type}"
 #: One lock per tag-schema index this process updates: attaches from threads of one process
-#: take turns, so none of them overwrites another's entry.
-_index_locks: dict[str, threading.Lock] = {}
-_index_locks_guard = threading.Lock()
-
-
-def _index_lock(key: str) -> threading.Lock:
-    with _index_locks_guard:
-        return _index_locks.setdefault(key, threading.Lock())
+#: take turns, so none of them overwrites another's entry (a lock lives while it is used).
+_index_locks = KeyedLocks()
 
 
 class RepositoryReferrers:
@@ -245,7 +239,7 @@ class RepositoryReferrers:
             listed = any(e.get("digest") == digest for e in entries)
             return listed if add is not None else not listed
 
-        with _index_lock(f"{self._repo._base}:{tag}"):
+        with _index_locks.hold(f"{self._repo._base}:{tag}"):
             for attempt in range(MAX_INDEX_ATTEMPTS):
                 entries, old, etag = self._read_index(tag)
                 if done(entries):

@@ -120,6 +120,9 @@ def put_file(
             if attempt == MAX_RESTARTS:
                 raise
             log.info("upload of %s interrupted (%s): starting over", digest, type(e).__name__)
+        except BaseException:  # stopped (Ctrl-C, SIGTERM) or failed: the session is dropped
+            cancel_upload(send, session)
+            raise
     raise AssertionError("unreachable")
 
 
