@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any, Optional
 from urllib.parse import urljoin, urlsplit
 
@@ -57,6 +58,27 @@ _HINTS = {
 }
 
 
+def _without_credentials(text: str, authorization: Optional[str]) -> str:
+    """`text` (a registry's error messages) with the credential that the request carried
+    replaced by `***`: a hostile or careless registry quotes the request back, and the
+    message ends up in logs and on the CLI's error line. Covers the header, its token or
+    Basic base64 part, and the decoded `user:password` and password."""
+    if not authorization or not text:
+        return text
+    scheme, _, value = authorization.strip().partition(" ")
+    value = value.strip()
+    secrets = [authorization.strip(), value]
+    if scheme.lower() == "basic" and value:
+        try:
+            decoded = base64.b64decode(value, validate=True).decode("utf-8")
+        except ValueError:
+            decoded = ""
+        secrets += [decoded, decoded.partition(":")[2]]
+    for secret in sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
 def registry_error(response: requests.Response, action: str = "") -> RegistryError:
     """The typed error for a failed response, naming the registry's OCI codes and messages."""
     errors = oci_errors(response)
@@ -64,6 +86,7 @@ def registry_error(response: requests.Response, action: str = "") -> RegistryErr
         "; ".join(f"{e.get('code', '')}: {e.get('message', '')}".strip(": ") for e in errors)
         or (response.reason or "").strip()
     )
+    details = _without_credentials(details, response.request.headers.get("Authorization"))
     what = f"{action} failed" if action else f"{response.request.method} {response.url} failed"
     message = f"{what}: HTTP {response.status_code}"
     if details:

@@ -176,6 +176,46 @@ def test_the_password_never_shows_whatever_fails(
             tls.stop()
 
 
+def test_an_upload_refusal_quoting_the_credentials_does_not_show_them(
+    watch: SecretWatch, work: Path, oras_cli: Any
+) -> None:
+    """The pull and login above are refused before any credential is sent (no challenge);
+    an upload is refused after the client authenticated, so the quoted Authorization holds
+    the Basic credentials: they must not reach the error message."""
+    with HostileRegistry(users={USER: watch.password}) as reg:
+
+        def echo(h: Any, m: Any) -> None:
+            said = h.headers.get("Authorization", "")
+            body = json.dumps({"errors": [{"code": "DENIED", "message": f"bad {said}"}]})
+            send(h, 403, body.encode(), {"Content-Type": "application/json"})
+
+        reg.on("PUT", r"/blobs/uploads/.", echo)
+        client = oras.client.OrasClient(insecure=True, timeout=(5, 5))
+        client.set_basic_auth(USER, watch.password)
+        with watch.logs():
+            with pytest.raises(ValueError) as info:
+                client.push(target=f"{reg.host}/repo/x:v1", files=["a.txt"])
+            watch.exception(info.value)
+        assert "403" in str(info.value) and "***" in str(info.value), str(info.value)
+        run = oras_cli(
+            "push",
+            "--debug",
+            "-u",
+            USER,
+            "-p",
+            watch.password,
+            "--plain-http",
+            "--timeout",
+            "5",
+            f"{reg.host}/repo/x:v1",
+            "a.txt",
+        )
+        watch.run(run)
+        _one_error_line(run, "403")
+        assert any(r.headers.get("authorization") for r in reg.seen("PUT"))
+    watch.assert_clean()
+
+
 # -- config files ---------------------------------------------------------------------------
 
 

@@ -156,3 +156,38 @@ def test_cli_timeout_must_be_positive_seconds(
     result = oras_cli("pull", f"{registry.host}/test/x:v1", "--timeout", value)
     assert result.returncode == 2
     assert "--timeout" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_upload_the_registry_stops_reading_is_bounded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A registry that answers an upload early (403) and then neither reads the rest of the
+    body nor closes: `requests` finishes sending a body before it reads the answer, so only
+    the timeout on each write (the connect timeout) ends the wait, on every attempt."""
+    import threading
+
+    from tests.harness.hostile import HostileRegistry
+
+    release = threading.Event()
+
+    def answer_and_stop_reading(handler: Any, match: Any) -> None:
+        handler.send_response(403)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+        handler.wfile.flush()
+        release.wait(4 * BOUND)  # holds the connection open, reading nothing
+        handler.close_connection = True
+
+    monkeypatch.chdir(tmp_path)
+    blob = tmp_path / "big.bin"
+    blob.write_bytes(os.urandom(32 * 1024 * 1024))  # more than the socket buffers hold
+    with HostileRegistry() as reg:
+        reg.on("PUT", r"/blobs/uploads/.", answer_and_stop_reading)
+        client = oras.client.OrasClient(insecure=True, timeout=SHORT)
+        start = time.monotonic()
+        try:
+            with pytest.raises(ValueError, match="403"):
+                client.push(target=f"{reg.host}/repo/x:v1", files=["big.bin"])
+            assert elapsed_since(start) < BOUND
+        finally:
+            release.set()

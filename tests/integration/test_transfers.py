@@ -15,6 +15,7 @@ import requests
 
 import oras.provider
 from oras.progress import DONE, EXISTS, PROGRESS, STARTED, ProgressEvent
+from oras.remote.transport import POOL_HEADROOM
 
 
 class CountingRegistry(oras.provider.Registry):
@@ -91,6 +92,25 @@ def test_config_goes_up_alongside_a_single_file(fault_proxy, unique_repo, tmp_pa
     assert all(r.end <= manifest_put.start for r in fault_proxy.log("*", "/blobs/"))
 
 
+def _most_connections_open_at_once(log: list[Any]) -> int:
+    """The most connections in use at one time, a connection counting from the start of its
+    first request to the end of its last one (it may have lived longer: a lower bound)."""
+    spans: dict[int, list[float]] = {}
+    for r in log:
+        end = r.end if r.end is not None else time.monotonic()
+        span = spans.setdefault(r.connection_id, [r.start, end])
+        span[0], span[1] = min(span[0], r.start), max(span[1], end)
+    events = sorted(
+        [(start, 1) for start, _ in spans.values()] + [(end, -1) for _, end in spans.values()],
+        key=lambda event: (event[0], event[1]),  # an end before a start at the same instant
+    )
+    most = now = 0
+    for _, change in events:
+        now += change
+        most = max(most, now)
+    return most
+
+
 def test_pool_grows_with_concurrency(fault_proxy, unique_repo, tmp_path, monkeypatch, caplog):
     """More workers than the default pool: each keeps a pooled connection, none is thrown away."""
     monkeypatch.chdir(tmp_path)
@@ -106,7 +126,11 @@ def test_pool_grows_with_concurrency(fault_proxy, unique_repo, tmp_path, monkeyp
         client.pull(target=target, outdir=str(tmp_path / "out"), concurrency=40)
     assert not [r for r in caplog.records if "pool is full" in r.getMessage()]
     assert fault_proxy.max_concurrent() > 32  # the pool did not cap the workers
-    assert len({r.connection_id for r in fault_proxy.log()}) <= 40 + 4
+    # The pool keeps at most 40 + POOL_HEADROOM connections at once. The number of distinct
+    # connections over the whole run is not bounded by it: a connection the other end closed
+    # while idle in the pool is replaced by a new one (under load this happened to all 40
+    # between the push and the pull, 80 in all, with no connection thrown away).
+    assert _most_connections_open_at_once(fault_proxy.log()) <= 40 + POOL_HEADROOM
 
 
 def test_concurrency_one_is_sequential(registry, files, unique_repo, tmp_path):
