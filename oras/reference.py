@@ -14,7 +14,7 @@ DOCKER_HUB_API_HOST = "registry-1.docker.io"
 _DOCKER_HUB_NAMES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
 _DOCKER_HUB_NAMESPACE = "library"
 
-# Many clients (and Docker) cap `<registry>/<repository>` at 255 characters.
+#: Longest `<registry>/<repository>` accepted, in characters (Docker and many clients cap it there).
 MAX_NAME_LENGTH = 255
 
 EXPECTED_FORM = "<registry>/<repository>[:<tag>|@<digest>]"

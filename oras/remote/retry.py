@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 #: First wait; it doubles per attempt, jittered, never above MAX_DELAY.
 BASE_DELAY = 0.2
+#: Longest wait between two attempts (a `Retry-After` aside).
 MAX_DELAY = 3.0
 #: Longest `Retry-After` we wait for; a registry asking for more gets its answer returned.
 MAX_RETRY_AFTER = 60.0
