@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional
 
 import requests
 import requests.exceptions
@@ -111,20 +111,30 @@ class TooSlowError(RegistryTimeoutError):
         self.request = request
 
 
-def too_slow_in(error: BaseException) -> Optional[TooSlowError]:
-    """The TooSlowError that urllib3 or requests wrapped in `error` (as a broken connection),
-    if any."""
+def in_chain(
+    error: BaseException, found: Callable[[BaseException], bool]
+) -> Optional[BaseException]:
+    """The first exception for which `found` holds among `error` and every exception it wraps
+    (requests wraps urllib3 wraps socket, through `reason`, causes, contexts and arguments)."""
     seen: set[int] = set()
     stack: list[Any] = [error]
     while stack:
         current = stack.pop()
         if not isinstance(current, BaseException) or id(current) in seen:
             continue
-        if isinstance(current, TooSlowError):
-            return current
         seen.add(id(current))
-        stack.extend((current.__cause__, current.__context__, *current.args))
+        if found(current):
+            return current
+        stack.extend((getattr(current, "reason", None), current.__cause__, current.__context__))
+        stack.extend(current.args)
     return None
+
+
+def too_slow_in(error: BaseException) -> Optional[TooSlowError]:
+    """The TooSlowError that urllib3 or requests wrapped in `error` (as a broken connection),
+    if any."""
+    found = in_chain(error, lambda e: isinstance(e, TooSlowError))
+    return found if isinstance(found, TooSlowError) else None
 
 
 class ProtocolError(OrasError, ValueError):

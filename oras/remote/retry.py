@@ -16,6 +16,8 @@ from typing import Any, Callable, Optional
 
 import requests
 
+from oras.errors import in_chain
+
 log = logging.getLogger(__name__)
 
 #: Most attempts of one request (the first included) on connection errors, 408, 429 and 5xx.
@@ -63,20 +65,8 @@ def backoff(attempt: int, base: float = BASE_DELAY, ceiling: float = MAX_DELAY) 
 
 
 def _in_chain(error: BaseException, found: Callable[[BaseException], bool]) -> bool:
-    """True when `found` holds for `error` or any exception it wraps (requests wraps urllib3
-    wraps socket, through `reason`, causes, contexts and arguments)."""
-    seen: set[int] = set()
-    stack: list[Any] = [error]
-    while stack:
-        current = stack.pop()
-        if not isinstance(current, BaseException) or id(current) in seen:
-            continue
-        seen.add(id(current))
-        if found(current):
-            return True
-        stack.extend((getattr(current, "reason", None), current.__cause__, current.__context__))
-        stack.extend(current.args)
-    return False
+    """True when `found` holds for `error` or any exception it wraps."""
+    return in_chain(error, found) is not None
 
 
 def _permanent_connection_failure(error: BaseException) -> bool:
