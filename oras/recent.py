@@ -48,7 +48,9 @@ class RecentDict(OrderedDict[K, V]):
             self.move_to_end(key)
             limit = MAX_REMEMBERED_REPOSITORIES if self.limit is None else self.limit
             while len(self) > max(limit, 1):
-                self.popitem(last=False)
+                # not popitem(last=False): Python 3.9's OrderedDict calls the overridden
+                # __getitem__ on the key it is popping, whose move_to_end then fails
+                del self[next(iter(self))]
 
     def __reduce__(self) -> Any:  # a lock does not pickle or copy: a copy gets its own
         return (type(self), (self.limit,), None, None, iter(self.items()))
