@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import http
 import re
+import select
 import socket
 import struct
 import threading
@@ -238,6 +239,32 @@ def _close_gracefully(sock: socket.socket) -> None:
     except OSError:
         pass
     sock.close()
+
+
+class _Upstream:
+    """The registry connection of one client connection, kept between its requests as a
+    client's keep-alive connection would reach the registry itself (a connection per request
+    would cost the registry and the proxy a TCP set-up per request that no real link adds)."""
+
+    def __init__(self) -> None:
+        self.sock: Optional[socket.socket] = None
+        self.reader: Optional[BinaryIO] = None
+
+    def take(self) -> Optional[tuple[socket.socket, BinaryIO]]:
+        """The kept connection, if the registry has not closed it meanwhile."""
+        sock, reader = self.sock, self.reader
+        self.sock = self.reader = None
+        if sock is None or reader is None:
+            return None
+        readable, _, _ = select.select([sock], [], [], 0)
+        if readable:  # an idle connection that is readable was closed (or is out of step)
+            reader.close()
+            sock.close()
+            return None
+        return sock, reader
+
+    def keep(self, sock: socket.socket, reader: BinaryIO) -> None:
+        self.sock, self.reader = sock, reader
 
 
 class FaultProxy(LoopbackService):
@@ -512,11 +539,14 @@ class FaultProxy(LoopbackService):
 
     def _serve_connection(self, client: socket.socket, connection_id: int) -> None:
         reader = client.makefile("rb", buffering=BUFFER_SIZE)
+        upstream = _Upstream()
         reset = False
         try:
             while not self._stopping.is_set():
                 head = _read_head(reader, eof_ok=True)
-                if head is None or not self._serve_request(client, reader, head, connection_id):
+                if head is None or not self._serve_request(
+                    client, reader, head, connection_id, upstream
+                ):
                     break
         except _UpstreamError:
             reset = True  # the client must notice that its response is incomplete
@@ -524,6 +554,9 @@ class FaultProxy(LoopbackService):
             pass
         finally:
             reader.close()
+            kept = upstream.take()
+            if kept is not None:
+                self._drop_upstream(*kept)
             if reset:
                 _abort(client)
             else:
@@ -533,7 +566,12 @@ class FaultProxy(LoopbackService):
                 self._threads.discard(threading.current_thread())
 
     def _serve_request(
-        self, client: socket.socket, reader: BinaryIO, head: _Head, connection_id: int
+        self,
+        client: socket.socket,
+        reader: BinaryIO,
+        head: _Head,
+        connection_id: int,
+        upstream: _Upstream,
     ) -> bool:
         """Handle one request; True when the client connection stays usable for the next one."""
         try:
@@ -552,7 +590,7 @@ class FaultProxy(LoopbackService):
         with self._lock:
             self._log.append(entry)
         try:
-            return self._dispatch(client, reader, head, entry, version)
+            return self._dispatch(client, reader, head, entry, version, upstream)
         finally:
             with self._finished:
                 entry.end = time.monotonic()
@@ -565,6 +603,7 @@ class FaultProxy(LoopbackService):
         head: _Head,
         entry: ProxyRequest,
         version: str,
+        upstream: _Upstream,
     ) -> bool:
         client_keeps_alive = version == "HTTP/1.1" and not head.has_token("Connection", "close")
         framing, length = _body_framing(head, has_body=True)
@@ -600,7 +639,9 @@ class FaultProxy(LoopbackService):
             self._send_injected(client, failure, entry, client_keeps_alive)
             return client_keeps_alive
 
-        return self._forward(client, reader, head, entry, framing, length, client_keeps_alive)
+        return self._forward(
+            client, reader, head, entry, framing, length, client_keeps_alive, upstream
+        )
 
     def _send_injected(
         self, client: socket.socket, fault: Fault, entry: ProxyRequest, keep_alive: bool
@@ -632,14 +673,18 @@ class FaultProxy(LoopbackService):
         framing: str,
         length: int,
         client_keeps_alive: bool,
+        kept: _Upstream,
     ) -> bool:
-        # One upstream connection per request: nothing can go stale between requests, and a
-        # close-delimited response ends the upstream connection only.
-        upstream = socket.create_connection(self.upstream_address, timeout=UPSTREAM_TIMEOUT)
-        upstream.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        with self._lock:
-            self._sockets.add(upstream)
-        upstream_reader = upstream.makefile("rb", buffering=BUFFER_SIZE)
+        connection = kept.take()
+        if connection is None:
+            upstream = socket.create_connection(self.upstream_address, timeout=UPSTREAM_TIMEOUT)
+            upstream.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            with self._lock:
+                self._sockets.add(upstream)
+            upstream_reader: BinaryIO = upstream.makefile("rb", buffering=BUFFER_SIZE)
+        else:
+            upstream, upstream_reader = connection
+        reusable = False
         try:
             forwarded = [head.start_line] + [
                 line
@@ -675,14 +720,22 @@ class FaultProxy(LoopbackService):
             has_body = entry.method != "HEAD" and status not in (204, 304)
             response_framing, response_length = _body_framing(response, has_body=has_body)
             client.sendall(response.start_line + b"".join(response.lines) + b"\r\n")
-            return self._relay_response(
+            registry_keeps_alive = self._relay_response(
                 client, upstream_reader, entry, response, response_framing, response_length
-            ) and (client_keeps_alive and response_framing != "close")
+            ) and (response_framing != "close" and not head.has_token("Connection", "close"))
+            reusable = registry_keeps_alive
+            return registry_keeps_alive and client_keeps_alive
         finally:
-            upstream_reader.close()
-            upstream.close()
-            with self._lock:
-                self._sockets.discard(upstream)
+            if reusable:
+                kept.keep(upstream, upstream_reader)
+            else:
+                self._drop_upstream(upstream, upstream_reader)
+
+    def _drop_upstream(self, upstream: socket.socket, upstream_reader: BinaryIO) -> None:
+        upstream_reader.close()
+        upstream.close()
+        with self._lock:
+            self._sockets.discard(upstream)
 
     def _relay_response(
         self,
