@@ -69,13 +69,14 @@ def in_this_context(fn: Callable[..., R]) -> Callable[..., R]:
     return lambda *args: context.run(fn, *args)
 
 
-#: An adaptive window: at least this many transfers that moved bytes (and twice the limit)...
-MIN_WINDOW_TRANSFERS = 8
+#: An adaptive window: at least one round of the limit's transfers that moved bytes, and at
+#: least this many...
+MIN_WINDOW_TRANSFERS = 4
 #: ...and at least this long, so that one scheduling hiccup does not decide.
-MIN_WINDOW_SECONDS = 0.1
+MIN_WINDOW_SECONDS = 0.05
 #: A larger limit is kept when the throughput rose by at least this share of what the extra
-#: transfers would add if only waiting held them back (doubling: +50 %; 12 -> 16: +17 %).
-GAIN_SHARE = 0.5
+#: transfers would add if only waiting held them back (doubling: +30 %; 12 -> 16: +10 %).
+GAIN_SHARE = 0.3
 #: A window in which fewer transfers were in flight, on average, than this share of the limit
 #: (too little work left to fill it) decides nothing.
 MIN_BUSY = 0.75
@@ -89,18 +90,20 @@ class AdaptiveConcurrency:
     the bytes per second that transfers complete.
 
     The limit starts at `start` (the fixed default it replaces). A window is at least
-    `max(2 * limit, MIN_WINDOW_TRANSFERS)` finished transfers that moved bytes and at least
-    MIN_WINDOW_SECONDS since the limit last changed; its throughput is the bytes they moved
-    divided by its duration. After a window the limit tries twice as many (at most `cap`) and
+    `max(limit, MIN_WINDOW_TRANSFERS)` finished transfers that moved bytes (one round of them)
+    and at least MIN_WINDOW_SECONDS since the limit last changed; its throughput is the bytes
+    moved in it (a transfer begun before it counts with the share of its time that fell into
+    it) divided by its duration. After a window the limit tries twice as many (at most `cap`) and
     keeps them when the next window's throughput rose by GAIN_SHARE of the proportional gain;
     otherwise it goes back and measures HOLD_WINDOWS windows before it tries again (twice as
     many after each failed try). The limit never goes below `start`.
 
     Why this is robust: where the transfers wait on a link (a round trip per request, a rate
     capped per connection), twice the transfers complete about twice the bytes per second, far
-    above the +50 % asked; where they compete for the CPU (a registry on this machine, two
-    cores shared with other work), they complete about the same, and a busy machine's noise of
-    tens of percent rarely adds up to +50 % between two windows of several transfers each. A
+    above the +30 % asked; where they compete for the CPU (a registry on this machine, two
+    cores shared with other work), they complete about the same, and a busy machine's noise
+    rarely adds up to +30 % between two windows; a wrong step up costs little there, since the
+    CPU, not the number of transfers, sets the pace. A
     window in which the transfers in flight did not fill the limit (MIN_BUSY: the last blobs of
     a copy, a graph that is still being discovered) decides nothing.
 
@@ -129,26 +132,33 @@ class AdaptiveConcurrency:
         self._count = 0
         self._bytes = 0
 
-    def started(self) -> None:
-        """A transfer starts (the caller keeps at most `limit` in flight)."""
+    def started(self) -> float:
+        """A transfer starts (the caller keeps at most `limit` in flight); returns its start,
+        for `finished`."""
         now = self._clock()
         if self._window_start is None:
             self._begin(now)
         else:
             self._advance(now)
         self._in_flight += 1
+        return now
 
-    def finished(self, nbytes: int) -> None:
-        """A started transfer ended, having moved `nbytes` (0: it moved none, or it failed)."""
+    def finished(self, nbytes: int, since: Optional[float] = None) -> None:
+        """A started transfer ended, having moved `nbytes` (0: it moved none, or it failed)
+        since `since` (what `started` returned). A transfer that began before the window counts
+        with the share of its bytes that fell into the window (as if it moved evenly): the
+        transfers the last limit left in flight would otherwise swell a short window."""
         now = self._clock()
         self._advance(now)
         self._in_flight -= 1
+        assert self._window_start is not None
         if nbytes > 0:
             self._count += 1
+            if since is not None and since < self._window_start < now:
+                nbytes = round(nbytes * (now - self._window_start) / (now - since))
             self._bytes += nbytes
-        assert self._window_start is not None
         if (
-            self._count >= max(2 * self.limit, MIN_WINDOW_TRANSFERS)
+            self._count >= max(self.limit, MIN_WINDOW_TRANSFERS)
             and now - self._window_start >= MIN_WINDOW_SECONDS
         ):
             self._decide(now)
@@ -239,7 +249,7 @@ class TransferSlots:
                 self._condition.wait(_WAKE_UP)
                 check_interrupted()
             self._in_flight += 1
-            adaptive.started()
+            since = adaptive.started()
         self._local.moved = 0
         try:
             yield
@@ -249,8 +259,11 @@ class TransferSlots:
         finally:
             with self._condition:
                 self._in_flight -= 1
-                adaptive.finished(self._local.moved)
-                self._condition.notify_all()
+                adaptive.finished(self._local.moved, since)
+                # Wake as many waiting threads as there are free slots, not all of them: a
+                # pool of `cap` threads around a small limit would stampede after every
+                # transfer (on loopback, that costs a tenth of a 100-blob pull).
+                self._condition.notify(max(1, adaptive.limit - self._in_flight))
 
     def moved(self, nbytes: int) -> None:
         """The transfer in this thread's slot moved `nbytes` (a no-op outside one)."""

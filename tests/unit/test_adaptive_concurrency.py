@@ -58,17 +58,17 @@ def simulate(
     """Run `transfers` of `size` bytes, at most `controller.limit` at once, each taking
     `duration(size, transfers in flight when it starts)`; returns (time, limit) after each
     transfer finished."""
-    running: list[tuple[float, int]] = []
+    running: list[tuple[float, int, float]] = []
     left, seen = transfers, 0
     limits: list[tuple[float, int]] = []
     while left or running:
         while left and len(running) < controller.limit:
-            controller.started()
-            heapq.heappush(running, (clock.now + duration(size, len(running) + 1), seen))
+            since = controller.started()
+            heapq.heappush(running, (clock.now + duration(size, len(running) + 1), seen, since))
             seen += 1
             left -= 1
-        clock.now, _ = heapq.heappop(running)
-        controller.finished(size)
+        clock.now, _, since = heapq.heappop(running)
+        controller.finished(size, since)
         limits.append((clock.now, controller.limit))
     return limits
 
@@ -90,9 +90,9 @@ def test_through_a_link_it_grows_to_the_cap() -> None:
     controller = AdaptiveConcurrency(PULL_CONCURRENCY, clock=clock)
     limits = simulate(controller, clock, link())
     assert controller.limit == MAX_CONCURRENCY
-    # Three windows (3, 6, 12) before the cap: most of the 100 blobs move at 16.
+    # Three windows (3, 6, 12) of a round each before the cap: most of the 100 blobs move at 16.
     first_at_cap = next(i for i, (_, n) in enumerate(limits) if n == MAX_CONCURRENCY)
-    assert first_at_cap < 50
+    assert first_at_cap < 30
 
 
 @pytest.mark.parametrize("seed", range(10))
@@ -114,32 +114,47 @@ def test_on_loopback_it_stays_where_it_started(start: int) -> None:
     assert time_share(limits, start) > 0.75
 
 
-@pytest.mark.parametrize("seed", range(10))
-def test_on_a_busy_loopback_it_rarely_leaves_the_start(seed: int) -> None:
+def fixed_time(duration: Callable[[int, int], float], concurrency: int, transfers: int) -> float:
+    """How long `transfers` take at a fixed `concurrency`."""
     clock = FakeClock()
-    controller = AdaptiveConcurrency(PULL_CONCURRENCY, clock=clock)
-    limits = simulate(controller, clock, noisy(cpu(), seed), transfers=300)
-    assert controller.limit <= 2 * PULL_CONCURRENCY
-    assert time_share(limits, PULL_CONCURRENCY) > 0.6
+    controller = AdaptiveConcurrency(concurrency, cap=concurrency, clock=clock)
+    return simulate(controller, clock, duration, transfers=transfers)[-1][0]
+
+
+def test_on_a_busy_loopback_it_rarely_leaves_the_start() -> None:
+    """A busy machine's noise may pass for a gain now and then: most runs end where they
+    started, and none is slower for having tried more (the CPU sets the pace)."""
+    stayed = 0
+    for seed in range(30):
+        clock = FakeClock()
+        controller = AdaptiveConcurrency(PULL_CONCURRENCY, clock=clock)
+        limits = simulate(controller, clock, noisy(cpu(), seed), transfers=300)
+        stayed += controller.limit == PULL_CONCURRENCY
+        fixed = fixed_time(noisy(cpu(), seed), PULL_CONCURRENCY, 300)
+        assert limits[-1][0] <= 1.05 * fixed
+    assert stayed >= 24
 
 
 def test_a_link_behind_a_busy_cpu_grows_only_as_far_as_it_pays() -> None:
-    """The link rewards more transfers until the CPU is the limit (here at 8 in flight)."""
+    """The link rewards more transfers until the CPU is the limit (here at 8 in flight): it
+    grows past 3, and takes about as long as the best fixed number would."""
     clock = FakeClock()
     controller = AdaptiveConcurrency(PULL_CONCURRENCY, clock=clock)
 
     def capped(size: int, in_flight: int) -> float:
         return max(0.060, 0.060 * in_flight / 8)
 
-    simulate(controller, clock, capped, transfers=400)
-    assert controller.limit == 6  # 12 moved no more than 8 would: it went back
+    limits = simulate(controller, clock, capped, transfers=400)
+    assert controller.limit >= 6
+    assert limits[-1][0] <= 1.10 * fixed_time(capped, 8, 400)
+    assert limits[-1][0] < 0.5 * fixed_time(capped, PULL_CONCURRENCY, 400)
 
 
 def test_no_growth_when_too_little_work_fills_the_limit() -> None:
     """Fewer transfers than a window: nothing is decided, the limit stays."""
     clock = FakeClock()
     controller = AdaptiveConcurrency(PULL_CONCURRENCY, clock=clock)
-    simulate(controller, clock, link(), transfers=6)
+    simulate(controller, clock, link(), transfers=PULL_CONCURRENCY)
     assert controller.limit == PULL_CONCURRENCY
 
 
