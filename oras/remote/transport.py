@@ -260,7 +260,7 @@ class RegistrySession(requests.Session):
             data=request.data,
             json=request.json,
             headers=merge_setting(request.headers, self.headers, CaseInsensitiveDict),
-            params={},
+            params=None,
             auth=merge_setting(auth, self.auth),
             cookies=RequestsCookieJar(),
             hooks=merge_hooks(request.hooks, self.hooks),

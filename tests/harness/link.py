@@ -5,7 +5,7 @@ every request one round trip (`rtt` seconds, after reading its head) and relays 
 both ways, at most `bytes_per_second` **per connection**, as a TCP stream over a long path is
 capped by its window and round-trip time, while several connections share a link that is
 wider. Opening a connection is not delayed. Every proxy connection is served by its own
-thread, and bodies are relayed in slices of 10 ms of the link's rate, so the simulator itself
+thread, with its own registry connection kept between its requests, and bodies are relayed in slices of 10 ms of the link's rate, so the simulator itself
 is not the bottleneck: N connections get about N times the rate of one (the benchmark measures
 it with curl fetching N ranges at once). The faults and the log of `FaultProxy` work through
 it too (`cut_response`, `corrupt_response`, `log`, `max_concurrent`...).
