@@ -218,19 +218,19 @@ def test_a_fast_first_answer_is_hashed_as_it_arrives_not_read_back(
 ):
     """Read as one stream, the blob is hashed from the buffers it arrives in: the temporary
     file is not read back to hash it (a second pass over a large blob's bytes)."""
-    import oras.remote.ranged as ranged
+    import oras.remote.ranged_parts as ranged_parts
 
     data, digest = blob
     ref = _seed(registry, unique_repo, tmp_path, monkeypatch)
     read_back: list[int] = []
-    real_read_at = ranged._read_at
+    real_read_at = ranged_parts._read_at
 
     def counting_read_at(fd: int, view: memoryview, offset: int) -> int:
         n = real_read_at(fd, view, offset)
         read_back.append(n)
         return n
 
-    monkeypatch.setattr(ranged, "_read_at", counting_read_at)
+    monkeypatch.setattr(ranged_parts, "_read_at", counting_read_at)
     client = _client(RangedOptions(ranges=4, threshold=256 * 1024, one_stream_rate=1))
     [path] = client.pull(target=f"{fault_proxy.host}/{ref}", outdir=str(tmp_path / "out"))
     assert Path(path).read_bytes() == data
