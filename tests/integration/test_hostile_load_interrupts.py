@@ -32,6 +32,8 @@ MB = 1000 * 1000
 LAYOUT_FILES = {"oci-layout", "index.json", "blobs", "blobs/sha256"}
 #: How long the CLI may take from the signal to its exit.
 STOP_BOUND = 3.0
+#: A blob download, as the proxy logs it.
+BLOB_GET = ("GET", r"/blobs/sha256:")
 
 
 def _everything_under(root: Path) -> list[str]:
@@ -54,6 +56,26 @@ def _check_stopped(process: Any, signum: int, took: float, err: str) -> None:
     assert took < STOP_BOUND, f"{took:.1f} s to stop"
 
 
+def _stop_while_moving(
+    proxy: FaultProxy,
+    argv: list[str],
+    cwd: Path,
+    tmpdir_env: tuple[Path, dict[str, str]],
+    signum: int,
+    moving: tuple[str, str],
+    what: str,
+) -> str:
+    """Run the CLI with `argv`, send `signum` once a `moving` (method, path) request has moved
+    a megabyte, check that it stopped as it should and left $TMPDIR empty; its stderr."""
+    scratch_dir, env = tmpdir_env
+    process = start_cli(argv, cwd, env=env)
+    wait_for(lambda: _moving(proxy, *moving), process, what)
+    took, err = stop(process, signum)
+    _check_stopped(process, signum, took, err)
+    assert _everything_under(scratch_dir) == []
+    return err
+
+
 @pytest.fixture
 def tmpdir_env(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     """A $TMPDIR of the test's own for the CLI, to show it is left empty."""
@@ -70,17 +92,12 @@ def test_a_push_stopped_mid_upload_cancels_its_upload_and_leaves_nothing(
     tmpdir_env: tuple[Path, dict[str, str]],
     signum: int,
 ) -> None:
-    scratch_dir, env = tmpdir_env
     (tmp_path / "big.bin").write_bytes(os.urandom(24 * MB))
     fault_proxy.throttle_request("*", r"/blobs/uploads/", 4 * MB)
-    process = start_cli(
-        ["push", f"{fault_proxy.host}/{unique_repo}:v1", "big.bin", "--no-tty"], tmp_path, env=env
-    )
-    wait_for(lambda: _moving(fault_proxy, "*", r"/blobs/uploads/."), process, "an upload")
-    took, err = stop(process, signum)
+    argv = ["push", f"{fault_proxy.host}/{unique_repo}:v1", "big.bin", "--no-tty"]
+    moving = ("*", r"/blobs/uploads/.")
+    err = _stop_while_moving(fault_proxy, argv, tmp_path, tmpdir_env, signum, moving, "an upload")
 
-    _check_stopped(process, signum, took, err)
-    assert _everything_under(scratch_dir) == []
     assert _everything_under(tmp_path) == ["big.bin", "tmpdir"]
     # The registry is told to drop the upload session (best effort, as the process ends).
     assert fault_proxy.log("DELETE", r"/blobs/uploads/."), err
@@ -101,17 +118,12 @@ def test_a_pull_stopped_mid_download_leaves_tmpdir_and_the_output_empty(
     tmp_path: Path,
     tmpdir_env: tuple[Path, dict[str, str]],
 ) -> None:
-    scratch_dir, env = tmpdir_env
     fault_proxy.throttle("GET", r"/blobs/sha256:", 4 * MB)
     out = tmp_path / "out"
-    process = start_cli(
-        ["pull", f"{fault_proxy.host}/{pushed}", "-o", str(out), "--no-tty"], tmp_path, env=env
+    argv = ["pull", f"{fault_proxy.host}/{pushed}", "-o", str(out), "--no-tty"]
+    _stop_while_moving(
+        fault_proxy, argv, tmp_path, tmpdir_env, signal.SIGTERM, BLOB_GET, "a download"
     )
-    wait_for(lambda: _moving(fault_proxy, "GET", r"/blobs/sha256:"), process, "a download")
-    took, err = stop(process, signal.SIGTERM)
-
-    _check_stopped(process, signal.SIGTERM, took, err)
-    assert _everything_under(scratch_dir) == []
     assert not out.exists() or _everything_under(out) == []
 
 
@@ -151,19 +163,18 @@ def test_a_copy_between_registries_stopped_mid_blob_cancels_and_pushes_no_manife
     tmpdir_env: tuple[Path, dict[str, str]],
     signum: int,
 ) -> None:
-    scratch_dir, env = tmpdir_env
     fault_proxy.throttle("GET", r"/blobs/sha256:", 4 * MB)
     with FaultProxy(second_registry.url) as destination:
-        process = start_cli(
-            ["cp", f"{fault_proxy.host}/{pushed}", f"{destination.host}/{pushed}-copy", "--no-tty"],
-            tmp_path,
-            env=env,
+        argv = [
+            "cp",
+            f"{fault_proxy.host}/{pushed}",
+            f"{destination.host}/{pushed}-copy",
+            "--no-tty",
+        ]
+        err = _stop_while_moving(
+            fault_proxy, argv, tmp_path, tmpdir_env, signum, BLOB_GET, "a copy"
         )
-        wait_for(lambda: _moving(fault_proxy, "GET", r"/blobs/sha256:"), process, "a copy")
-        took, err = stop(process, signum)
 
-        _check_stopped(process, signum, took, err)
-        assert _everything_under(scratch_dir) == []
         assert not destination.log("PUT", r"/manifests/")
         opened = destination.log("POST", r"/blobs/uploads/$")
         completed = [e for e in destination.log("PUT", r"/blobs/uploads/.") if e.status == 201]
@@ -181,19 +192,10 @@ def test_a_copy_to_a_layout_stopped_mid_blob_leaves_only_whole_blobs(
     tmpdir_env: tuple[Path, dict[str, str]],
     signum: int,
 ) -> None:
-    scratch_dir, env = tmpdir_env
     fault_proxy.throttle("GET", r"/blobs/sha256:", 4 * MB)
     layout = tmp_path / "layout"
-    process = start_cli(
-        ["cp", f"{fault_proxy.host}/{pushed}", f"{layout}:v1", "--to-oci-layout", "--no-tty"],
-        tmp_path,
-        env=env,
-    )
-    wait_for(lambda: _moving(fault_proxy, "GET", r"/blobs/sha256:"), process, "a copy")
-    took, err = stop(process, signum)
-
-    _check_stopped(process, signum, took, err)
-    assert _everything_under(scratch_dir) == []
+    argv = ["cp", f"{fault_proxy.host}/{pushed}", f"{layout}:v1", "--to-oci-layout", "--no-tty"]
+    _stop_while_moving(fault_proxy, argv, tmp_path, tmpdir_env, signum, BLOB_GET, "a copy")
     for path in layout.rglob("*"):
         if path.is_file() and path.parent.parent.name == "blobs":
             assert hashlib.sha256(path.read_bytes()).hexdigest() == path.name, path
