@@ -1598,7 +1598,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         help="where data, registry storage and pulls go (default: a temp dir under $TMPDIR)",
     )
     parser.add_argument(
-        "--python", default=sys.executable, help="interpreter with oras installed (default: this)"
+        "--python",
+        default=sys.executable,
+        help="interpreter with oras installed (default: this; when it has this checkout"
+        " installed in editable mode, a plain view of it under .cache/bench-checkout)",
     )
     parser.add_argument(
         "--oras-cli", help="the oras-py executable (default: next to --python, else on PATH)"
@@ -1635,6 +1638,70 @@ def find_oras_cli(python: str, explicit: Optional[str]) -> list[str]:
         return [str(beside)]
     on_path = shutil.which("oras-py")
     return [on_path] if on_path else [python, "-m", "oras.cli"]
+
+
+#: Where the benchmark puts an environment that imports this checkout as a regular install.
+CHECKOUT_CACHE = REPO_ROOT / ".cache" / "bench-checkout"
+
+CLI_LAUNCHER = """#!{python}
+import sys
+from oras.cli.main import main
+sys.exit(main())
+"""
+
+
+def plain_install(python: str, log: Callable[[str], None]) -> tuple[str, Optional[str]]:
+    """An interpreter that imports this checkout's oras as `pip install .` would, and its
+    `oras-py` launcher (None: `python` itself, when oras is not installed from this checkout
+    in editable mode). An editable install adds a finder to every start-up (setuptools'
+    `__editable__` hook imports pathlib and more, about 25 ms) that users' installations do
+    not have: the environment made here (under .cache/, once) has the checkout and
+    `python`'s site-packages (the dependencies) on its path, without that hook."""
+    probe = (
+        "import json, os, site, oras; print(json.dumps([os.path.dirname(oras.__file__),"
+        " site.getsitepackages()]))"
+    )
+    try:
+        found = subprocess.run(
+            [python, "-c", probe],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=tempfile.gettempdir(),
+        )
+        package, site_dirs = json.loads(found.stdout)
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return python, None
+    editable = any(next(Path(d).glob("__editable__*oras*.pth"), None) for d in site_dirs)
+    if Path(package).resolve() != (REPO_ROOT / "oras").resolve() or not editable:
+        return python, None
+    venv = CHECKOUT_CACHE / "venv"
+    interpreter = venv / "bin" / "python"
+    try:
+        if not interpreter.is_file():
+            log(f"setting up a plain (not editable) view of the checkout in {venv}")
+            subprocess.run(
+                [python, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120
+            )
+        lib = subprocess.run(
+            [str(interpreter), "-c", "import site; print(site.getsitepackages()[0])"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        Path(lib, "oras-checkout.pth").write_text("\n".join([str(REPO_ROOT), *site_dirs]) + "\n")
+        launcher = venv / "bin" / "oras-py"
+        launcher.write_text(CLI_LAUNCHER.format(python=interpreter))
+        launcher.chmod(0o755)
+        subprocess.run(
+            [str(interpreter), "-c", "import oras.client, requests"],
+            check=True,
+            capture_output=True,
+        )
+    except (OSError, subprocess.SubprocessError) as err:
+        log(f"no plain view of the checkout ({err}): measuring the editable install")
+        return python, None
+    return str(interpreter), str(launcher)
 
 
 def compile_package(python: str) -> str:
@@ -1736,8 +1803,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if skopeo is None:
         print(f"error: {args.skopeo} not found (Debian: apt-get install skopeo)", file=sys.stderr)
         return 2
+    plain = args.python == sys.executable and not args.oras_cli
+    if plain:
+        args.python, args.oras_cli = plain_install(args.python, lambda m: print(m, file=sys.stderr))
     oras_cli = find_oras_cli(args.python, args.oras_cli)
     package = compile_package(args.python)
+    if plain and args.oras_cli:
+        package += f" (a plain view of the checkout: {args.python}, not the editable install)"
 
     if args.workdir:
         args.workdir.mkdir(parents=True, exist_ok=True)
