@@ -3,6 +3,11 @@
 Every HTTP request goes through `do_request`; push goes through `upload_blob` and
 `upload_manifest`, pull through `get_manifest` and `download_blob`, so subclasses that
 override those hooks (as oras-py's users do) stay on the real call path.
+
+This module holds the class, its construction and the transfers (push, pull, blobs and
+manifests); its mixins hold the rest: `oras.registry_requests` (`do_request`, headers),
+`oras.registry_auth` (login, logout, credentials), `oras.registry_operations` and
+`oras.registry_referrers`.
 """
 
 from __future__ import annotations
@@ -16,8 +21,7 @@ import platform
 import tempfile
 import threading
 import warnings
-from typing import Any, Callable, Iterator, Optional, Union
-from urllib.parse import urlsplit
+from typing import Any, Iterator, Optional, Union
 
 import requests
 import requests.adapters
@@ -26,9 +30,8 @@ import oras.auth
 import oras.defaults as defaults
 import oras.utils
 from oras import scratch
-from oras.concurrency import MAX_CONCURRENCY, check_concurrency
+from oras.concurrency import check_concurrency
 from oras.container import Container
-from oras.credentials import Credential, CredentialStore
 from oras.decorator import ensure_container
 from oras.descriptor import (
     ACCEPTED_MANIFEST_TYPES,
@@ -41,10 +44,8 @@ from oras.digest import validate_digest
 from oras.errors import (
     ArgumentError,
     DigestMismatchError,
-    OrasError,
     ProtocolError,
     RegistryError,
-    typed_transport_errors,
 )
 from oras.hooks import ClientStore, root_from_manifest
 from oras.logger import logger
@@ -64,13 +65,13 @@ from oras.push import (
     send_stream,
     send_while_hashing,
 )
+from oras.registry_auth import RegistryAuth
 from oras.registry_operations import RegistryOperations
 from oras.registry_referrers import RegistryReferrers
+from oras.registry_requests import RegistryRequests
 from oras.remote.ranged import RangedOptions
-from oras.remote.response import next_page, read_limited, registry_error
-from oras.remote.retry import is_timeout, send_with_retry
-from oras.remote.timeouts import DEFAULT_TIMEOUTS, Timeouts, request_timeouts, timeout_error
-from oras.remote.transport import POOL_HEADROOM, POOL_SIZE, RegistrySession, replayable
+from oras.remote.timeouts import DEFAULT_TIMEOUTS, Timeouts, request_timeouts
+from oras.remote.transport import POOL_SIZE, RegistrySession
 from oras.remote.upload import (
     OVERLAP_THRESHOLD,
     check_stored_digest,
@@ -143,7 +144,7 @@ def _refuse_unknown_kwargs(
         raise TypeError(f"{method}() got unexpected keyword arguments {names}")
 
 
-class Registry(RegistryOperations, RegistryReferrers):
+class Registry(RegistryRequests, RegistryAuth, RegistryOperations, RegistryReferrers):
     """A client of OCI registries (oras-py's `Registry`, also exported as `OrasClient`).
 
     `insecure=True` means plain HTTP (oras-py's meaning); `tls_verify` is False to skip
@@ -213,38 +214,6 @@ class Registry(RegistryOperations, RegistryReferrers):
     def remote(self) -> Registry:
         return self._delegate if self._delegate is not None else self
 
-    def set_basic_auth(self, username: str, password: str) -> None:
-        self.remote.auth.set_basic_auth(username, password)
-
-    def set_token_auth(self, token: str) -> None:
-        self.remote.auth.set_token_auth(token)
-
-    def reset_basic_auth(self) -> None:
-        self.remote.auth.reset_basic_auth()
-
-    def load_configs(self, container: container_type, configs: Optional[list[str]] = None) -> None:
-        self.remote.auth.load_configs(self.remote.get_container(container), configs)
-
-    @property
-    def token(self) -> Optional[str]:
-        return getattr(self.auth, "token", None)
-
-    @token.setter
-    def token(self, value: Optional[str]) -> None:
-        self.auth.set_token_auth(value)  # type: ignore[arg-type]
-
-    @property
-    def _basic_auth(self) -> Optional[str]:
-        return self.auth._basic_auth
-
-    @_basic_auth.setter
-    def _basic_auth(self, value: Optional[str]) -> None:
-        self.auth._basic_auth = value
-
-    @property
-    def _auths(self) -> dict[str, Any]:
-        return self.auth._auth_config["auths"]
-
     # -- small oras-py helpers ----------------------------------------------------------------
     def version(self, return_items: bool = False) -> Union[str, dict[str, str]]:
         items = {"Version": __version__, "Python version": platform.python_version()}
@@ -254,44 +223,6 @@ class Registry(RegistryOperations, RegistryReferrers):
 
     def _progress(self) -> Optional[ProgressCallback]:
         return getattr(self._state, "progress", None) or self.progress
-
-    def _fit_pool(self, concurrency: Optional[int]) -> None:
-        """Keep a pooled connection for each of `concurrency` workers (a larger `--concurrency`
-        than the pool would otherwise open and throw away a connection per request; None, an
-        adaptive concurrency: as many as it may grow to)."""
-        if concurrency is None:
-            concurrency = MAX_CONCURRENCY
-        if concurrency + POOL_HEADROOM > self._pool_size:
-            self._pool_size = concurrency + POOL_HEADROOM
-            self.session.size_pools(self._pool_size)
-
-    def set_header(self, name: str, value: str) -> None:
-        self.headers.update({name: value})
-
-    def set_registry_header(self, name: str, value: str) -> None:
-        """Send `name: value` with every request to the registries this client works for
-        (Go `oras -H`), and to no other host: not to a token service, an upload `Location`
-        elsewhere nor a redirect target on another host. (`set_header` sends to all.)"""
-        self.session.registry_headers[name] = value
-
-    def connect_to(self, host: str, port: int, address: str, address_port: int) -> None:
-        """Connect to `address:address_port` whenever a request is for `host:port` (Go `oras
-        --resolve`); the URL, the `Host` header, TLS SNI and the certificate check keep
-        `host`."""
-        self.session.connect_to[(host.lower(), port)] = (address, address_port)
-
-    def _registry_headers(self, url: str) -> dict[str, str]:
-        """`set_registry_header`'s headers if `url` is on one of this client's registries."""
-        extra = getattr(self.session, "registry_headers", None)
-        if not extra:
-            return {}
-        parts = urlsplit(url)
-        hosts = [parts.netloc]
-        if parts.port is None:  # `host:80` as typed, `host` in a Location URL
-            hosts.append(f"{parts.netloc}:{443 if parts.scheme == 'https' else 80}")
-        known = getattr(self.auth, "is_registry_host", None)
-        ours = any(known(h) if known is not None else h == self.hostname for h in hosts)
-        return dict(extra) if ours else {}
 
     def get_container(self, name: container_type) -> Container:
         if isinstance(name, Container):
@@ -320,225 +251,6 @@ class Registry(RegistryOperations, RegistryReferrers):
         if location and not location.startswith(("http://", "https://")):
             location = self._url(f"{container.registry}{location}")
         return location
-
-    # -- HTTP -----------------------------------------------------------------------------------
-    def do_request(
-        self,
-        url: str,
-        method: str = "GET",
-        data: Any = None,
-        headers: Optional[dict] = None,
-        json: Any = None,
-        stream: bool = False,
-    ) -> requests.Response:
-        """Send one request with auth attached, answering a 401 challenge once."""
-        headers = {**self.headers, **self._registry_headers(url), **(headers or {})}
-        if "Authorization" not in headers:
-            headers.update(self.auth.auth_headers(method, url))
-        response = self._send(method, url, data, headers, json, stream)
-        if response.status_code in (401, 403):
-            with typed_transport_errors():  # the token service may be down
-                new_headers, changed = self.auth.authenticate_request(
-                    response, headers, refresh=response.status_code == 403
-                )
-            if changed:
-                response.close()
-                response = self._send(method, url, data, new_headers, json, stream)
-        return response
-
-    def _send(
-        self,
-        method: str,
-        url: str,
-        data: Any,
-        headers: dict,
-        json: Any,
-        stream: bool,
-    ) -> requests.Response:
-        def once() -> requests.Response:
-            return self.session.request(
-                method,
-                url,
-                data=data,
-                headers=headers,
-                json=json,
-                stream=stream,
-                verify=self._tls_verify,
-                timeout=self.timeout,
-            )
-
-        try:
-            with typed_transport_errors():
-                response = send_with_retry(
-                    once,
-                    replayable=replayable(data),
-                    pause=getattr(self.session, "host_pause", None),
-                    host=urlsplit(url).netloc.lower(),
-                )
-        except Exception as e:
-            if is_timeout(e) and not isinstance(e, OrasError):
-                raise timeout_error(e, method, url, self.timeout) from e
-            raise
-        log.debug("%s %s -> %s", method, url, response.status_code)
-        return response
-
-    def _check_200_response(self, response: requests.Response) -> None:
-        if response.status_code not in (200, 201, 202):
-            self._parse_response_errors(response)
-            raise registry_error(response)
-
-    def _parse_response_errors(self, response: requests.Response) -> None:
-        from oras.remote.response import oci_errors
-
-        # The raised error carries these; at error level they would be shown twice.
-        for error in oci_errors(response):
-            if error.get("message"):
-                log.debug("registry error: %s", error["message"])
-
-    def _do_paginated_request(
-        self, url: str, callable: Callable[[requests.Response], bool]
-    ) -> None:
-        """GET `url` and every `Link: rel="next"` page after it; stop when `callable` says so.
-        At most `oras.remote.response.MAX_PAGES` pages, none on another origin, none twice."""
-        from oras.remote import repository
-        from oras.remote import response as answers
-
-        seen: set[str] = set()
-        for _ in range(answers.MAX_PAGES):
-            response = self.do_request(url, "GET", stream=True)
-            self._check_200_response(response)
-            # read now, within the listing cap, for `callable`'s `response.json()`
-            response._content = read_limited(response, repository.MAX_LIST_SIZE, url)
-            if callable(response):
-                return
-            link = next_page(response, seen, url)
-            if not link:
-                return
-            url = link
-        raise ProtocolError(f"more than {answers.MAX_PAGES} pages from {url}")
-
-    # -- login ------------------------------------------------------------------------------------
-    def login(
-        self,
-        username: Optional[str] = None,
-        password: Optional[str] = None,
-        password_stdin: bool = False,
-        tls_verify: Union[bool, str] = True,
-        hostname: Optional[str] = None,
-        config_path: Optional[Any] = None,
-        insecure: Optional[bool] = None,
-        identity_token: Optional[str] = None,
-        **legacy: Any,
-    ) -> dict[str, str]:
-        """Check the credentials against the registry, then save them; raises when refused.
-
-        Saved through the config's credential helper when one is configured for the host,
-        else into the docker config (`config_path`, a path or list of paths whose first one
-        is written, else the client's config files) with mode 0600. `identity_token` logs in
-        with an OAuth2 refresh token instead of a password.
-        """
-        _refuse_unknown_kwargs("login", legacy)
-        if self._delegate is not None:
-            return self._delegate.login(
-                username,
-                password,
-                password_stdin,
-                tls_verify,
-                hostname,
-                config_path,
-                insecure,
-                identity_token=identity_token,
-            )
-        if insecure is not None and insecure != self._insecure:
-            self.prefix = "http" if insecure else "https"
-            self.auth.prefix = self.prefix
-            self._insecure = bool(insecure)
-        if tls_verify is not True and self._tls_verify is True:
-            self._tls_verify = tls_verify
-            self.session.verify = tls_verify
-            self.auth._tls_verify = tls_verify
-        if password_stdin:
-            password = oras.utils.readline()
-        if identity_token is None:
-            if not username:
-                username = input("Username: ")
-            if not password:
-                password = input("Password: ")
-                if not password:
-                    raise ValueError("password required")
-            if not username or not password:
-                return {"Login": "Not successful"}
-            cred = Credential(username=username, password=password)
-        else:
-            if not identity_token:
-                raise ValueError("token required")
-            cred = Credential(username=username or "", identity_token=identity_token)
-        hostname = hostname or self.hostname
-        if not hostname:
-            log.warning("no registry hostname given: credentials are kept in memory only")
-            self.auth._explicit = cred
-            return {"Status": "Login Succeeded"}
-        self._verify_credentials(hostname, cred)
-        self.auth.add_registry_host(hostname)
-        self.auth._explicit = cred
-        where = self._credential_store(config_path).store(hostname, cred)
-        log.debug("credentials for %s saved to %s", hostname, where)
-        return {"Status": "Login Succeeded"}
-
-    def _verify_credentials(self, hostname: str, cred: Credential) -> None:
-        """Ping `/v2/` and answer its challenge with `cred` (Basic or the token flow), once;
-        raise AuthenticationError when the registry or its token server refuses them."""
-        from oras.auth.login import verify_credentials
-        from oras.auth.token import TokenAuth
-
-        url = self._url(f"{hostname}/v2/")
-        backend = TokenAuth(
-            session=self.session, insecure=self._insecure, tls_verify=self._tls_verify
-        )
-        backend.timeout = self.timeout
-        backend.add_registry_host(hostname)
-        backend._explicit = cred
-
-        def ping(headers: dict[str, str]) -> requests.Response:
-            try:
-                with typed_transport_errors():
-                    return self.session.get(
-                        url,
-                        headers={**self.headers, **self._registry_headers(url), **headers},
-                        verify=self._tls_verify,
-                        timeout=self.timeout,
-                        allow_redirects=False,
-                    )
-            except requests.exceptions.RequestException as e:
-                if is_timeout(e):
-                    raise timeout_error(e, "GET", url, self.timeout) from e
-                raise
-
-        verify_credentials(ping, hostname, cred, backend)
-
-    def _credential_store(self, config_path: Optional[Any] = None) -> CredentialStore:
-        """The store `login` writes and `logout` erases: `config_path` (a path, or a list of
-        paths whose first one is edited) when given, else the client's config files."""
-        if isinstance(config_path, (list, tuple)):
-            return CredentialStore([str(p) for p in config_path])
-        if config_path:
-            return CredentialStore([str(config_path)])
-        return getattr(self.auth, "credential_store", None) or CredentialStore()
-
-    def logout(self, hostname: str, config_path: Optional[Any] = None) -> None:
-        """Forget the host's credentials in memory and erase the stored ones (from the config
-        file, or through its credential helper). `config_path` names the file as `login`
-        took it."""
-        if self._delegate is not None:
-            if config_path:
-                return self._delegate.logout(hostname, config_path=config_path)
-            return self._delegate.logout(hostname)
-        store = self._credential_store(config_path)
-        try:
-            store.erase(hostname)
-        except OrasError as e:
-            log.warning("%s", e)
-        self.auth.logout(hostname)
 
     # -- tags -------------------------------------------------------------------------------------
     @ensure_container

@@ -35,7 +35,8 @@ from oras.pack import (
     title_for,
 )
 from oras.progress import DONE, EXISTS, STARTED, ProgressCallback, ProgressReporter
-from oras.remote.repository import Repository, push_file_while_hashing, push_stream
+from oras.remote.blob_push import push_file_while_hashing, push_stream
+from oras.remote.repository import Repository
 
 __all__ = ["ConfigSpec", "IMAGE_SPECS", "Packing", "PushOptions", "prepare_entries", "push_files"]
 

@@ -9,13 +9,16 @@ up to date when it pushes or deletes a manifest with a `subject`. Which of the t
 repository has is detected (a referrers response with an index content type, `OCI-Subject` on
 a manifest PUT) and remembered in `referrers_support`, shared by the client's repositories;
 `distribution_spec` forces one. That logic lives in `oras.remote.referrers`.
+
+Pushing blobs (a file, bytes or a stream of known digest, a mount, content hashed while it
+uploads) lives in `oras.remote.blob_push`; the store's `push`, `upload_file` and `mount`
+delegate to it.
 """
 
 from __future__ import annotations
 
 import io
 import logging
-import os
 from typing import Any, BinaryIO, Callable, Iterator, Optional, Sequence
 
 import requests
@@ -29,6 +32,13 @@ from oras.manifest import is_manifest
 from oras.progress import ProgressReporter
 from oras.reference import Reference
 from oras.remote import response as answers
+
+# Defined here before the blob uploads moved to oras.remote.blob_push: re-exported.
+from oras.remote.blob_push import SMALL_BLOB_SIZE as SMALL_BLOB_SIZE
+from oras.remote.blob_push import PushedBlob as PushedBlob
+from oras.remote.blob_push import RepositoryBlobs
+from oras.remote.blob_push import push_file_while_hashing as push_file_while_hashing
+from oras.remote.blob_push import push_stream as push_stream
 from oras.remote.download import BlobStream
 from oras.remote.ranged import GetRange, RangedBlob, RangedOptions, range_getter
 from oras.remote.ranged import download as download_ranged
@@ -42,14 +52,7 @@ from oras.remote.response import (
     with_query,
 )
 from oras.remote.upload import (
-    AUTO_CHUNK_SIZE,
-    UploadSession,
-    cancel_upload,
-    check_stored_digest,
     check_stored_manifest,
-    put_chunked,
-    put_file,
-    upload_file_blob,
 )
 
 log = logging.getLogger(__name__)
@@ -66,48 +69,6 @@ TAGS_PAGE_SIZE = 1000
 
 
 _OCTET = "application/octet-stream"
-#: Content up to this size that is not a local file is read whole before it is uploaded.
-SMALL_BLOB_SIZE = 4 * 1024 * 1024
-
-
-class _Progress:
-    """The ProgressReporter shape the upload functions take, counting into a callback."""
-
-    def __init__(self, on_bytes: Optional[Callable[[int], None]]) -> None:
-        self._on_bytes = on_bytes
-        self.done = 0
-
-    def advance(self, n: int) -> None:
-        self.done += n
-        if self._on_bytes is not None:
-            self._on_bytes(n)
-
-    def rewind(self, done: int) -> None:
-        self.done = done
-
-
-class _StreamBody:
-    """A request body of `size` bytes read from a stream (sent once: not replayable)."""
-
-    replayable = False
-
-    def __init__(self, stream: BinaryIO, size: int) -> None:
-        self._stream = stream
-        self._size = size
-
-    def __len__(self) -> int:
-        return self._size
-
-    def __iter__(self) -> Iterator[bytes]:
-        remaining = self._size
-        while remaining > 0:
-            chunk = self._stream.read(min(1024 * 1024, remaining))
-            if not chunk:
-                raise DigestMismatchError(f"content ended {remaining} bytes short of its size")
-            remaining -= len(chunk)
-            yield chunk
-        if self._stream.read(1):
-            raise DigestMismatchError(f"content is longer than its descriptor's {self._size}")
 
 
 class Repository:
@@ -131,6 +92,7 @@ class Repository:
         #: Repository name -> whether it has the referrers API (detected, then remembered).
         self.referrers_support = referrers_support if referrers_support is not None else {}
         self._referrers = RepositoryReferrers(self, self.referrers_support, distribution_spec)
+        self._blobs = RepositoryBlobs(self)
 
     def __repr__(self) -> str:
         return f"Repository({self.reference.registry}/{self.reference.repository})"
@@ -286,7 +248,7 @@ class Repository:
         if is_manifest(expected):
             self._put_manifest(expected, content, expected.digest)
         else:
-            self._push_blob(expected, content)
+            self._blobs.push(expected, content)
 
     def push_reference(self, expected: Descriptor, content: BinaryIO, reference: str) -> None:
         self._put_manifest(expected, content, reference)
@@ -315,25 +277,6 @@ class Repository:
         response.close()
         return response
 
-    def _push_blob(self, expected: Descriptor, content: BinaryIO) -> None:
-        start = f"{self._base}/blobs/uploads/"
-        path = getattr(content, "path", None)
-        progress = _Progress(getattr(content, "count", None))
-        if isinstance(path, str) and os.path.isfile(path):
-            # A local file: sent from disk, restarted or resumed after a dropped connection.
-            response = self.upload_file(path, expected.digest, expected.size, progress)
-        elif expected.size <= SMALL_BLOB_SIZE:
-            # Small content is read whole (and verified) first, so a dropped connection or a
-            # refused size can be answered by sending it again.
-            data = read_all(content, expected, limit=SMALL_BLOB_SIZE)  # counted as it is read
-            response = self._put_bytes(start, expected, data)
-        else:
-            response = self._put_stream(start, expected, content)
-        response.close()
-        if response.status_code not in (201, 204):
-            raise registry_error(response, f"uploading blob {expected.digest} to {self.name}")
-        check_stored_digest(response, expected.digest)
-
     def upload_file(
         self,
         path: str,
@@ -344,61 +287,7 @@ class Repository:
     ) -> requests.Response:
         """Upload a local file as the blob `digest` (see `upload_file_blob` for how); the
         final response, whatever its status."""
-        start = f"{self._base}/blobs/uploads/"
-        return upload_file_blob(
-            lambda: put_file(self.send, start, path, digest, size, progress),
-            lambda chunk: put_chunked(self.send, start, path, chunk, digest, size, progress)[0],
-            size,
-            chunk_size,
-        )
-
-    def _put_bytes(self, start: str, expected: Descriptor, data: bytes) -> requests.Response:
-        """POST then one PUT of `data`, started over in a new session after a dropped
-        connection; in chunks when the registry refuses the size (413)."""
-        from oras.remote.body import BytesBody
-        from oras.remote.upload import MAX_RESTARTS, start_upload
-
-        for attempt in range(MAX_RESTARTS + 1):
-            session = start_upload(self.send, start, expected.digest)
-            try:
-                response = self.send(
-                    with_query(session.location, digest=expected.digest),
-                    "PUT",
-                    data=BytesBody(data, replayable=False),
-                    headers={"Content-Length": str(len(data)), "Content-Type": _OCTET},
-                )
-            except (requests.ConnectionError, requests.Timeout) as e:
-                cancel_upload(self.send, session)
-                if attempt == MAX_RESTARTS:
-                    raise
-                log.info("upload of %s interrupted (%s): starting over", expected.digest, e)
-                continue
-            if response.status_code == 413:
-                response.close()
-                cancel_upload(self.send, session)
-                response, _, _ = put_chunked(self.send, start, io.BytesIO(data), AUTO_CHUNK_SIZE)
-            return response
-        raise AssertionError("unreachable")
-
-    def _put_stream(self, start: str, expected: Descriptor, content: BinaryIO) -> requests.Response:
-        from oras.remote.upload import start_upload
-
-        session = start_upload(self.send, start, expected.digest)
-        return self._finish_stream(session, expected, content)
-
-    def _finish_stream(
-        self, session: UploadSession, expected: Descriptor, content: BinaryIO
-    ) -> requests.Response:
-        try:
-            return self.send(
-                with_query(session.location, digest=expected.digest),
-                "PUT",
-                data=_StreamBody(content, expected.size),
-                headers={"Content-Length": str(expected.size), "Content-Type": _OCTET},
-            )
-        except BaseException:
-            cancel_upload(self.send, session)
-            raise
+        return self._blobs.upload_file(path, digest, size, progress, chunk_size)
 
     def mount(
         self,
@@ -408,30 +297,7 @@ class Repository:
     ) -> None:
         """Cross-repository mount (POST `?mount=&from=`); a registry that answers with an
         upload session instead gets the content uploaded there, or the session cancelled."""
-        url = with_query(
-            f"{self._base}/blobs/uploads/", mount=desc.digest, **{"from": from_repository}
-        )
-        response = self.send(url, "POST", headers={"Content-Length": "0"})
-        response.close()
-        if response.status_code == 201:
-            check_stored_digest(response, desc.digest)
-            return
-        if response.status_code != 202:
-            raise registry_error(response, f"mounting {desc.digest} from {from_repository}")
-        from oras.remote.response import resolve_location
-
-        session = UploadSession(resolve_location(response))
-        if get_content is None:
-            cancel_upload(self.send, session)
-            raise NotFoundError(
-                f"{self.reference.registry} did not mount {desc.digest} from {from_repository}",
-                status=202,
-            )
-        with get_content() as content:
-            done = self._finish_stream(session, desc, content)
-        done.close()
-        if done.status_code not in (201, 204):
-            raise registry_error(done, f"uploading blob {desc.digest} to {self.name}")
+        self._blobs.mount(desc, from_repository, get_content)
 
     def tag(self, desc: Descriptor, reference: str) -> None:
         """PUT the manifest's own bytes under the tag."""
@@ -548,76 +414,3 @@ def _declared_type(body: bytes) -> str:
 
     declared = parse_manifest(body, "").get("mediaType")
     return declared if isinstance(declared, str) else ""
-
-
-class PushedBlob:
-    """What an upload of content whose digest was not known in advance found out."""
-
-    def __init__(self, digest: str, size: int, existed: bool) -> None:
-        self.digest = digest
-        self.size = size
-        #: The registry had it already (the upload stopped early).
-        self.existed = existed
-
-
-def push_stream(
-    repository: Repository,
-    stream: BinaryIO,
-    chunk_size: int,
-    on_bytes: Optional[Callable[[int], None]] = None,
-) -> PushedBlob:
-    """Upload a stream of unknown size and digest in chunks, hashing it on the way."""
-    start = f"{repository._base}/blobs/uploads/"
-    response, digest, size = put_chunked(
-        repository.send, start, stream, chunk_size, progress=_Progress(on_bytes)
-    )
-    response.close()
-    check_stored_digest(response, digest)
-    return PushedBlob(digest, size, existed=False)
-
-
-def push_file_while_hashing(
-    repository: Repository,
-    path: str,
-    on_bytes: Optional[Callable[[int], None]] = None,
-) -> Optional[PushedBlob]:
-    """Upload a large file in the same pass that hashes it (on a second thread), stopping
-    early when the registry turns out to hold it. None when the registry does not take
-    chunked uploads: the caller then hashes first and uploads in one request."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from oras.concurrency import in_this_context
-    from oras.digest import digest_file
-    from oras.remote.upload import ChunkedUnsupported, put_file_while_hashing
-
-    size = os.path.getsize(path)
-    hashed: dict[str, int] = {}
-
-    def hash_file() -> str:
-        found, hashed["size"] = digest_file(path)
-        return found
-
-    with ThreadPoolExecutor(max_workers=1) as hasher:
-        digest = hasher.submit(in_this_context(hash_file))  # stops with this worker
-        try:
-            response = put_file_while_hashing(
-                repository.send,
-                f"{repository._base}/blobs/uploads/",
-                path,
-                size,
-                digest,
-                exists=lambda d: repository.exists(Descriptor("", d, size)),
-                progress=_Progress(on_bytes),
-            )
-        except ChunkedUnsupported:
-            return None
-        found = digest.result()
-    if hashed["size"] != size:
-        raise DigestMismatchError(f"{path} changed size while it was being uploaded")
-    if response is None:
-        return PushedBlob(found, size, existed=True)
-    response.close()
-    if response.status_code not in (201, 204):
-        raise registry_error(response, f"uploading blob {found} to {repository.name}")
-    check_stored_digest(response, found)
-    return PushedBlob(found, size, existed=False)

@@ -99,6 +99,8 @@ API_MODULES = [
     "oras.testing.registry",
     "oras.registry_operations",
     "oras.registry_referrers",
+    "oras.registry_auth",
+    "oras.registry_requests",
     "oras.operations",
     "oras.index",
 ]

@@ -51,6 +51,10 @@ ORAS_PY = (
     "oras.registry_operations",
     # `Registry`'s attach and get_referrers, a mixin of `oras.provider.Registry` as above.
     "oras.registry_referrers",
+    # `Registry`'s login, logout and auth setters, a mixin of `oras.provider.Registry` as above.
+    "oras.registry_auth",
+    # `Registry`'s `do_request` and request headers, a mixin of `oras.provider.Registry` as above.
+    "oras.registry_requests",
 )
 
 #: (importing module, imported module) -> why a core module may import an upper layer.
