@@ -15,17 +15,28 @@ has at most `oras.content.layout_tar.MAX_TAR_MEMBERS` entries.
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import os
 import pathlib
 import stat
 import threading
-import uuid
 from typing import Any, BinaryIO, Iterator, Optional, TypeVar, Union
 
 from oras import defaults, descriptor
+from oras.content.layout_index import (
+    _INDEX_FILE,
+    MAX_INDEX_SIZE,
+    LayoutIndex,
+    _entry_descriptor,
+    _is_content_digest,
+    _json_object,
+    _read_limited,
+    _ref_name,
+    _temp_file,
+    _validate_index,
+    _write_atomically,
+)
 from oras.content.reader import (
     VerifyingReader,
     copy_stream,
@@ -57,8 +68,6 @@ log = logging.getLogger(__name__)
 PathLike = Union[str, "os.PathLike[str]"]
 _Store = TypeVar("_Store", bound="BaseLayoutStore")
 
-#: Largest `index.json` read (a layout with tens of thousands of tags stays well below it).
-MAX_INDEX_SIZE = 16 * 1024 * 1024
 #: Largest `oci-layout` file read (it holds one short JSON object).
 MAX_LAYOUT_FILE_SIZE = 64 * 1024
 
@@ -66,16 +75,10 @@ MAX_LAYOUT_FILE_SIZE = 64 * 1024
 BLOB_MEDIA_TYPE = "application/octet-stream"
 
 _LAYOUT_FILE = defaults.oci_layout_file
-_INDEX_FILE = defaults.oci_image_index_file
 _BLOBS = defaults.oci_blobs_dir
-_REF_NAME = defaults.oci_ref_name_annotation
 _LAYOUT_VERSION = defaults.oci_layout_version_pin
-#: Algorithms whose digests are never taken for tags.
-_DIGEST_ALGORITHMS = frozenset({"sha256", "sha512", "blake3"})
 #: A JSON blob with none of these keys is not a manifest (an image config, say).
 _MANIFEST_KEYS = frozenset({"mediaType", "manifests", "layers", "blobs", "subject"})
-#: Temporary files and directories of this module start with this (never a valid digest).
-_TEMP_PREFIX = ".oras-"
 
 
 def _blob_name(digest: str) -> str:
@@ -83,16 +86,6 @@ def _blob_name(digest: str) -> str:
     can name a path outside `blobs/`."""
     algorithm, encoded = split_digest(digest)
     return f"{_BLOBS}/{algorithm}/{encoded}"
-
-
-def _is_content_digest(reference: str) -> bool:
-    """Whether `reference` is a digest of a registered algorithm (`app:v1` is well formed as
-    a digest too, but is a fine tag)."""
-    try:
-        algorithm, _ = split_digest(reference)
-    except InvalidDigestError:
-        return False
-    return algorithm in _DIGEST_ALGORITHMS
 
 
 def _name_digest(name: str) -> Optional[str]:
@@ -108,16 +101,6 @@ def _name_digest(name: str) -> Optional[str]:
     return digest
 
 
-def _json_object(raw: bytes, what: str) -> dict[str, Any]:
-    try:
-        document = json.loads(raw)
-    except ValueError as e:  # JSONDecodeError and UnicodeDecodeError
-        raise InvalidLayoutError(f"{what} is not valid JSON: {e}") from None
-    if not isinstance(document, dict):
-        raise InvalidLayoutError(f"{what} is not a JSON object")
-    return document
-
-
 def _parse_layout_file(raw: bytes, where: str) -> None:
     document = _json_object(raw, f"{where}/{_LAYOUT_FILE}")
     version = document.get("imageLayoutVersion")
@@ -126,57 +109,6 @@ def _parse_layout_file(raw: bytes, where: str) -> None:
             f"{where}/{_LAYOUT_FILE}: unsupported imageLayoutVersion {version!r} "
             f"(this client reads {_LAYOUT_VERSION!r})"
         )
-
-
-def _parse_index(raw: bytes, where: str) -> dict[str, Any]:
-    """`index.json` as a JSON object whose `manifests` are descriptors; every other field kept."""
-    what = f"{where}/{_INDEX_FILE}"
-    document = _json_object(raw, what)
-    manifests = document.get("manifests")
-    if manifests is None:
-        manifests = []
-    if not isinstance(manifests, list):
-        raise InvalidLayoutError(f"{what}: `manifests` is not a list")
-    for i, entry in enumerate(manifests):
-        try:
-            if not isinstance(entry, dict):
-                raise ValueError("not an object")
-            desc = Descriptor.from_dict(entry)
-            validate_digest(desc.digest)
-            if desc.size < 0:
-                raise ValueError("negative size")
-            annotations = entry.get("annotations")
-            if annotations is not None and not isinstance(annotations, dict):
-                raise ValueError("`annotations` is not an object")
-        except (ValueError, ProtocolError) as e:
-            raise InvalidLayoutError(f"{what}: manifests[{i}] is not a descriptor: {e}") from None
-    document["manifests"] = manifests
-    return document
-
-
-def _new_index() -> dict[str, Any]:
-    return {
-        "schemaVersion": defaults.oci_index_schema_version,
-        "mediaType": defaults.default_index_media_type,
-        "manifests": [],
-    }
-
-
-def _ref_name(entry: dict[str, Any]) -> Optional[str]:
-    annotations = entry.get("annotations")
-    if not isinstance(annotations, dict):
-        return None
-    name = annotations.get(_REF_NAME)
-    return name if isinstance(name, str) and name else None
-
-
-def _entry_descriptor(entry: dict[str, Any]) -> Descriptor:
-    """An `index.json` entry as a descriptor, without its tag annotation."""
-    desc = Descriptor.from_dict(copy.deepcopy(entry))
-    if desc.annotations is not None:
-        annotations = {k: v for k, v in desc.annotations.items() if k != _REF_NAME}
-        desc.annotations = annotations or None
-    return desc
 
 
 def _manifest_descriptor(
@@ -208,40 +140,6 @@ def _manifest_descriptor(
     )
 
 
-def _temp_file(directory: pathlib.Path, stem: str) -> tuple[pathlib.Path, int]:
-    """A new file in `directory`, open for writing (mode 0666 less the umask, as a plain file
-    would get); returns its path and descriptor."""
-    while True:
-        path = directory / f"{_TEMP_PREFIX}{stem}-{uuid.uuid4().hex[:16]}.tmp"
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0))
-        except FileExistsError:  # pragma: no cover - 64 random bits
-            continue
-        return path, fd
-
-
-def _write_atomically(path: pathlib.Path, data: bytes) -> None:
-    """Replace `path` with `data` in one rename: a reader sees the old or the new file whole."""
-    temp, fd = _temp_file(path.parent, path.name)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-
-
-def _read_limited(stream: BinaryIO, limit: int, what: str) -> bytes:
-    with stream:
-        data = stream.read(limit + 1)
-    if len(data) > limit:
-        raise InvalidLayoutError(f"{what} is over the {limit} byte limit")
-    return data
-
-
 class BaseLayoutStore:
     """An OCI image layout as a Target, PredecessorFinder, Deleter and TagLister; safe across
     threads. `LayoutStore` keeps it in a directory, `LayoutTarStore` in a tar; use
@@ -251,7 +149,7 @@ class BaseLayoutStore:
         self.path = pathlib.Path(path)
         self.read_only = read_only
         self._lock = threading.RLock()  # index.json, the manifests pushed, the graph
-        self._index: dict[str, Any] = _new_index()
+        self._index = LayoutIndex(self._lock, self._save_index)
         #: Manifests pushed through this store (their media types, whatever their JSON says).
         self._pushed: dict[str, Descriptor] = {}
         #: child digest -> {manifest digest: manifest}, built on first use.
@@ -358,19 +256,11 @@ class BaseLayoutStore:
             return
         referrer = referrer_descriptor(desc, data, subject.digest)
         assert referrer is not None
-        entry = Descriptor(
-            desc.media_type, desc.digest, desc.size, artifact_type=referrer.artifact_type
-        ).to_dict()
-        with self._lock:
-            if any(e.get("digest") == desc.digest for e in self._index["manifests"]):
-                return
-            previous = self._index["manifests"]
-            self._index["manifests"] = [*previous, entry]
-            try:
-                self._save_index()
-            except BaseException:
-                self._index["manifests"] = previous
-                raise
+        self._index.add_untagged(
+            Descriptor(
+                desc.media_type, desc.digest, desc.size, artifact_type=referrer.artifact_type
+            )
+        )
 
     def _blob_written(self, name: str) -> None:
         """Hook: `name` now holds new content."""
@@ -382,7 +272,7 @@ class BaseLayoutStore:
         if not reference:
             raise ValueError("an empty reference names nothing")
         with self._lock:
-            entries = list(self._index["manifests"])
+            entries = self._index.entries()
             pushed = self._pushed.get(reference)
         # Tags first: a ref.name such as `app:v1` is also a well-formed digest.
         for entry in reversed(entries):
@@ -452,26 +342,12 @@ class BaseLayoutStore:
             raise NotFoundError(
                 f"cannot tag {desc.digest}: not in OCI layout {os.fspath(self.path)}", status=404
             )
-        entry = desc.identity().to_dict()
-        if desc.platform:
-            entry["platform"] = dict(desc.platform)
-        entry["annotations"] = {**(desc.annotations or {}), _REF_NAME: reference}
-        with self._lock:
-            kept = [e for e in self._index["manifests"] if _ref_name(e) != reference]
-            previous = self._index["manifests"]
-            self._index["manifests"] = [*kept, entry]
-            try:
-                self._save_index()
-            except BaseException:
-                self._index["manifests"] = previous
-                raise
+        self._index.tag(desc, reference)
 
     def tags(self, last: Optional[str] = None) -> Iterator[str]:
         """The tags of `index.json`, sorted, starting after `last`."""
         self._check_open()
-        with self._lock:
-            names = {_ref_name(e) for e in self._index["manifests"]}
-        return iter(sorted(n for n in names if n and (last is None or n > last)))
+        return self._index.tags(last)
 
     # -- graph -----------------------------------------------------------------------------------
     def predecessors(self, desc: Descriptor) -> list[Descriptor]:
@@ -512,10 +388,7 @@ class BaseLayoutStore:
     def _scan_manifests(self) -> Iterator[tuple[Descriptor, bytes]]:
         """Every manifest blob of the layout, with its bytes. Its media type comes from its own
         `mediaType`, else from a descriptor that points at it (index.json or a parent)."""
-        declared: dict[str, str] = {}
-        for entry in self._index["manifests"]:
-            if entry.get("mediaType") in GRAPH_MEDIA_TYPES:
-                declared[entry["digest"]] = entry["mediaType"]
+        declared = self._index.declared_media_types()
         for digest, desc in self._pushed.items():
             declared[digest] = desc.media_type
         candidates: dict[str, bytes] = {}
@@ -582,11 +455,7 @@ class BaseLayoutStore:
         with self._lock:
             if self._size(name) is None:
                 raise self._not_found(desc.digest)
-            entries = self._index["manifests"]
-            kept = [e for e in entries if e.get("digest") != desc.digest]
-            if len(kept) != len(entries):
-                self._index["manifests"] = kept
-                self._save_index()
+            self._index.remove(desc.digest)
             self._remove_blob(name)
             self._pushed.pop(desc.digest, None)
             if self._predecessors is not None:
@@ -606,20 +475,7 @@ class BaseLayoutStore:
         _parse_layout_file(
             _read_limited(self._open(_LAYOUT_FILE), MAX_LAYOUT_FILE_SIZE, _LAYOUT_FILE), where
         )
-        index = _parse_index(
-            _read_limited(self._open(_INDEX_FILE), MAX_INDEX_SIZE, _INDEX_FILE), where
-        )
-        if index.get("schemaVersion") != defaults.oci_index_schema_version:
-            raise InvalidLayoutError(
-                f"{where}/{_INDEX_FILE}: schemaVersion must be "
-                f"{defaults.oci_index_schema_version}, not {index.get('schemaVersion')!r}"
-            )
-        media_type = index.get("mediaType", defaults.default_index_media_type)
-        if media_type != defaults.default_index_media_type:
-            raise InvalidLayoutError(
-                f"{where}/{_INDEX_FILE}: mediaType must be "
-                f"{defaults.default_index_media_type}, not {media_type!r}"
-            )
+        _validate_index(_read_limited(self._open(_INDEX_FILE), MAX_INDEX_SIZE, _INDEX_FILE), where)
         if not self._has_blobs_directory():
             raise InvalidLayoutError(f"{where}: no {_BLOBS}/ directory: not an OCI image layout")
 
@@ -641,7 +497,7 @@ class BaseLayoutStore:
             raw = _read_limited(self._open(_INDEX_FILE), MAX_INDEX_SIZE, _INDEX_FILE)
         except FileNotFoundError:
             return
-        self._index = _parse_index(raw, where)
+        self._index.load(raw, where)
 
     def _check_open(self) -> None:
         if self._closed:
@@ -752,8 +608,7 @@ class LayoutStore(BaseLayoutStore):
             self._write_index()
 
     def _write_index(self) -> None:
-        data = json.dumps(self._index, separators=(",", ":")).encode()
-        _write_atomically(self.path / _INDEX_FILE, data)
+        _write_atomically(self.path / _INDEX_FILE, self._index.encode())
 
 
 def open_layout(path: PathLike, mode: str = "r") -> BaseLayoutStore:
