@@ -16,7 +16,6 @@ has at most `oras.content.layout_tar.MAX_TAR_MEMBERS` entries.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import pathlib
 import stat
@@ -24,6 +23,7 @@ import threading
 from typing import Any, BinaryIO, Iterator, Optional, TypeVar, Union
 
 from oras import defaults, descriptor
+from oras.content import layout_graph
 from oras.content.layout_index import (
     _INDEX_FILE,
     MAX_INDEX_SIZE,
@@ -41,19 +41,15 @@ from oras.content.reader import (
     VerifyingReader,
     copy_stream,
     direct_download,
-    read_all,
-    verify_bytes,
 )
 from oras.descriptor import Descriptor
 from oras.digest import split_digest, validate_digest
 from oras.errors import (
-    DigestMismatchError,
     InvalidDigestError,
     InvalidLayoutError,
     NotFoundError,
-    ProtocolError,
 )
-from oras.manifest import GRAPH_MEDIA_TYPES, is_manifest, successors
+from oras.manifest import is_manifest
 
 __all__ = [
     "BaseLayoutStore",
@@ -62,8 +58,6 @@ __all__ = [
     "MAX_LAYOUT_FILE_SIZE",
     "open_layout",
 ]
-
-log = logging.getLogger(__name__)
 
 PathLike = Union[str, "os.PathLike[str]"]
 _Store = TypeVar("_Store", bound="BaseLayoutStore")
@@ -77,8 +71,6 @@ BLOB_MEDIA_TYPE = "application/octet-stream"
 _LAYOUT_FILE = defaults.oci_layout_file
 _BLOBS = defaults.oci_blobs_dir
 _LAYOUT_VERSION = defaults.oci_layout_version_pin
-#: A JSON blob with none of these keys is not a manifest (an image config, say).
-_MANIFEST_KEYS = frozenset({"mediaType", "manifests", "layers", "blobs", "subject"})
 
 
 def _blob_name(digest: str) -> str:
@@ -111,35 +103,6 @@ def _parse_layout_file(raw: bytes, where: str) -> None:
         )
 
 
-def _manifest_descriptor(
-    digest: str, data: bytes, media_type: Optional[str] = None
-) -> Optional[Descriptor]:
-    """The descriptor of a manifest blob, media type from its own `mediaType` (else
-    `media_type`); None when the bytes are not a manifest."""
-    data_start = data[:64].lstrip()
-    if not data_start.startswith(b"{"):
-        return None
-    try:
-        document = json.loads(data)
-    except ValueError:
-        return None
-    if not isinstance(document, dict):
-        return None
-    own = document.get("mediaType")
-    chosen = own if own in GRAPH_MEDIA_TYPES else media_type
-    if chosen not in GRAPH_MEDIA_TYPES:
-        return None
-    artifact_type = document.get("artifactType")
-    annotations = document.get("annotations")
-    return Descriptor(
-        media_type=chosen,
-        digest=digest,
-        size=len(data),
-        artifact_type=artifact_type if isinstance(artifact_type, str) and artifact_type else None,
-        annotations=dict(annotations) if isinstance(annotations, dict) and annotations else None,
-    )
-
-
 class BaseLayoutStore:
     """An OCI image layout as a Target, PredecessorFinder, Deleter and TagLister; safe across
     threads. `LayoutStore` keeps it in a directory, `LayoutTarStore` in a tar; use
@@ -152,8 +115,8 @@ class BaseLayoutStore:
         self._index = LayoutIndex(self._lock, self._save_index)
         #: Manifests pushed through this store (their media types, whatever their JSON says).
         self._pushed: dict[str, Descriptor] = {}
-        #: child digest -> {manifest digest: manifest}, built on first use.
-        self._predecessors: Optional[dict[str, dict[str, Descriptor]]] = None
+        #: The edges of the layout's graph, reversed; built on first use.
+        self._predecessors: Optional[layout_graph.Predecessors] = None
         self._closed = False
 
     def __repr__(self) -> str:
@@ -316,15 +279,7 @@ class BaseLayoutStore:
         """The blob as a manifest, verified; None when it is not one (or is corrupt)."""
         with self._open(_blob_name(digest)) as stream:
             data = stream.read(descriptor.MAX_MANIFEST_SIZE + 1)
-        desc = _manifest_descriptor(digest, data, media_type)
-        if desc is None:
-            return None
-        try:
-            verify_bytes(data, Descriptor(desc.media_type, digest, size), f"manifest {digest}")
-        except DigestMismatchError as e:
-            log.warning("%s in %s: ignored", e, self.path)
-            return None
-        return desc
+        return layout_graph.verified_manifest(digest, data, media_type, size, self.path)
 
     def tag(self, desc: Descriptor, reference: str) -> None:
         """Point `reference` at `desc` in `index.json`: its entry is replaced (or added), every
@@ -355,43 +310,31 @@ class BaseLayoutStore:
         index entry). The first call reads every manifest blob of the layout once."""
         self._check_open()
         with self._lock:
-            graph = self._graph()
-            return list(graph.get(desc.digest, {}).values())
+            return self._graph().of(desc.digest)
 
     def walk(self, root: Descriptor) -> list[Descriptor]:
         """Everything `root` points at and `root` itself, each once, children before their
         parents (the order a copy pushes them); manifests are read and verified on the way."""
         self._check_open()
-        ordered: dict[str, Descriptor] = {}
-        visiting: set[str] = set()
+        return layout_graph.walk(self.fetch, root)
 
-        def visit(node: Descriptor) -> None:
-            if node.digest in ordered or node.digest in visiting:
-                return
-            visiting.add(node.digest)
-            if is_manifest(node):
-                data = read_all(self.fetch(node), node)
-                for child in successors(node, data):
-                    visit(child)
-            ordered[node.digest] = node
-
-        visit(root)
-        return list(ordered.values())
-
-    def _graph(self) -> dict[str, dict[str, Descriptor]]:
+    def _graph(self) -> layout_graph.Predecessors:
         if self._predecessors is None:
-            self._predecessors = {}
-            for manifest, data in self._scan_manifests():
-                self._add_edges(manifest, data)
+            self._predecessors = layout_graph.Predecessors(self.path)
+            # A manifest's media type as index.json's entries and the manifests pushed say.
+            declared = self._index.declared_media_types()
+            for digest, desc in self._pushed.items():
+                declared[digest] = desc.media_type
+            found = layout_graph.scan_manifests(
+                self._json_blobs(), declared, self._pushed, self.path
+            )
+            for manifest, data in found:
+                self._predecessors.add(manifest, data)
         return self._predecessors
 
-    def _scan_manifests(self) -> Iterator[tuple[Descriptor, bytes]]:
-        """Every manifest blob of the layout, with its bytes. Its media type comes from its own
-        `mediaType`, else from a descriptor that points at it (index.json or a parent)."""
-        declared = self._index.declared_media_types()
-        for digest, desc in self._pushed.items():
-            declared[digest] = desc.media_type
-        candidates: dict[str, bytes] = {}
+    def _json_blobs(self) -> Iterator[tuple[str, bytes]]:
+        """The digest and bytes of every blob that may be a manifest: JSON (by its first
+        bytes) of at most `MAX_MANIFEST_SIZE` bytes."""
         for name in sorted(self._blob_names()):
             size = self._size(name)
             if size is None or size > descriptor.MAX_MANIFEST_SIZE:
@@ -403,38 +346,7 @@ class BaseLayoutStore:
                 data += stream.read(descriptor.MAX_MANIFEST_SIZE + 1 - len(data))
             digest = _name_digest(name)
             assert digest is not None
-            try:
-                document = json.loads(data)
-            except ValueError:
-                continue
-            if not isinstance(document, dict) or not _MANIFEST_KEYS & document.keys():
-                continue  # e.g. an image config
-            candidates[digest] = data
-            for value in _descriptor_values(document):
-                media_type = value.get("mediaType")
-                if media_type in GRAPH_MEDIA_TYPES and isinstance(value.get("digest"), str):
-                    declared.setdefault(value["digest"], media_type)
-        for digest, data in candidates.items():
-            desc = _manifest_descriptor(digest, data, declared.get(digest))
-            if desc is None:
-                continue
-            try:
-                verify_bytes(data, desc, f"manifest {digest}")
-            except DigestMismatchError as e:
-                log.warning("%s in %s: ignored", e, self.path)
-                continue
-            pushed = self._pushed.get(digest)
-            yield (pushed or desc), data
-
-    def _add_edges(self, manifest: Descriptor, data: bytes) -> None:
-        assert self._predecessors is not None
-        try:
-            children = successors(manifest, data)
-        except ProtocolError as e:
-            log.warning("%s in %s: its edges are ignored", e, self.path)
-            return
-        for child in children:
-            self._predecessors.setdefault(child.digest, {})[manifest.digest] = manifest
+            yield digest, data
 
     def _add_manifest(self, desc: Descriptor) -> None:
         with self._lock:
@@ -445,7 +357,7 @@ class BaseLayoutStore:
                 return
             with self._open(_blob_name(desc.digest)) as stream:
                 data = stream.read(descriptor.MAX_MANIFEST_SIZE + 1)
-            self._add_edges(desc, data)
+            self._predecessors.add(desc, data)
 
     # -- deletion --------------------------------------------------------------------------------
     def delete(self, desc: Descriptor) -> None:
@@ -459,8 +371,7 @@ class BaseLayoutStore:
             self._remove_blob(name)
             self._pushed.pop(desc.digest, None)
             if self._predecessors is not None:
-                for found in self._predecessors.values():
-                    found.pop(desc.digest, None)
+                self._predecessors.forget(desc.digest)
 
     # -- checks ----------------------------------------------------------------------------------
     def validate(self) -> None:
@@ -512,18 +423,6 @@ class BaseLayoutStore:
         return NotFoundError(
             f"{digest}: not found in OCI layout {os.fspath(self.path)}", status=404
         )
-
-
-def _descriptor_values(document: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """The descriptor objects a manifest or index holds (whatever their validity)."""
-    for key in ("subject", "config"):
-        value = document.get(key)
-        if isinstance(value, dict):
-            yield value
-    for key in ("manifests", "layers", "blobs"):
-        values = document.get(key)
-        if isinstance(values, list):
-            yield from (v for v in values if isinstance(v, dict))
 
 
 class LayoutStore(BaseLayoutStore):
