@@ -15,34 +15,41 @@ has at most `oras.content.layout_tar.MAX_TAR_MEMBERS` entries.
 
 from __future__ import annotations
 
-import copy
 import json
-import logging
 import os
 import pathlib
 import stat
 import threading
-import uuid
 from typing import Any, BinaryIO, Iterator, Optional, TypeVar, Union
 
 from oras import defaults, descriptor
+from oras.content import layout_graph
+from oras.content.layout_index import (
+    _INDEX_FILE,
+    MAX_INDEX_SIZE,
+    LayoutIndex,
+    _entry_descriptor,
+    _is_content_digest,
+    _json_object,
+    _read_limited,
+    _ref_name,
+    _temp_file,
+    _validate_index,
+    _write_atomically,
+)
 from oras.content.reader import (
     VerifyingReader,
     copy_stream,
     direct_download,
-    read_all,
-    verify_bytes,
 )
 from oras.descriptor import Descriptor
 from oras.digest import split_digest, validate_digest
 from oras.errors import (
-    DigestMismatchError,
     InvalidDigestError,
     InvalidLayoutError,
     NotFoundError,
-    ProtocolError,
 )
-from oras.manifest import GRAPH_MEDIA_TYPES, is_manifest, successors
+from oras.manifest import is_manifest
 
 __all__ = [
     "BaseLayoutStore",
@@ -52,13 +59,9 @@ __all__ = [
     "open_layout",
 ]
 
-log = logging.getLogger(__name__)
-
 PathLike = Union[str, "os.PathLike[str]"]
 _Store = TypeVar("_Store", bound="BaseLayoutStore")
 
-#: Largest `index.json` read (a layout with tens of thousands of tags stays well below it).
-MAX_INDEX_SIZE = 16 * 1024 * 1024
 #: Largest `oci-layout` file read (it holds one short JSON object).
 MAX_LAYOUT_FILE_SIZE = 64 * 1024
 
@@ -66,16 +69,8 @@ MAX_LAYOUT_FILE_SIZE = 64 * 1024
 BLOB_MEDIA_TYPE = "application/octet-stream"
 
 _LAYOUT_FILE = defaults.oci_layout_file
-_INDEX_FILE = defaults.oci_image_index_file
 _BLOBS = defaults.oci_blobs_dir
-_REF_NAME = defaults.oci_ref_name_annotation
 _LAYOUT_VERSION = defaults.oci_layout_version_pin
-#: Algorithms whose digests are never taken for tags.
-_DIGEST_ALGORITHMS = frozenset({"sha256", "sha512", "blake3"})
-#: A JSON blob with none of these keys is not a manifest (an image config, say).
-_MANIFEST_KEYS = frozenset({"mediaType", "manifests", "layers", "blobs", "subject"})
-#: Temporary files and directories of this module start with this (never a valid digest).
-_TEMP_PREFIX = ".oras-"
 
 
 def _blob_name(digest: str) -> str:
@@ -83,16 +78,6 @@ def _blob_name(digest: str) -> str:
     can name a path outside `blobs/`."""
     algorithm, encoded = split_digest(digest)
     return f"{_BLOBS}/{algorithm}/{encoded}"
-
-
-def _is_content_digest(reference: str) -> bool:
-    """Whether `reference` is a digest of a registered algorithm (`app:v1` is well formed as
-    a digest too, but is a fine tag)."""
-    try:
-        algorithm, _ = split_digest(reference)
-    except InvalidDigestError:
-        return False
-    return algorithm in _DIGEST_ALGORITHMS
 
 
 def _name_digest(name: str) -> Optional[str]:
@@ -108,16 +93,6 @@ def _name_digest(name: str) -> Optional[str]:
     return digest
 
 
-def _json_object(raw: bytes, what: str) -> dict[str, Any]:
-    try:
-        document = json.loads(raw)
-    except ValueError as e:  # JSONDecodeError and UnicodeDecodeError
-        raise InvalidLayoutError(f"{what} is not valid JSON: {e}") from None
-    if not isinstance(document, dict):
-        raise InvalidLayoutError(f"{what} is not a JSON object")
-    return document
-
-
 def _parse_layout_file(raw: bytes, where: str) -> None:
     document = _json_object(raw, f"{where}/{_LAYOUT_FILE}")
     version = document.get("imageLayoutVersion")
@@ -126,120 +101,6 @@ def _parse_layout_file(raw: bytes, where: str) -> None:
             f"{where}/{_LAYOUT_FILE}: unsupported imageLayoutVersion {version!r} "
             f"(this client reads {_LAYOUT_VERSION!r})"
         )
-
-
-def _parse_index(raw: bytes, where: str) -> dict[str, Any]:
-    """`index.json` as a JSON object whose `manifests` are descriptors; every other field kept."""
-    what = f"{where}/{_INDEX_FILE}"
-    document = _json_object(raw, what)
-    manifests = document.get("manifests")
-    if manifests is None:
-        manifests = []
-    if not isinstance(manifests, list):
-        raise InvalidLayoutError(f"{what}: `manifests` is not a list")
-    for i, entry in enumerate(manifests):
-        try:
-            if not isinstance(entry, dict):
-                raise ValueError("not an object")
-            desc = Descriptor.from_dict(entry)
-            validate_digest(desc.digest)
-            if desc.size < 0:
-                raise ValueError("negative size")
-            annotations = entry.get("annotations")
-            if annotations is not None and not isinstance(annotations, dict):
-                raise ValueError("`annotations` is not an object")
-        except (ValueError, ProtocolError) as e:
-            raise InvalidLayoutError(f"{what}: manifests[{i}] is not a descriptor: {e}") from None
-    document["manifests"] = manifests
-    return document
-
-
-def _new_index() -> dict[str, Any]:
-    return {
-        "schemaVersion": defaults.oci_index_schema_version,
-        "mediaType": defaults.default_index_media_type,
-        "manifests": [],
-    }
-
-
-def _ref_name(entry: dict[str, Any]) -> Optional[str]:
-    annotations = entry.get("annotations")
-    if not isinstance(annotations, dict):
-        return None
-    name = annotations.get(_REF_NAME)
-    return name if isinstance(name, str) and name else None
-
-
-def _entry_descriptor(entry: dict[str, Any]) -> Descriptor:
-    """An `index.json` entry as a descriptor, without its tag annotation."""
-    desc = Descriptor.from_dict(copy.deepcopy(entry))
-    if desc.annotations is not None:
-        annotations = {k: v for k, v in desc.annotations.items() if k != _REF_NAME}
-        desc.annotations = annotations or None
-    return desc
-
-
-def _manifest_descriptor(
-    digest: str, data: bytes, media_type: Optional[str] = None
-) -> Optional[Descriptor]:
-    """The descriptor of a manifest blob, media type from its own `mediaType` (else
-    `media_type`); None when the bytes are not a manifest."""
-    data_start = data[:64].lstrip()
-    if not data_start.startswith(b"{"):
-        return None
-    try:
-        document = json.loads(data)
-    except ValueError:
-        return None
-    if not isinstance(document, dict):
-        return None
-    own = document.get("mediaType")
-    chosen = own if own in GRAPH_MEDIA_TYPES else media_type
-    if chosen not in GRAPH_MEDIA_TYPES:
-        return None
-    artifact_type = document.get("artifactType")
-    annotations = document.get("annotations")
-    return Descriptor(
-        media_type=chosen,
-        digest=digest,
-        size=len(data),
-        artifact_type=artifact_type if isinstance(artifact_type, str) and artifact_type else None,
-        annotations=dict(annotations) if isinstance(annotations, dict) and annotations else None,
-    )
-
-
-def _temp_file(directory: pathlib.Path, stem: str) -> tuple[pathlib.Path, int]:
-    """A new file in `directory`, open for writing (mode 0666 less the umask, as a plain file
-    would get); returns its path and descriptor."""
-    while True:
-        path = directory / f"{_TEMP_PREFIX}{stem}-{uuid.uuid4().hex[:16]}.tmp"
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0))
-        except FileExistsError:  # pragma: no cover - 64 random bits
-            continue
-        return path, fd
-
-
-def _write_atomically(path: pathlib.Path, data: bytes) -> None:
-    """Replace `path` with `data` in one rename: a reader sees the old or the new file whole."""
-    temp, fd = _temp_file(path.parent, path.name)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-
-
-def _read_limited(stream: BinaryIO, limit: int, what: str) -> bytes:
-    with stream:
-        data = stream.read(limit + 1)
-    if len(data) > limit:
-        raise InvalidLayoutError(f"{what} is over the {limit} byte limit")
-    return data
 
 
 class BaseLayoutStore:
@@ -251,11 +112,11 @@ class BaseLayoutStore:
         self.path = pathlib.Path(path)
         self.read_only = read_only
         self._lock = threading.RLock()  # index.json, the manifests pushed, the graph
-        self._index: dict[str, Any] = _new_index()
+        self._index = LayoutIndex(self._lock, self._save_index)
         #: Manifests pushed through this store (their media types, whatever their JSON says).
         self._pushed: dict[str, Descriptor] = {}
-        #: child digest -> {manifest digest: manifest}, built on first use.
-        self._predecessors: Optional[dict[str, dict[str, Descriptor]]] = None
+        #: The edges of the layout's graph, reversed; built on first use.
+        self._predecessors: Optional[layout_graph.Predecessors] = None
         self._closed = False
 
     def __repr__(self) -> str:
@@ -358,19 +219,11 @@ class BaseLayoutStore:
             return
         referrer = referrer_descriptor(desc, data, subject.digest)
         assert referrer is not None
-        entry = Descriptor(
-            desc.media_type, desc.digest, desc.size, artifact_type=referrer.artifact_type
-        ).to_dict()
-        with self._lock:
-            if any(e.get("digest") == desc.digest for e in self._index["manifests"]):
-                return
-            previous = self._index["manifests"]
-            self._index["manifests"] = [*previous, entry]
-            try:
-                self._save_index()
-            except BaseException:
-                self._index["manifests"] = previous
-                raise
+        self._index.add_untagged(
+            Descriptor(
+                desc.media_type, desc.digest, desc.size, artifact_type=referrer.artifact_type
+            )
+        )
 
     def _blob_written(self, name: str) -> None:
         """Hook: `name` now holds new content."""
@@ -382,7 +235,7 @@ class BaseLayoutStore:
         if not reference:
             raise ValueError("an empty reference names nothing")
         with self._lock:
-            entries = list(self._index["manifests"])
+            entries = self._index.entries()
             pushed = self._pushed.get(reference)
         # Tags first: a ref.name such as `app:v1` is also a well-formed digest.
         for entry in reversed(entries):
@@ -426,15 +279,7 @@ class BaseLayoutStore:
         """The blob as a manifest, verified; None when it is not one (or is corrupt)."""
         with self._open(_blob_name(digest)) as stream:
             data = stream.read(descriptor.MAX_MANIFEST_SIZE + 1)
-        desc = _manifest_descriptor(digest, data, media_type)
-        if desc is None:
-            return None
-        try:
-            verify_bytes(data, Descriptor(desc.media_type, digest, size), f"manifest {digest}")
-        except DigestMismatchError as e:
-            log.warning("%s in %s: ignored", e, self.path)
-            return None
-        return desc
+        return layout_graph.verified_manifest(digest, data, media_type, size, self.path)
 
     def tag(self, desc: Descriptor, reference: str) -> None:
         """Point `reference` at `desc` in `index.json`: its entry is replaced (or added), every
@@ -452,26 +297,12 @@ class BaseLayoutStore:
             raise NotFoundError(
                 f"cannot tag {desc.digest}: not in OCI layout {os.fspath(self.path)}", status=404
             )
-        entry = desc.identity().to_dict()
-        if desc.platform:
-            entry["platform"] = dict(desc.platform)
-        entry["annotations"] = {**(desc.annotations or {}), _REF_NAME: reference}
-        with self._lock:
-            kept = [e for e in self._index["manifests"] if _ref_name(e) != reference]
-            previous = self._index["manifests"]
-            self._index["manifests"] = [*kept, entry]
-            try:
-                self._save_index()
-            except BaseException:
-                self._index["manifests"] = previous
-                raise
+        self._index.tag(desc, reference)
 
     def tags(self, last: Optional[str] = None) -> Iterator[str]:
         """The tags of `index.json`, sorted, starting after `last`."""
         self._check_open()
-        with self._lock:
-            names = {_ref_name(e) for e in self._index["manifests"]}
-        return iter(sorted(n for n in names if n and (last is None or n > last)))
+        return self._index.tags(last)
 
     # -- graph -----------------------------------------------------------------------------------
     def predecessors(self, desc: Descriptor) -> list[Descriptor]:
@@ -479,46 +310,31 @@ class BaseLayoutStore:
         index entry). The first call reads every manifest blob of the layout once."""
         self._check_open()
         with self._lock:
-            graph = self._graph()
-            return list(graph.get(desc.digest, {}).values())
+            return self._graph().of(desc.digest)
 
     def walk(self, root: Descriptor) -> list[Descriptor]:
         """Everything `root` points at and `root` itself, each once, children before their
         parents (the order a copy pushes them); manifests are read and verified on the way."""
         self._check_open()
-        ordered: dict[str, Descriptor] = {}
-        visiting: set[str] = set()
+        return layout_graph.walk(self.fetch, root)
 
-        def visit(node: Descriptor) -> None:
-            if node.digest in ordered or node.digest in visiting:
-                return
-            visiting.add(node.digest)
-            if is_manifest(node):
-                data = read_all(self.fetch(node), node)
-                for child in successors(node, data):
-                    visit(child)
-            ordered[node.digest] = node
-
-        visit(root)
-        return list(ordered.values())
-
-    def _graph(self) -> dict[str, dict[str, Descriptor]]:
+    def _graph(self) -> layout_graph.Predecessors:
         if self._predecessors is None:
-            self._predecessors = {}
-            for manifest, data in self._scan_manifests():
-                self._add_edges(manifest, data)
+            self._predecessors = layout_graph.Predecessors(self.path)
+            # A manifest's media type as index.json's entries and the manifests pushed say.
+            declared = self._index.declared_media_types()
+            for digest, desc in self._pushed.items():
+                declared[digest] = desc.media_type
+            found = layout_graph.scan_manifests(
+                self._json_blobs(), declared, self._pushed, self.path
+            )
+            for manifest, data in found:
+                self._predecessors.add(manifest, data)
         return self._predecessors
 
-    def _scan_manifests(self) -> Iterator[tuple[Descriptor, bytes]]:
-        """Every manifest blob of the layout, with its bytes. Its media type comes from its own
-        `mediaType`, else from a descriptor that points at it (index.json or a parent)."""
-        declared: dict[str, str] = {}
-        for entry in self._index["manifests"]:
-            if entry.get("mediaType") in GRAPH_MEDIA_TYPES:
-                declared[entry["digest"]] = entry["mediaType"]
-        for digest, desc in self._pushed.items():
-            declared[digest] = desc.media_type
-        candidates: dict[str, bytes] = {}
+    def _json_blobs(self) -> Iterator[tuple[str, bytes]]:
+        """The digest and bytes of every blob that may be a manifest: JSON (by its first
+        bytes) of at most `MAX_MANIFEST_SIZE` bytes."""
         for name in sorted(self._blob_names()):
             size = self._size(name)
             if size is None or size > descriptor.MAX_MANIFEST_SIZE:
@@ -530,38 +346,7 @@ class BaseLayoutStore:
                 data += stream.read(descriptor.MAX_MANIFEST_SIZE + 1 - len(data))
             digest = _name_digest(name)
             assert digest is not None
-            try:
-                document = json.loads(data)
-            except ValueError:
-                continue
-            if not isinstance(document, dict) or not _MANIFEST_KEYS & document.keys():
-                continue  # e.g. an image config
-            candidates[digest] = data
-            for value in _descriptor_values(document):
-                media_type = value.get("mediaType")
-                if media_type in GRAPH_MEDIA_TYPES and isinstance(value.get("digest"), str):
-                    declared.setdefault(value["digest"], media_type)
-        for digest, data in candidates.items():
-            desc = _manifest_descriptor(digest, data, declared.get(digest))
-            if desc is None:
-                continue
-            try:
-                verify_bytes(data, desc, f"manifest {digest}")
-            except DigestMismatchError as e:
-                log.warning("%s in %s: ignored", e, self.path)
-                continue
-            pushed = self._pushed.get(digest)
-            yield (pushed or desc), data
-
-    def _add_edges(self, manifest: Descriptor, data: bytes) -> None:
-        assert self._predecessors is not None
-        try:
-            children = successors(manifest, data)
-        except ProtocolError as e:
-            log.warning("%s in %s: its edges are ignored", e, self.path)
-            return
-        for child in children:
-            self._predecessors.setdefault(child.digest, {})[manifest.digest] = manifest
+            yield digest, data
 
     def _add_manifest(self, desc: Descriptor) -> None:
         with self._lock:
@@ -572,7 +357,7 @@ class BaseLayoutStore:
                 return
             with self._open(_blob_name(desc.digest)) as stream:
                 data = stream.read(descriptor.MAX_MANIFEST_SIZE + 1)
-            self._add_edges(desc, data)
+            self._predecessors.add(desc, data)
 
     # -- deletion --------------------------------------------------------------------------------
     def delete(self, desc: Descriptor) -> None:
@@ -582,16 +367,11 @@ class BaseLayoutStore:
         with self._lock:
             if self._size(name) is None:
                 raise self._not_found(desc.digest)
-            entries = self._index["manifests"]
-            kept = [e for e in entries if e.get("digest") != desc.digest]
-            if len(kept) != len(entries):
-                self._index["manifests"] = kept
-                self._save_index()
+            self._index.remove(desc.digest)
             self._remove_blob(name)
             self._pushed.pop(desc.digest, None)
             if self._predecessors is not None:
-                for found in self._predecessors.values():
-                    found.pop(desc.digest, None)
+                self._predecessors.forget(desc.digest)
 
     # -- checks ----------------------------------------------------------------------------------
     def validate(self) -> None:
@@ -606,20 +386,7 @@ class BaseLayoutStore:
         _parse_layout_file(
             _read_limited(self._open(_LAYOUT_FILE), MAX_LAYOUT_FILE_SIZE, _LAYOUT_FILE), where
         )
-        index = _parse_index(
-            _read_limited(self._open(_INDEX_FILE), MAX_INDEX_SIZE, _INDEX_FILE), where
-        )
-        if index.get("schemaVersion") != defaults.oci_index_schema_version:
-            raise InvalidLayoutError(
-                f"{where}/{_INDEX_FILE}: schemaVersion must be "
-                f"{defaults.oci_index_schema_version}, not {index.get('schemaVersion')!r}"
-            )
-        media_type = index.get("mediaType", defaults.default_index_media_type)
-        if media_type != defaults.default_index_media_type:
-            raise InvalidLayoutError(
-                f"{where}/{_INDEX_FILE}: mediaType must be "
-                f"{defaults.default_index_media_type}, not {media_type!r}"
-            )
+        _validate_index(_read_limited(self._open(_INDEX_FILE), MAX_INDEX_SIZE, _INDEX_FILE), where)
         if not self._has_blobs_directory():
             raise InvalidLayoutError(f"{where}: no {_BLOBS}/ directory: not an OCI image layout")
 
@@ -641,7 +408,7 @@ class BaseLayoutStore:
             raw = _read_limited(self._open(_INDEX_FILE), MAX_INDEX_SIZE, _INDEX_FILE)
         except FileNotFoundError:
             return
-        self._index = _parse_index(raw, where)
+        self._index.load(raw, where)
 
     def _check_open(self) -> None:
         if self._closed:
@@ -656,18 +423,6 @@ class BaseLayoutStore:
         return NotFoundError(
             f"{digest}: not found in OCI layout {os.fspath(self.path)}", status=404
         )
-
-
-def _descriptor_values(document: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """The descriptor objects a manifest or index holds (whatever their validity)."""
-    for key in ("subject", "config"):
-        value = document.get(key)
-        if isinstance(value, dict):
-            yield value
-    for key in ("manifests", "layers", "blobs"):
-        values = document.get(key)
-        if isinstance(values, list):
-            yield from (v for v in values if isinstance(v, dict))
 
 
 class LayoutStore(BaseLayoutStore):
@@ -752,8 +507,7 @@ class LayoutStore(BaseLayoutStore):
             self._write_index()
 
     def _write_index(self) -> None:
-        data = json.dumps(self._index, separators=(",", ":")).encode()
-        _write_atomically(self.path / _INDEX_FILE, data)
+        _write_atomically(self.path / _INDEX_FILE, self._index.encode())
 
 
 def open_layout(path: PathLike, mode: str = "r") -> BaseLayoutStore:

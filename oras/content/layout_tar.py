@@ -18,15 +18,13 @@ from typing import Any, BinaryIO, Optional
 
 from oras.content.layout import (
     _BLOBS,
-    _INDEX_FILE,
     _LAYOUT_FILE,
     _LAYOUT_VERSION,
-    _TEMP_PREFIX,
     BaseLayoutStore,
     PathLike,
     _name_digest,
-    _temp_file,
 )
+from oras.content.layout_index import _INDEX_FILE, _TEMP_PREFIX, _temp_file
 from oras.content.reader import COPY_CHUNK
 from oras.errors import (
     InvalidLayoutError,
@@ -269,7 +267,7 @@ class LayoutTarStore(BaseLayoutStore):
                     tar.copybufsize = COPY_CHUNK
                     layout = json.dumps({"imageLayoutVersion": _LAYOUT_VERSION}).encode()
                     _add_bytes(tar, _LAYOUT_FILE, layout)
-                    index = json.dumps(self._index, separators=(",", ":")).encode()
+                    index = self._index.encode()
                     _add_bytes(tar, _INDEX_FILE, index)
                     names = sorted(self._blob_names())
                     _add_directory(tar, _BLOBS)
