@@ -7,6 +7,7 @@ import datetime
 import hashlib
 import json
 import secrets
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -154,6 +155,12 @@ class _TokenError(Exception):
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     owner: TokenServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that exits with its keep-alive connection open (the CLI after a refusal)
+        # resets it: not an error of the server. Anything else is printed as before.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
