@@ -76,3 +76,24 @@ class ProgressReporter:
         """After a resume: the bytes that really arrived so far."""
         with self._lock:
             self.done = self._last = done
+
+
+class ByteCounter:
+    """The ProgressReporter shape the transfer functions take (`advance`, `rewind`, `done`),
+    adding the bytes up into `on_bytes`, from several threads one call at a time (the parts of
+    a ranged download), for a caller that counts bytes rather than events."""
+
+    def __init__(self, on_bytes: Optional[Callable[[int], None]]) -> None:
+        self._on_bytes = on_bytes
+        self._lock = threading.Lock()
+        self.done = 0
+
+    def advance(self, n: int) -> None:
+        with self._lock:
+            self.done += n
+            if self._on_bytes is not None:
+                self._on_bytes(n)
+
+    def rewind(self, done: int) -> None:
+        with self._lock:
+            self.done = done

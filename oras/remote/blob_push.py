@@ -9,13 +9,15 @@ from __future__ import annotations
 import io
 import logging
 import os
-from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterator, Optional
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Optional
 
 import requests
 
 from oras.content.reader import read_all
 from oras.descriptor import Descriptor
 from oras.errors import DigestMismatchError, NotFoundError
+from oras.progress import ByteCounter
+from oras.remote.body import StreamBody
 from oras.remote.response import registry_error, with_query
 from oras.remote.upload import (
     _OCTET,
@@ -36,46 +38,6 @@ log = logging.getLogger("oras.remote.repository")
 
 #: Content up to this size that is not a local file is read whole before it is uploaded.
 SMALL_BLOB_SIZE = 4 * 1024 * 1024
-
-
-class _Progress:
-    """The ProgressReporter shape the upload functions take, counting into a callback."""
-
-    def __init__(self, on_bytes: Optional[Callable[[int], None]]) -> None:
-        self._on_bytes = on_bytes
-        self.done = 0
-
-    def advance(self, n: int) -> None:
-        self.done += n
-        if self._on_bytes is not None:
-            self._on_bytes(n)
-
-    def rewind(self, done: int) -> None:
-        self.done = done
-
-
-class _StreamBody:
-    """A request body of `size` bytes read from a stream (sent once: not replayable)."""
-
-    replayable = False
-
-    def __init__(self, stream: BinaryIO, size: int) -> None:
-        self._stream = stream
-        self._size = size
-
-    def __len__(self) -> int:
-        return self._size
-
-    def __iter__(self) -> Iterator[bytes]:
-        remaining = self._size
-        while remaining > 0:
-            chunk = self._stream.read(min(1024 * 1024, remaining))
-            if not chunk:
-                raise DigestMismatchError(f"content ended {remaining} bytes short of its size")
-            remaining -= len(chunk)
-            yield chunk
-        if self._stream.read(1):
-            raise DigestMismatchError(f"content is longer than its descriptor's {self._size}")
 
 
 def _upload_url(repository: Repository) -> str:
@@ -99,7 +61,7 @@ class RepositoryBlobs:
         repository = self._repository
         start = _upload_url(repository)
         path = getattr(content, "path", None)
-        progress = _Progress(getattr(content, "count", None))
+        progress = ByteCounter(getattr(content, "count", None))
         if isinstance(path, str) and os.path.isfile(path):
             # A local file: sent from disk, restarted or resumed after a dropped connection.
             response = repository.upload_file(path, expected.digest, expected.size, progress)
@@ -168,7 +130,7 @@ class RepositoryBlobs:
             return self._send(
                 with_query(session.location, digest=expected.digest),
                 "PUT",
-                data=_StreamBody(content, expected.size),
+                data=StreamBody(content, expected.size),
                 headers={"Content-Length": str(expected.size), "Content-Type": _OCTET},
             )
         except BaseException:
@@ -223,7 +185,7 @@ def push_stream(
 ) -> PushedBlob:
     """Upload a stream of unknown size and digest in chunks, hashing it on the way."""
     response, digest, size = put_chunked(
-        repository.send, _upload_url(repository), stream, chunk_size, progress=_Progress(on_bytes)
+        repository.send, _upload_url(repository), stream, chunk_size, progress=ByteCounter(on_bytes)
     )
     response.close()
     check_stored_digest(response, digest)
@@ -261,7 +223,7 @@ def push_file_while_hashing(
                 size,
                 digest,
                 exists=lambda d: repository.exists(Descriptor("", d, size)),
-                progress=_Progress(on_bytes),
+                progress=ByteCounter(on_bytes),
             )
         except ChunkedUnsupported:
             return None

@@ -1,11 +1,13 @@
-"""Request bodies that stream a file range without holding it in memory."""
+"""Request bodies that stream a file range, an in-memory chunk or a stream without holding
+more than one read in memory."""
 
 from __future__ import annotations
 
 import os
-from typing import Callable, Iterator, Optional
+from typing import BinaryIO, Callable, Iterator, Optional
 
 from oras.concurrency import check_interrupted
+from oras.errors import DigestMismatchError
 
 #: Bytes read from disk per step when streaming an upload.
 UPLOAD_READ_SIZE = 1024 * 1024
@@ -74,3 +76,27 @@ class BytesBody:
             yield bytes(piece)
             if self.on_read is not None:
                 self.on_read(len(piece))
+
+
+class StreamBody:
+    """A request body of `size` bytes read from a stream (sent once: not replayable)."""
+
+    replayable = False
+
+    def __init__(self, stream: BinaryIO, size: int) -> None:
+        self._stream = stream
+        self._size = size
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __iter__(self) -> Iterator[bytes]:
+        remaining = self._size
+        while remaining > 0:
+            chunk = self._stream.read(min(UPLOAD_READ_SIZE, remaining))
+            if not chunk:
+                raise DigestMismatchError(f"content ended {remaining} bytes short of its size")
+            remaining -= len(chunk)
+            yield chunk
+        if self._stream.read(1):
+            raise DigestMismatchError(f"content is longer than its descriptor's {self._size}")

@@ -27,7 +27,6 @@ from __future__ import annotations
 import io
 import logging
 import os
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
@@ -37,7 +36,7 @@ import requests
 from oras.concurrency import DOWNLOAD_RANGES, check_interrupted
 from oras.concurrency import RANGED_THRESHOLD as _THRESHOLD
 from oras.errors import ArgumentError
-from oras.progress import ProgressReporter
+from oras.progress import ByteCounter, ProgressReporter
 from oras.remote.download import _DROPPED, BlobStream, _stalled, download_verified
 from oras.remote.ranged_parts import (
     MIN_PART,
@@ -229,26 +228,6 @@ def _worth_splitting(total: int, options: RangedOptions) -> bool:
     return options.ranges > 1 and total >= max(options.threshold, 2) and hasattr(os, "pwrite")
 
 
-class _Counter:
-    """The ProgressReporter shape `download` takes, adding up into `on_bytes` from several
-    threads one call at a time."""
-
-    def __init__(self, on_bytes: Optional[Callable[[int], None]]) -> None:
-        self._on_bytes = on_bytes
-        self._lock = threading.Lock()
-        self.done = 0
-
-    def advance(self, n: int) -> None:
-        with self._lock:
-            self.done += n
-            if self._on_bytes is not None:
-                self._on_bytes(n)
-
-    def rewind(self, done: int) -> None:
-        with self._lock:
-            self.done = done
-
-
 class RangedBlob(io.RawIOBase):
     """A large blob of a registry: read as one stream (a copy to another registry streams it
     through), or, by a store that writes it to a file, downloaded there in ranges with
@@ -283,7 +262,7 @@ class RangedBlob(io.RawIOBase):
             self._digest,
             outfile,
             self._size,
-            _Counter(on_bytes),  # type: ignore[arg-type]
+            ByteCounter(on_bytes),  # type: ignore[arg-type]
             self._check,
             self._options,
             first=first,

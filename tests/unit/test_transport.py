@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import pytest
 import requests
+import requests.sessions
+from requests.structures import CaseInsensitiveDict
 
 from oras.remote.transport import (
     RegistryAdapter,
     RegistrySession,
     connect_address,
+    merge_setting,
     parse_header,
     parse_resolve,
 )
@@ -139,3 +142,55 @@ def test_session_follows_changes_of_the_proxy_environment(no_proxies) -> None:
     )
     session.trust_env = False
     assert session.merge_environment_settings(url, {}, None, None, None)["proxies"] == {}
+
+
+@pytest.mark.parametrize(
+    "request_setting, session_setting",
+    [
+        (None, None),
+        ({"a": "1"}, None),
+        (None, {"a": "1"}),
+        ({"a": "1", "b": None}, {"b": "2", "c": "3"}),
+        ({"A": "1"}, CaseInsensitiveDict({"a": "2", "B": "3"})),
+        (True, False),
+        ("/ca.pem", True),
+        (("user", "pw"), None),
+    ],
+)
+def test_merge_setting_is_requests_own(request_setting: object, session_setting: object) -> None:
+    for dict_class in (dict, CaseInsensitiveDict):
+        ours = merge_setting(request_setting, session_setting, dict_class)
+        theirs = requests.sessions.merge_setting(request_setting, session_setting, dict_class)
+        assert ours == theirs and type(ours) is type(theirs)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"method": "get", "url": "http://r.example:5000/v2/a/b/manifests/v1"},
+        {
+            "method": "PUT",
+            "url": "https://r.example/v2/a/blobs/uploads/u?_state=x%3D&digest=sha256%3Aab",
+            "headers": {"Content-Type": "application/octet-stream", "X-Gone": None},
+            "data": b"bytes",
+        },
+        {"method": "POST", "url": "https://r.example/token", "data": {"grant_type": "password"}},
+        {"method": "PUT", "url": "https://r.example/v2/a/manifests/v1", "json": {"k": 1}},
+        {"method": "GET", "url": "https://r.example/v2/a/tags/list", "params": {"n": "10"}},
+        {"method": "GET", "url": "https://r.example/v2/", "auth": ("user", "pw")},
+    ],
+)
+def test_prepared_requests_are_those_requests_prepares(
+    kwargs: dict, monkeypatch: pytest.MonkeyPatch, tmp_path: object
+) -> None:
+    """The cheaper preparation gives what `requests.Session` gives: method, URL, headers,
+    body, hooks (with a session header, and no ~/.netrc to find)."""
+    monkeypatch.setenv("NETRC", str(tmp_path) + "/none")
+    ours, theirs = RegistrySession(), requests.Session()
+    for session in (ours, theirs):
+        session.headers["X-Session"] = "s"
+    mine = ours.prepare_request(requests.Request(**kwargs))
+    plain = theirs.prepare_request(requests.Request(**kwargs))
+    assert (mine.method, mine.url, mine.body) == (plain.method, plain.url, plain.body)
+    assert dict(mine.headers) == dict(plain.headers)
+    assert mine.hooks == plain.hooks
