@@ -248,27 +248,34 @@ class TokenAuth(AuthBackend):
     ) -> _Token:
         """A fresh cached token covering `scopes`, else a new one: one fetch at a time per key,
         so concurrent requests share its token, or its refusal for `REFUSAL_MEMORY` seconds
-        (wrong credentials are sent once, not once per worker)."""
+        (wrong credentials are sent once, not once per worker). An answer that is no token
+        (not JSON, say) fails the requests that waited for that fetch too; a later request
+        asks again."""
         token = self._cached(challenge, scopes, cred)
         if token is not None:
             return token
         lock_key = (self._cache_key(challenge, cred), scopes)
+        arrived = time.monotonic()
         with self._fetching.hold(lock_key):
             refused = self._refused.get(lock_key)
-            if refused is not None and time.monotonic() - refused[0] < REFUSAL_MEMORY:
-                raise copy.copy(refused[1])  # these credentials were just refused
+            if refused is not None and (
+                refused[0] >= arrived
+                or (
+                    isinstance(refused[1], AuthenticationError)
+                    and time.monotonic() - refused[0] < REFUSAL_MEMORY
+                )
+            ):
+                raise copy.copy(refused[1])  # refused just now, or while this one waited
             token = self._cached(challenge, scopes, cred)
             if token is None:
                 try:
                     token = self._fetch_token(challenge, scopes, cred, url)
-                except AuthenticationError as e:
+                except (AuthenticationError, ProtocolError) as e:
                     self._remember_refusal(lock_key, e)
                     raise
         return token
 
-    def _remember_refusal(
-        self, key: tuple[_CacheKey, tuple[str, ...]], error: AuthenticationError
-    ) -> None:
+    def _remember_refusal(self, key: tuple[_CacheKey, tuple[str, ...]], error: Exception) -> None:
         """Note a refusal for REFUSAL_MEMORY seconds; older ones are forgotten here."""
         now = time.monotonic()
         with self._lock:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import threading
+import time
 from typing import Any, Callable, Optional
 from urllib.parse import parse_qs, urlsplit
 
@@ -352,3 +354,47 @@ def test_backend_takes_a_name_a_reference_or_a_container() -> None:
     backend.load_configs("localhost:5000/a/b:v1")
     for host in (REGISTRY, "other.example", "localhost:5000", "127.0.0.1:5000"):
         assert backend.is_registry_host(host), host
+
+
+def _users(backend: TokenAuth) -> int:
+    """Threads holding or waiting for a token fetch's lock."""
+    return sum(users for _, users in backend._fetching._locks.values())
+
+
+def test_workers_waiting_on_a_token_fetch_share_its_bad_answer_and_later_ones_ask_again() -> None:
+    release = threading.Event()
+    entered = threading.Event()
+
+    def not_json(*args: Any) -> requests.Response:
+        entered.set()
+        release.wait(10)
+        return _response(200, b"<html>")
+
+    session = FakeSession(not_json)
+    backend = _backend(session)
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            backend.authenticate_request(_challenge_401(_url("a/b")), {})
+        except ProtocolError as e:
+            errors.append(e)
+
+    first = threading.Thread(target=worker)
+    first.start()
+    assert entered.wait(10)
+    waiting = [threading.Thread(target=worker) for _ in range(3)]
+    for thread in waiting:
+        thread.start()
+    deadline = time.monotonic() + 10
+    while _users(backend) < 4 and time.monotonic() < deadline:  # the three wait for the fetch
+        time.sleep(0.01)
+    assert _users(backend) == 4
+    release.set()
+    for thread in [first, *waiting]:
+        thread.join(10)
+    assert len(errors) == 4 and all("not JSON" in str(e) for e in errors)
+    assert len(session.calls) == 1  # the waiters did not ask again
+    with pytest.raises(ProtocolError, match="not JSON"):  # a later request does
+        backend.authenticate_request(_challenge_401(_url("a/b")), {})
+    assert len(session.calls) == 2
