@@ -12,8 +12,6 @@ from contextlib import contextmanager
 from contextvars import ContextVar, copy_context
 from typing import Any, Callable, Iterable, Iterator, Optional, TypeVar, Union
 
-from oras.errors import ArgumentError, TransferInterrupted
-
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -44,6 +42,8 @@ _stops: ContextVar[tuple[threading.Event, ...]] = ContextVar("oras_stops", defau
 def check_concurrency(concurrency: Optional[int]) -> None:
     """ArgumentError for a concurrency below 1 (None: the default, fine)."""
     if concurrency is not None and concurrency < 1:
+        from oras.errors import ArgumentError  # (requests, which the CLI's parser does without)
+
         raise ArgumentError(f"concurrency must be at least 1, not {concurrency!r}")
 
 
@@ -51,6 +51,8 @@ def check_interrupted() -> None:
     """Raise TransferInterrupted in a worker whose caller was interrupted; a no-op elsewhere.
     Transfer loops call it once per chunk."""
     if any(stop.is_set() for stop in _stops.get()):
+        from oras.errors import TransferInterrupted
+
         raise TransferInterrupted("interrupted")
 
 

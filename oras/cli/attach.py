@@ -14,8 +14,7 @@ from oras.cli.referrers import add_distribution_spec
 from oras.concurrency import PUSH_CONCURRENCY
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("attach", help="attach files to a manifest as a referrer")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("target", help="<registry>/<repository>(:<tag>|@<digest>): the subject")
     parser.add_argument(
         "files", nargs="*", metavar="file[:mediatype]", help="files to attach (none: empty)"

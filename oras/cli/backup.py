@@ -9,10 +9,7 @@ from oras.cli.console import say
 from oras.cli.progress import add_copy_concurrency
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "backup", help="[Experimental] back up a repository's tags into an OCI layout"
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("target", help="<registry>/<repository>[:<tag>[,<tag>...]] (no tag: all)")
     parser.add_argument(
         "-o", "--output", required=True, metavar="PATH", help="layout directory or .tar file"

@@ -12,13 +12,11 @@ SHELLS = ("bash", "zsh", "fish")
 PROG = "oras-py"
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "completion",
-        help="print a shell completion script",
-        description="Print a completion script for bash, zsh or fish. For example: "
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Print a completion script for bash, zsh or fish. For example: "
         "`source <(oras-py completion bash)`, `oras-py completion zsh > "
-        '"${fpath[1]}/_oras-py"`, `oras-py completion fish | source`.',
+        '"${fpath[1]}/_oras-py"`, `oras-py completion fish | source`.'
     )
     parser.add_argument("shell", choices=SHELLS, help="the shell: bash, zsh or fish")
 

@@ -13,11 +13,7 @@ if TYPE_CHECKING:  # the CLI imports the library only when a command runs
     from oras.descriptor import Descriptor
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "cp", aliases=["copy"], help="copy an artifact between registries and OCI layouts"
-    )
-    parser.set_defaults(command="cp")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("source", help="<registry>/<repository>[:<tag>|@<digest>]")
     parser.add_argument("destination", help="<registry>/<repository>[:<tag>[,<tag>...]|@<digest>]")
     parser.add_argument(

@@ -18,8 +18,7 @@ TREE = "tree"
 UNKNOWN = "<unknown>"
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("discover", help="[Preview] list the referrers of a manifest")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "target",
         help="<registry>/<repository>(:<tag>|@<digest>); with --oci-layout "

@@ -11,15 +11,9 @@ from oras.cli.console import UsageError
 
 
 def add_group(
-    subparsers: argparse._SubParsersAction,
-    name: str,
-    help: str,
-    package: str,
-    modules: tuple[str, ...],
-    aliases: tuple[str, ...] = (),
+    parser: argparse.ArgumentParser, package: str, modules: tuple[str, ...]
 ) -> argparse.ArgumentParser:
-    """The parser of group `name`, with a subcommand from each module of `package`."""
-    parser = subparsers.add_parser(name, aliases=list(aliases), help=help, description=help)
+    """Make `parser` a group: a subcommand from each module of `package`."""
     parser.set_defaults(**{_dest(parser): None})
     inner = parser.add_subparsers(dest=_dest(parser), metavar="COMMAND")
     for module_name in modules:
@@ -31,8 +25,6 @@ def add_group(
             if subparser.get_default("_group") is None:  # a nested group runs its own
                 subparser.set_defaults(_run=module.run)
     parser.set_defaults(_group=parser)
-    if package.count(".") == 2:  # a top-level group (oras.cli.<name>): main imports it by name
-        parser.set_defaults(command=name)
     return parser
 
 

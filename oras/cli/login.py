@@ -10,8 +10,7 @@ from oras.cli import options
 from oras.cli.console import prompt, say
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("login", help="log in to a registry")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("hostname", help="registry host[:port]")
     options.add_remote(parser, insecure_aliases=("-k", "-i"))
     options.add_common(parser, config_long=True)

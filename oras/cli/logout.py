@@ -10,8 +10,7 @@ from oras.cli import options
 log = logging.getLogger("oras.cli")
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("logout", help="log out of a registry")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("hostname", help="registry host[:port]")
     parser.add_argument("-k", "-i", "--insecure", action="store_true", help=argparse.SUPPRESS)
     options.add_common(parser, config_long=True)

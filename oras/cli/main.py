@@ -13,25 +13,27 @@ from urllib.parse import urlsplit
 
 from oras.cli.console import UsageError, error_line
 
-#: Command name -> module under oras.cli; each has `add_parser(subparsers)` and `run(args)`.
-COMMANDS = (
-    "version",
-    "login",
-    "logout",
-    "push",
-    "pull",
-    "tag",
-    "resolve",
-    "cp",
-    "backup",
-    "restore",
-    "attach",
-    "discover",
-    "blob",
-    "manifest",
-    "repo",
-    "completion",
-)
+#: Command -> (one-line help, aliases). Each is the module `oras.cli.<command>` with
+#: `add_arguments(parser)` and `run(args)`; its parser is built only when it runs (or for
+#: `completion` and the docs, every parser), so that `--help` and a usage error stay quick.
+COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "version": ("show the version", ()),
+    "login": ("log in to a registry", ()),
+    "logout": ("log out of a registry", ()),
+    "push": ("push files to a registry", ()),
+    "pull": ("pull files from a registry or an OCI layout", ()),
+    "tag": ("tag a manifest in a registry or an OCI layout", ()),
+    "resolve": ("[Preview] print the digest of a reference", ("digest",)),
+    "cp": ("copy an artifact between registries and OCI layouts", ("copy",)),
+    "backup": ("[Experimental] back up a repository's tags into an OCI layout", ()),
+    "restore": ("[Experimental] restore an OCI layout's tags into a repository", ()),
+    "attach": ("attach files to a manifest as a referrer", ()),
+    "discover": ("[Preview] list the referrers of a manifest", ()),
+    "blob": ("blob operations", ()),
+    "manifest": ("manifest operations", ()),
+    "repo": ("repository operations", ("repository",)),
+    "completion": ("print a shell completion script", ()),
+}
 
 
 def _usage_error(message: str, prog: str) -> int:
@@ -46,13 +48,32 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(_usage_error(message, self.prog))
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_named(word: Optional[str]) -> Optional[str]:
+    """The command `word` names (a command or one of its aliases), or None."""
+    for name, (_, aliases) in COMMANDS.items():
+        if word == name or word in aliases:
+            return name
+    return None
+
+
+def build_parser(argv: Optional[list[str]] = None) -> argparse.ArgumentParser:
+    """The command line's parser. With `argv`, only the command it names gets its arguments
+    (the first word that is not an option: the top-level options take no value); the others
+    are listed with their help, which is all `oras-py --help` and a wrong name need."""
     parser = _Parser(prog="oras-py", description="OCI Registry as Storage Python client")
     parser.add_argument("--quiet", action="store_true", help="suppress info messages")
     parser.add_argument("--version", action="store_true", help="show the version and exit")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in COMMANDS:
-        importlib.import_module(f"oras.cli.{name}").add_parser(subparsers)
+    wanted = None
+    if argv is not None:
+        wanted = command_named(next((a for a in argv if not a.startswith("-")), None)) or ""
+    for name, (summary, aliases) in COMMANDS.items():
+        command = subparsers.add_parser(
+            name, aliases=list(aliases), help=summary, description=summary
+        )
+        command.set_defaults(command=name)
+        if wanted is None or wanted == name:
+            importlib.import_module(f"oras.cli.{name}").add_arguments(command)
     return parser
 
 
@@ -162,7 +183,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     from oras.cli.options import normalize_bool_flags
 
     argv = normalize_bool_flags(list(sys.argv[1:] if argv is None else argv))
-    parser = build_parser()
+    parser = build_parser(argv)
     args, extras = parser.parse_known_args(argv)
     if extras:
         # Options and positionals may be interleaved (`push REF --insecure ./file`): argparse

@@ -19,8 +19,7 @@ if TYPE_CHECKING:  # the CLI imports the library only when a command runs
     from oras.pull import PullOptions
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("pull", help="pull files from a registry or an OCI layout")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "target",
         help="<registry>/<repository>[:<tag>|@<digest>]; with --oci-layout "

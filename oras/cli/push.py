@@ -6,7 +6,7 @@ import argparse
 import json
 import os
 import sys
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from oras import defaults
 from oras.cli import options
@@ -16,15 +16,15 @@ from oras.cli.progress import add_transfer_flags, make_renderer
 from oras.concurrency import PUSH_CONCURRENCY
 from oras.defaults import default_blob_media_type
 from oras.defaults import default_chunksize as DEFAULT_CHUNK
-from oras.errors import InvalidAnnotationsError
-from oras.pack import StreamEntry
+
+if TYPE_CHECKING:
+    from oras.pack import StreamEntry
 
 #: `org.opencontainers.image.created`, added to every manifest the command line pushes.
 ANNOTATION_CREATED = "org.opencontainers.image.created"
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("push", help="push files to a registry")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "target",
         help="<registry>/<repository>[:<tag>[,<tag>...]|@<digest>] (more tags: each added)",
@@ -100,6 +100,8 @@ def parse_annotations(values: list[str]) -> dict[str, str]:
 
 
 def load_annotation_file(path: str) -> dict:
+    from oras.errors import InvalidAnnotationsError
+
     if not os.path.exists(path):
         raise FileNotFoundError(f"Annotation file {path} does not exist.")
     try:
@@ -405,5 +407,7 @@ def _tag_more(
 
 def _stdin_entry(spec: str, title: str) -> StreamEntry:
     """`-` or `-:mediatype`: the blob is read from standard input as it is uploaded."""
+    from oras.pack import StreamEntry
+
     _, _, media_type = spec.partition(":")
     return StreamEntry(sys.stdin.buffer, title, media_type or default_blob_media_type)

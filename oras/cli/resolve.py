@@ -8,11 +8,7 @@ from oras.cli import options, target
 from oras.cli.console import say
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "resolve", aliases=["digest"], help="[Preview] print the digest of a reference"
-    )
-    parser.set_defaults(command="resolve")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("target", help="<registry>/<repository>[:<tag>|@<digest>]")
     parser.add_argument(
         "-l",

@@ -8,10 +8,7 @@ from oras.cli import options, target
 from oras.cli.console import say
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "restore", help="[Experimental] restore an OCI layout's tags into a repository"
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("target", help="<registry>/<repository>[:<tag>[,<tag>...]] (no tag: all)")
     parser.add_argument(
         "--input", required=True, metavar="PATH", help="layout directory or .tar file"

@@ -8,8 +8,7 @@ from oras.cli import options, target
 from oras.cli.console import UsageError, printable, say
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("tag", help="tag a manifest in a registry or an OCI layout")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("target", help="<registry>/<repository>[:<tag>|@<digest>]")
     parser.add_argument("tags", nargs="+", metavar="tag", help="tags to add")
     parser.add_argument(

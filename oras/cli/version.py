@@ -17,8 +17,8 @@ from oras.version import __version__
 _WIDTH = len("Python version")
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    subparsers.add_parser("version", help="show the version")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """`version` takes no arguments."""
 
 
 def git_commit(root: Optional[str] = None) -> Optional[tuple[str, str]]:

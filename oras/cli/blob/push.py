@@ -8,7 +8,7 @@ import sys
 
 from oras.cli import options, raw, target
 from oras.cli.console import UsageError, say
-from oras.operations import DEFAULT_BLOB_MEDIA_TYPE
+from oras.defaults import default_blob_media_type as DEFAULT_BLOB_MEDIA_TYPE
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

@@ -9,8 +9,8 @@ from oras.cli.group import add_group, run_group
 SUBCOMMANDS = ("fetch", "fetch_config", "push", "delete", "index")
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    add_group(subparsers, "manifest", "manifest operations", __name__, SUBCOMMANDS)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_group(parser, __name__, SUBCOMMANDS)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -11,7 +11,10 @@ SUBCOMMANDS = ("create", "update")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    add_group(subparsers, "index", "[Experimental] index operations", __name__, SUBCOMMANDS)
+    summary = "[Experimental] index operations"
+    add_group(
+        subparsers.add_parser("index", help=summary, description=summary), __name__, SUBCOMMANDS
+    )
 
 
 def run(args: argparse.Namespace) -> int:
