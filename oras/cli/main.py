@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import os
 import signal
@@ -56,6 +57,19 @@ def command_named(word: Optional[str]) -> Optional[str]:
     return None
 
 
+def _command_word(argv: list[str]) -> Optional[str]:
+    """The word of `argv` that names the command: the first that is not an option (the
+    top-level options take no value)."""
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
+def _unknown_command(word: str) -> str:
+    names = [each for name, (_, aliases) in COMMANDS.items() for each in (name, *aliases)]
+    close = difflib.get_close_matches(word, names, n=1)
+    hint = f' (did you mean "{close[0]}"?)' if close else ""
+    return f'unknown command "{word}" for "oras-py"{hint}'
+
+
 def build_parser(argv: Optional[list[str]] = None) -> argparse.ArgumentParser:
     """The command line's parser. With `argv`, only the command it names gets its arguments
     (the first word that is not an option: the top-level options take no value); the others
@@ -66,7 +80,7 @@ def build_parser(argv: Optional[list[str]] = None) -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     wanted = None
     if argv is not None:
-        wanted = command_named(next((a for a in argv if not a.startswith("-")), None)) or ""
+        wanted = command_named(_command_word(argv)) or ""
     for name, (summary, aliases) in COMMANDS.items():
         command = subparsers.add_parser(
             name, aliases=list(aliases), help=summary, description=summary
@@ -183,6 +197,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     from oras.cli.options import normalize_bool_flags
 
     argv = normalize_bool_flags(list(sys.argv[1:] if argv is None else argv))
+    word = _command_word(argv)
+    if word is not None and command_named(word) is None:
+        return _usage_error(_unknown_command(word), "oras-py")
     parser = build_parser(argv)
     args, extras = parser.parse_known_args(argv)
     if extras:

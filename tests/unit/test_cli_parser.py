@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from oras.cli.main import COMMANDS, build_parser, command_named
+from oras.cli.main import COMMANDS, build_parser, command_named, main
 
 #: Modules a command line that sends nothing must not load (requests and below it).
 NETWORK_MODULES = ("requests", "urllib3", "http.client", "ssl", "oras.client", "oras.errors")
@@ -87,3 +87,19 @@ def test_an_alias_builds_and_names_its_command() -> None:
     assert (args.command, args.source, args.destination) == ("cp", "a", "b")
     args = build_parser(["digest", "a"]).parse_args(["digest", "a"])
     assert args.command == "resolve"
+
+
+@pytest.mark.parametrize(
+    "word, said",
+    [
+        ("pusj", 'unknown command "pusj" for "oras-py" (did you mean "push"?)'),
+        ("repositroy", 'unknown command "repositroy" for "oras-py" (did you mean "repository"?)'),
+        ("zzz", 'unknown command "zzz" for "oras-py"'),
+    ],
+)
+def test_an_unknown_command_is_one_line_with_the_nearest_name(
+    word: str, said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--quiet", word, "x"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"Error: {said}", "Run 'oras-py --help' for usage."]
