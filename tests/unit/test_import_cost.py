@@ -22,11 +22,13 @@ DEFERRED_STDLIB = (
     "tarfile",
 )
 
-#: oras modules `import oras.client` must not load: push, pull, copy and their machinery.
+#: oras modules `import oras.client` must not load: push, pull, copy and their machinery, and
+#: the runner of docker-credential-* helpers.
 DEFERRED_ORAS = (
     "oras.archive",
     "oras.content",
     "oras.copy",
+    "oras.credentials.helpers",
     "oras.hooks",
     "oras.manifest",
     "oras.pack",
