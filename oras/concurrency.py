@@ -7,10 +7,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from contextvars import ContextVar, copy_context
-from typing import Any, Callable, Iterable, Iterator, Optional, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional, TypeVar, Union
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -293,6 +295,9 @@ def map_concurrently(
         fn = _in_slot(slots, fn, weigh)
     if concurrency <= 1 or len(items) <= 1:
         return [fn(item) for item in items]
+    # Imported on use: concurrent.futures costs start-up time, and only transfers need it.
+    from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+
     stop = threading.Event()
     pool = ThreadPoolExecutor(max_workers=min(concurrency, len(items)))
     futures: list[Future[R]] = []

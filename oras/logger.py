@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import platform
 import sys
 import threading
 from typing import IO, Optional
@@ -53,7 +52,11 @@ class ColorizingStreamHandler(logging.StreamHandler):
     def can_color_tty(self) -> bool:
         if os.environ.get("TERM") == "dumb" or "NO_COLOR" in os.environ:
             return False
-        return self.is_tty and platform.system() != "Windows"
+        if not self.is_tty:
+            return False
+        import platform  # imported on use: only a terminal needs it, and it costs start-up time
+
+        return platform.system() != "Windows"
 
     def decorate(self, record: logging.LogRecord, message: Optional[str] = None) -> str:
         text = record.getMessage() if message is None else message

@@ -3,7 +3,6 @@ and which entry of an index matches a platform."""
 
 from __future__ import annotations
 
-import platform as _platform
 import sys
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -105,7 +104,9 @@ class Platform:
     @classmethod
     def current(cls) -> Platform:
         """The platform of this machine, in OCI's names."""
-        machine = _platform.machine().lower()
+        import platform  # imported on use: it costs start-up time for every command
+
+        machine = platform.machine().lower()
         arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
         os_name = "linux" if sys.platform.startswith("linux") else sys.platform
         return cls(os_name, arch)

@@ -17,11 +17,10 @@ import itertools
 import json as jsonlib
 import logging
 import os
-import platform
 import tempfile
 import threading
 import warnings
-from typing import Any, Iterator, Optional, Union
+from typing import TYPE_CHECKING, Any, Iterator, Optional, Union
 
 import requests
 import requests.adapters
@@ -47,41 +46,24 @@ from oras.errors import (
     ProtocolError,
     RegistryError,
 )
-from oras.hooks import ClientStore, root_from_manifest
 from oras.logger import logger
-from oras.manifest import Platform, pick_platform
-from oras.pack import (
-    StreamEntry,
-    manifest_bytes,
-)
-from oras.progress import DONE, EXISTS, STARTED, ProgressCallback, ProgressReporter
-from oras.pull import PullOptions, pull_files
-from oras.push import (
-    ConfigSpec,
-    Packing,
-    PushOptions,
-    prepare_entries,
-    push_files,
-    send_stream,
-    send_while_hashing,
-)
 from oras.registry_auth import RegistryAuth
 from oras.registry_operations import RegistryOperations
 from oras.registry_referrers import RegistryReferrers
 from oras.registry_requests import RegistryRequests
-from oras.remote.ranged import RangedOptions
+from oras.remote.ranged_options import RangedOptions
 from oras.remote.timeouts import DEFAULT_TIMEOUTS, Timeouts, request_timeouts
 from oras.remote.transport import POOL_SIZE, RegistrySession
-from oras.remote.upload import (
-    OVERLAP_THRESHOLD,
-    check_stored_digest,
-    check_stored_manifest,
-    put_chunked,
-    put_file,
-    upload_file_blob,
-)
 from oras.types import container_type
 from oras.version import __version__
+
+if TYPE_CHECKING:
+    from oras.manifest import Platform
+    from oras.progress import ProgressCallback
+    from oras.pull import PullOptions
+
+# Pushing, pulling and their packing, progress and upload modules are imported where they are
+# used: a program that only lists tags or reads a manifest does not pay for them at start-up.
 
 log = logging.getLogger(__name__)
 
@@ -216,6 +198,8 @@ class Registry(RegistryRequests, RegistryAuth, RegistryOperations, RegistryRefer
 
     # -- small oras-py helpers ----------------------------------------------------------------
     def version(self, return_items: bool = False) -> Union[str, dict[str, str]]:
+        import platform  # imported on use: it costs start-up time for every command
+
         items = {"Version": __version__, "Python version": platform.python_version()}
         if return_items:
             return items
@@ -333,6 +317,7 @@ class Registry(RegistryRequests, RegistryAuth, RegistryOperations, RegistryRefer
                 media_type = parse_manifest(body, str(container)).get("mediaType")
         else:
             import oras.schemas
+            from oras.pack import manifest_bytes
 
             _validate(manifest, oras.schemas.manifest)
             body = manifest_bytes(manifest)
@@ -341,6 +326,8 @@ class Registry(RegistryRequests, RegistryAuth, RegistryOperations, RegistryRefer
         repository = self.repository(container)
         response = repository.put_manifest(body, media_type, container.digest or container.tag)
         self._check_200_response(response)
+        from oras.remote.upload import check_stored_manifest
+
         check_stored_manifest(response, body)
         return response
 
@@ -375,6 +362,8 @@ class Registry(RegistryRequests, RegistryAuth, RegistryOperations, RegistryRefer
         if digest == defaults.blank_hash:
             oras.utils.write_file(outfile, b"", mode="wb")
             return outfile
+        from oras.progress import DONE, STARTED, ProgressReporter
+
         reporter = ProgressReporter(self._progress(), "download", layer)
         reporter.emit(STARTED)
         size = layer.get("size")
@@ -394,6 +383,9 @@ class Registry(RegistryRequests, RegistryAuth, RegistryOperations, RegistryRefer
     ) -> requests.Response:
         """Upload a file as a blob unless the registry already holds it. Monolithic by default;
         chunked when asked, above `CHUNKED_THRESHOLD`, or when the registry refuses the size."""
+        from oras.progress import DONE, EXISTS, STARTED, ProgressReporter
+        from oras.remote.upload import check_stored_digest, upload_file_blob
+
         container = self.get_container(container)
         blob = os.path.abspath(blob)
         reporter = ProgressReporter(self._progress(), "upload", layer)
@@ -430,6 +422,8 @@ class Registry(RegistryRequests, RegistryAuth, RegistryOperations, RegistryRefer
         _check_size(blob, size, layer)
         start = self._url(container.upload_blob_url())
         reporter = getattr(self._state, "reporter", None)
+        from oras.remote.upload import put_file
+
         return put_file(self.do_request, start, blob, layer["digest"], size, reporter)
 
     def chunked_upload(
@@ -446,6 +440,8 @@ class Registry(RegistryRequests, RegistryAuth, RegistryOperations, RegistryRefer
         _check_size(blob, size, layer)
         start = self._url(container.upload_blob_url())
         reporter = getattr(self._state, "reporter", None)
+        from oras.remote.upload import put_chunked
+
         response, _, _ = put_chunked(
             self.do_request, start, blob, chunk_size, layer["digest"], size, reporter
         )
@@ -493,6 +489,18 @@ class Registry(RegistryRequests, RegistryAuth, RegistryOperations, RegistryRefer
         Without `artifact_type` the manifest is oras-py's, byte for byte.
         """
         _refuse_unknown_kwargs("push", legacy, LEGACY_TRANSFER_KWARGS)
+        from oras.hooks import ClientStore
+        from oras.pack import StreamEntry
+        from oras.push import (
+            ConfigSpec,
+            Packing,
+            PushOptions,
+            prepare_entries,
+            push_files,
+            send_stream,
+            send_while_hashing,
+        )
+
         if isinstance(files, (str, os.PathLike, StreamEntry)):
             files = [files]
         check_concurrency(concurrency)
@@ -591,6 +599,8 @@ class Registry(RegistryRequests, RegistryAuth, RegistryOperations, RegistryRefer
     def _can_overlap(self, container: Container, path: str) -> bool:
         """Large plain files are hashed while they upload, unless a subclass customises the
         upload hooks (they must see every blob) or the registry refused chunked uploads."""
+        from oras.remote.upload import OVERLAP_THRESHOLD
+
         cls = type(self)
         return (
             os.path.isfile(path)
@@ -657,6 +667,8 @@ class Registry(RegistryRequests, RegistryAuth, RegistryOperations, RegistryRefer
         container = self.get_container(target)
         self.auth.load_configs(container, configs=[config_path] if config_path else None)
         container, manifest = self.resolve_manifest(container, allowed_media_type, platform)
+        from oras.pull import PullOptions
+
         options = PullOptions(
             overwrite=overwrite,
             skip_untitled=skip_untitled,
@@ -678,6 +690,9 @@ class Registry(RegistryRequests, RegistryAuth, RegistryOperations, RegistryRefer
         into `outdir` by `options` (`oras.pull.PullOptions`: Go oras's `--config` and the
         `ORAS_CACHE` cache among them); returns the paths written. The blobs come down
         through this client's `download_blob`, so a subclass's override still runs."""
+        from oras.hooks import ClientStore, root_from_manifest
+        from oras.pull import PullOptions, pull_files
+
         options = options or PullOptions()
         root, body = root_from_manifest(manifest)
         source = ClientStore(
@@ -708,6 +723,8 @@ class Registry(RegistryRequests, RegistryAuth, RegistryOperations, RegistryRefer
         self, container: Container, index: dict, want: Optional[Union[str, Platform]] = None
     ) -> Container:
         """The index entry for `want`, else for this machine's platform (or the only entry)."""
+        from oras.manifest import Platform, pick_platform
+
         entries = [Descriptor.from_dict(m) for m in index.get("manifests") or []]
         if isinstance(want, str):
             want = Platform.parse(want)
@@ -773,6 +790,8 @@ class Registry(RegistryRequests, RegistryAuth, RegistryOperations, RegistryRefer
 
 
 def _has_streams(files: Any) -> bool:
+    from oras.pack import StreamEntry
+
     return any(isinstance(entry, StreamEntry) for entry in files or [])
 
 

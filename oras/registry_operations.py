@@ -10,11 +10,13 @@ content store (`Registry.repository`, so every request goes through the client's
 from __future__ import annotations
 
 import os
-from typing import Any, BinaryIO, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, BinaryIO, Optional, Sequence, Union
 
 from oras.descriptor import Descriptor
-from oras.manifest import Platform
 from oras.types import container_type
+
+if TYPE_CHECKING:
+    from oras.manifest import Platform
 
 
 class RegistryOperations:
@@ -117,6 +119,7 @@ class RegistryOperations:
     ) -> tuple[Descriptor, bytes]:
         """The config of the image manifest `target` names (of an index, the entry for
         `platform`): its descriptor and verified bytes."""
+        from oras.manifest import Platform
         from oras.operations import fetch_config
 
         store, reference = self._store(target)

@@ -8,14 +8,17 @@ and calls `oras.push` or `oras.referrers`."""
 from __future__ import annotations
 
 import os
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from oras.concurrency import check_concurrency
 from oras.descriptor import Descriptor
 from oras.errors import ArgumentError
-from oras.manifest import Platform
-from oras.progress import ProgressCallback
-from oras.push import ConfigSpec, Packing, PushOptions, prepare_entries, push_files
+
+if TYPE_CHECKING:
+    from oras.progress import ProgressCallback
+
+# oras.copy, oras.manifest, oras.push and oras.referrers are imported on use: they cost
+# start-up time for every program, most of which never attaches or lists referrers.
 
 
 class RegistryReferrers:
@@ -48,6 +51,8 @@ class RegistryReferrers:
         registry without the referrers API gets the subject's tag-schema index updated.
         Returns the referrer's descriptor (with `artifactType` and annotations) as a dict."""
         from oras.copy import resolve_root
+        from oras.manifest import Platform
+        from oras.push import ConfigSpec, Packing, PushOptions, prepare_entries, push_files
 
         if not artifact_type:
             raise ArgumentError("attach needs an artifact type")
@@ -102,6 +107,7 @@ class RegistryReferrers:
         API, or else the tag-schema index (entries whose manifest does not name the subject
         are left out)."""
         from oras.copy import resolve_root
+        from oras.manifest import Platform
         from oras.referrers import find_referrers
 
         container = self.get_container(target)

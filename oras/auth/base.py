@@ -18,7 +18,6 @@ import requests
 
 from oras.auth.utils import load_configs as _load_config_files
 from oras.credentials import Credential, CredentialStore
-from oras.credentials import helpers as cred_helpers
 from oras.credentials.store import normalize_server
 from oras.errors import AuthenticationException, CredentialHelperError, OrasError
 from oras.log import logger as logger  # oras-py's module-level name
@@ -147,6 +146,8 @@ class AuthBackend:
         return isinstance(found, Credential) and bool(found)
 
     def _get_auth_from_creds_store(self, suffix: str, hostname: str) -> Optional[str]:
+        from oras.credentials import helpers as cred_helpers  # only a credential helper needs it
+
         try:
             cred = cred_helpers.helper_get(suffix, hostname)
         except CredentialHelperError as e:

@@ -6,7 +6,6 @@ import json
 import logging
 import re
 import shutil
-import subprocess
 import threading
 from typing import Any, Optional
 
@@ -66,6 +65,8 @@ def _mask_secret_like(match: re.Match[str]) -> str:
 def _communicate(command: list[str], payload: str, what: str) -> tuple[int, str, str]:
     """Run `command` with `payload` on stdin: (exit status, stdout, stderr), read at most
     `MAX_HELPER_OUTPUT` bytes each, within `HELPER_TIMEOUT` seconds (CredentialHelperError)."""
+    import subprocess  # imported on use: only a credential helper needs it
+
     limit, timeout = MAX_HELPER_OUTPUT, HELPER_TIMEOUT
     proc = subprocess.Popen(
         command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE

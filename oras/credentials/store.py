@@ -22,7 +22,6 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
-from oras.credentials import helpers
 from oras.credentials.model import Credential
 from oras.errors import CredentialHelperError, CredentialsFileError
 
@@ -237,6 +236,8 @@ class CredentialStore:
         config = read_config(path)
         helper = self.helper_for(config, host, with_store=docker)
         if helper:
+            from oras.credentials import helpers  # imported on use: only a helper needs it
+
             suffix, where = helper
             asked = (suffix, server_key(host))
             if asked not in self._helper_answers:
@@ -284,6 +285,8 @@ class CredentialStore:
         for existing in [k for k in auths if split_server_key(k) == (normalize_server(host), "")]:
             del auths[existing]
         if helper:
+            from oras.credentials import helpers
+
             suffix, where = helper
             try:
                 helpers.helper_store(suffix, key, cred)
@@ -314,6 +317,8 @@ class CredentialStore:
         helper = self.helper_for(config, host)
         self._helper_answers.clear()
         if helper:
+            from oras.credentials import helpers
+
             suffix, where = helper
             try:
                 found = helpers.helper_erase(suffix, server_key(host))

@@ -1,7 +1,9 @@
 """oras-py's utility namespace: file and request helpers, re-exported from their submodules."""
 
+from typing import Any
+
+from oras.utils import fileio
 from oras.utils.fileio import (
-    PathAndOptionalContent,
     copyfile,
     extract_targz,
     get_file_hash,
@@ -19,7 +21,6 @@ from oras.utils.fileio import (
     recursive_find,
     reset,
     sanitize_path,
-    split_path_and_content,
     workdir,
     write_file,
     write_json,
@@ -59,3 +60,14 @@ __all__ = [
     "write_file",
     "write_json",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """`PathAndOptionalContent` and `split_path_and_content`, from `oras.pack` on first use."""
+    if name in fileio.FROM_PACK:
+        return getattr(fileio, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | fileio.FROM_PACK)

@@ -7,25 +7,41 @@ import json
 import os
 import pathlib
 import re
-import secrets
 import shutil
 import stat
 import sys
-import tarfile
 import tempfile
 from contextlib import contextmanager
-from typing import IO, Any, AnyStr, Iterable, Iterator, Optional, Union
+from typing import IO, TYPE_CHECKING, Any, AnyStr, Iterable, Iterator, Optional, Union
 
-from oras import archive
 from oras.digest import digest_file
 from oras.errors import InvalidDigestError, PathTraversalError
 from oras.filenames import check_path
 
-# oras-py's names; pushing needs them too, so they live with the packing.
-from oras.pack import PathAndOptionalContent as PathAndOptionalContent
-from oras.pack import split_path_and_content as split_path_and_content
+if TYPE_CHECKING:
+    import tarfile
+
+if TYPE_CHECKING:
+    from oras.pack import PathAndOptionalContent as PathAndOptionalContent
+    from oras.pack import split_path_and_content as split_path_and_content
 
 PathLike = Union[str, "os.PathLike[str]"]
+
+#: oras-py's names that live with the packing (pushing needs them too): the objects of
+#: `oras.pack`, imported on first use (PEP 562), so that importing oras.utils does not import it.
+FROM_PACK = frozenset({"PathAndOptionalContent", "split_path_and_content"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in FROM_PACK:
+        import oras.pack
+
+        return getattr(oras.pack, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | FROM_PACK)
 
 
 def reset(tarinfo: tarfile.TarInfo) -> tarfile.TarInfo:
@@ -37,6 +53,8 @@ def reset(tarinfo: tarfile.TarInfo) -> tarfile.TarInfo:
 def make_targz(source_dir: PathLike, dest_name: Optional[PathLike] = None) -> str:
     """Write a reproducible tar+gzip of a directory (to a new temporary file by default)."""
     dest = os.fspath(dest_name) if dest_name else get_tmpfile(suffix=".tar.gz")
+    from oras import archive  # imported on use: tarfile and gzip cost start-up time
+
     return archive.make_targz(os.fspath(source_dir), dest).path
 
 
@@ -45,6 +63,8 @@ def extract_targz(targz: PathLike, outdir: PathLike, numeric_owner: bool = False
 
     `numeric_owner` is accepted for oras-py compatibility; ownership is never restored.
     """
+    from oras import archive  # imported on use: tarfile and gzip cost start-up time
+
     return archive.safe_extract_targz(os.fspath(targz), os.fspath(outdir))
 
 
@@ -121,7 +141,7 @@ def get_tmpdir(tmpdir: Optional[PathLike] = None, prefix: str = "", create: bool
     prefix = f"{os.path.basename(prefix) or 'oras-tmp'}."
     if create:
         return tempfile.mkdtemp(prefix=prefix, dir=parent)
-    return os.path.join(parent, prefix + secrets.token_hex(4))
+    return os.path.join(parent, prefix + os.urandom(4).hex())
 
 
 def get_tmpfile(tmpdir: Optional[PathLike] = None, prefix: str = "", suffix: str = "") -> str:
@@ -192,7 +212,7 @@ def _write_content(handle: IO[Any], content: Any) -> None:
 def _atomic_write(name: str, content: Any, mode: str) -> None:
     target = os.path.realpath(name)  # write through a symlink, do not replace it
     directory = os.path.dirname(target) or "."
-    temp = os.path.join(directory, f".{os.path.basename(target)}.{secrets.token_hex(6)}.tmp")
+    temp = os.path.join(directory, f".{os.path.basename(target)}.{os.urandom(6).hex()}.tmp")
     # 0o666 lets the umask decide a new file's mode, as open() would have.
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
