@@ -21,7 +21,6 @@ from oras.filenames import check_path
 if TYPE_CHECKING:
     import tarfile
 
-if TYPE_CHECKING:
     from oras.pack import PathAndOptionalContent as PathAndOptionalContent
     from oras.pack import split_path_and_content as split_path_and_content
 
