@@ -64,8 +64,9 @@ CLIENT_ID = "oras-py"
 MAX_CACHED_TOKENS = 32
 
 _CacheKey = tuple[str, str, str]  # (realm, service, identity)
-#: Seconds a token service's refusal of these exact credentials is remembered and shared with
-#: every request that needs the same token, instead of each sending the credentials again.
+#: Seconds a token service's refusal of these exact credentials, or an answer that holds no
+#: token, is remembered and shared with every request that needs the same token, instead of
+#: each asking again.
 REFUSAL_MEMORY = 10.0
 
 
@@ -249,23 +250,16 @@ class TokenAuth(AuthBackend):
         """A fresh cached token covering `scopes`, else a new one: one fetch at a time per key,
         so concurrent requests share its token, or its refusal for `REFUSAL_MEMORY` seconds
         (wrong credentials are sent once, not once per worker). An answer that is no token
-        (not JSON, say) fails the requests that waited for that fetch too; a later request
-        asks again."""
+        (an HTML page, say) is remembered as long: a token server that gave one is not asked
+        again by every worker and every request of the transfer."""
         token = self._cached(challenge, scopes, cred)
         if token is not None:
             return token
         lock_key = (self._cache_key(challenge, cred), scopes)
-        arrived = time.monotonic()
         with self._fetching.hold(lock_key):
             refused = self._refused.get(lock_key)
-            if refused is not None and (
-                refused[0] >= arrived
-                or (
-                    isinstance(refused[1], AuthenticationError)
-                    and time.monotonic() - refused[0] < REFUSAL_MEMORY
-                )
-            ):
-                raise copy.copy(refused[1])  # refused just now, or while this one waited
+            if refused is not None and time.monotonic() - refused[0] < REFUSAL_MEMORY:
+                raise copy.copy(refused[1])  # these credentials were just refused
             token = self._cached(challenge, scopes, cred)
             if token is None:
                 try:

@@ -361,7 +361,9 @@ def _users(backend: TokenAuth) -> int:
     return sum(users for _, users in backend._fetching._locks.values())
 
 
-def test_workers_waiting_on_a_token_fetch_share_its_bad_answer_and_later_ones_ask_again() -> None:
+def test_a_bad_token_answer_is_shared_by_waiting_workers_and_remembered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     release = threading.Event()
     entered = threading.Event()
 
@@ -395,6 +397,12 @@ def test_workers_waiting_on_a_token_fetch_share_its_bad_answer_and_later_ones_as
         thread.join(10)
     assert len(errors) == 4 and all("not JSON" in str(e) for e in errors)
     assert len(session.calls) == 1  # the waiters did not ask again
-    with pytest.raises(ProtocolError, match="not JSON"):  # a later request does
+    # A request about to go out does not ask either; its 401 gets the same error.
+    assert backend.auth_headers("HEAD", _url("a/b", "blobs/sha256:" + "0" * 64)) == {}
+    with pytest.raises(ProtocolError, match="not JSON"):
+        backend.authenticate_request(_challenge_401(_url("a/b")), {})
+    assert len(session.calls) == 1
+    monkeypatch.setattr(token_module, "REFUSAL_MEMORY", 0.0)  # once forgotten, it asks again
+    with pytest.raises(ProtocolError, match="not JSON"):
         backend.authenticate_request(_challenge_401(_url("a/b")), {})
     assert len(session.calls) == 2
