@@ -49,12 +49,13 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(_usage_error(message, self.prog))
 
 
+#: Every word that names a command (its name or an alias) -> the command.
+_BY_WORD = {word: name for name, (_, aliases) in COMMANDS.items() for word in (name, *aliases)}
+
+
 def command_named(word: Optional[str]) -> Optional[str]:
     """The command `word` names (a command or one of its aliases), or None."""
-    for name, (_, aliases) in COMMANDS.items():
-        if word == name or word in aliases:
-            return name
-    return None
+    return _BY_WORD.get(word) if word is not None else None
 
 
 def _command_word(argv: list[str]) -> Optional[str]:
@@ -64,8 +65,7 @@ def _command_word(argv: list[str]) -> Optional[str]:
 
 
 def _unknown_command(word: str) -> str:
-    names = [each for name, (_, aliases) in COMMANDS.items() for each in (name, *aliases)]
-    close = difflib.get_close_matches(word, names, n=1)
+    close = difflib.get_close_matches(word, list(_BY_WORD), n=1)
     hint = f' (did you mean "{close[0]}"?)' if close else ""
     return f'unknown command "{word}" for "oras-py"{hint}'
 
