@@ -17,6 +17,7 @@ import requests
 import oras.utils
 from oras.credentials import Credential, CredentialStore
 from oras.errors import OrasError, typed_transport_errors
+from oras.legacy import refuse_unknown_kwargs
 from oras.remote.retry import is_timeout
 from oras.remote.timeouts import Timeouts, timeout_error
 from oras.types import container_type
@@ -94,9 +95,7 @@ class RegistryAuth:
         is written, else the client's config files) with mode 0600. `identity_token` logs in
         with an OAuth2 refresh token instead of a password.
         """
-        from oras.provider import _refuse_unknown_kwargs  # provider imports this module
-
-        _refuse_unknown_kwargs("login", legacy)
+        refuse_unknown_kwargs("login", legacy)
         if self._delegate is not None:
             return self._delegate.login(
                 username,

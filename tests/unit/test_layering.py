@@ -55,6 +55,10 @@ ORAS_PY = (
     "oras.registry_auth",
     # `Registry`'s `do_request` and request headers, a mixin of `oras.provider.Registry` as above.
     "oras.registry_requests",
+    # `Registry`'s push, pull, pull_manifest and resolve_manifest, a mixin as above.
+    "oras.registry_transfers",
+    # oras-py's older keywords and deprecated aliases, which the mixins above honour.
+    "oras.legacy",
 )
 
 #: (importing module, imported module) -> why a core module may import an upper layer.
