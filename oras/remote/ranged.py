@@ -203,8 +203,9 @@ def _worth_splitting(total: int, options: RangedOptions) -> bool:
 
 class RangedBlob(io.RawIOBase):
     """A large blob of a registry: read as one stream (a copy to another registry streams it
-    through), or, by a store that writes it to a file, downloaded there in ranges with
-    `download_to`. The first GET is sent at once, so a missing blob fails `fetch` itself."""
+    through), or, by a store that writes it to a file, downloaded there with `download_to`:
+    in ranges where the options and the registry allow, else as one stream hashed on a second
+    thread. The first GET is sent at once, so a missing blob fails `fetch` itself."""
 
     def __init__(
         self,
@@ -254,7 +255,7 @@ class RangedBlob(io.RawIOBase):
                     return held.pop()
                 return self._get(offset, None)
 
-            self._stream = BlobStream(fetch, self._digest, self._check)
+            self._stream = BlobStream(fetch, self._digest, self._check, self._size)
         return self._stream.readinto(buffer)
 
     def close(self) -> None:

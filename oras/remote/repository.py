@@ -39,7 +39,7 @@ from oras.remote.blob_push import PushedBlob as PushedBlob
 from oras.remote.blob_push import RepositoryBlobs
 from oras.remote.blob_push import push_file_while_hashing as push_file_while_hashing
 from oras.remote.blob_push import push_stream as push_stream
-from oras.remote.download import BlobStream
+from oras.remote.download import THREADED_HASH_SIZE, BlobStream
 from oras.remote.ranged import GetRange, RangedBlob, RangedOptions, range_getter
 from oras.remote.ranged import download as download_ranged
 from oras.remote.referrers import RepositoryReferrers
@@ -118,8 +118,11 @@ class Repository:
                 )
             return io.BytesIO(self._fetch_manifest(desc))
         get, check = self._blob_getter(desc.digest)
-        if self.ranged.ranges > 1 and desc.size >= self.ranged.threshold:
-            # Read as a stream, or written to a file in ranges by a store that can.
+        if desc.size >= THREADED_HASH_SIZE or (
+            self.ranged.ranges > 1 and desc.size >= self.ranged.threshold
+        ):
+            # Read as a stream, or written to a file by a store that can: in ranges where that
+            # pays, else as one stream hashed on a second thread while it is written.
             return RangedBlob(get, desc.digest, desc.size, check, self.ranged)  # type: ignore[return-value]
         stream = BlobStream(lambda offset: get(offset, None), desc.digest, check, desc.size)
         return stream  # type: ignore[return-value]

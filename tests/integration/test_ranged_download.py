@@ -249,6 +249,49 @@ def test_one_range_means_one_stream(
     assert [_range(g) for g in _blob_gets(fault_proxy, digest)] == [None]
 
 
+@pytest.mark.parametrize("corrupt", [False, True], ids=["intact", "corrupted"])
+def test_cp_into_a_layout_hashes_one_stream_of_a_large_blob_on_a_second_thread(
+    registry, fault_proxy, blob, unique_repo, tmp_path, monkeypatch, corrupt
+):
+    """From THREADED_HASH_SIZE on, a blob copied into a layout as one stream (`ranges=1`
+    here) is hashed on a second thread while it is written, as a pull's is, not inline by the
+    layout; a corrupted one still fails its digest and leaves nothing."""
+    import oras.remote.download as download
+    import oras.remote.repository as repository
+    from oras.content.layout import LayoutStore
+
+    data, digest = blob
+    ref = _seed(registry, unique_repo, tmp_path, monkeypatch)
+    monkeypatch.setattr(download, "THREADED_HASH_SIZE", SIZE)
+    monkeypatch.setattr(repository, "THREADED_HASH_SIZE", SIZE)
+    started: list[object] = []
+
+    class CountedThread(download._HashingThread):
+        def __init__(self, hasher) -> None:
+            started.append(hasher)
+            super().__init__(hasher)
+
+    monkeypatch.setattr(download, "_HashingThread", CountedThread)
+    if corrupt:
+        fault_proxy.corrupt_response("GET", BLOB_GET, offset=1000, times=None)
+    client = _client(RangedOptions(ranges=1, threshold=0, one_stream_rate=None))
+    source = client.repository(f"{fault_proxy.host}/{ref}")
+    stored = tmp_path / "layout" / "blobs" / "sha256" / digest.split(":")[1]
+    with LayoutStore(tmp_path / "layout") as layout:
+        if corrupt:
+            with pytest.raises(DigestMismatchError):
+                copy(source, "v1", layout, "v1")
+        else:
+            copy(source, "v1", layout, "v1")
+    assert [_range(g) for g in _blob_gets(fault_proxy, digest)][:1] == [None]
+    assert len(started) == 1
+    if corrupt:
+        assert not stored.exists()
+    else:
+        assert stored.read_bytes() == data
+    assert not list(stored.parent.glob(".oras-*"))
+
+
 def test_cli_pull_and_cp_take_the_number_of_ranges(
     registry, unique_repo, tmp_path, oras_cli, request
 ):
