@@ -147,20 +147,37 @@ for layer in manifest["layers"]:
     os.replace(part, os.path.join(outdir, name))
 """
 
+
 #: The verified loop with its hashing on a second thread (hashlib releases the GIL), overlapping
 #: the download: the leanest verified pull Python can make of one large blob.
-VERIFIED_THREADED = VERIFIED_PULL.replace(
-    "import hashlib, http.client, json, os, sys",
-    "import hashlib, http.client, json, os, queue, sys, threading",
-).replace(
-    """    hasher, size = hashlib.sha256(), 0
+def _edited(text: str, *edits: tuple[str, str]) -> str:
+    """`text` with each (old, new) replaced; AssertionError when an `old` is not in it (the
+    script it derives from changed, and the edit would silently do nothing)."""
+    for old, new in edits:
+        assert old in text, f"not in the script any more: {old!r}"
+        text = text.replace(old, new)
+    return text
+
+
+VERIFIED_THREADED = _edited(
+    VERIFIED_PULL,
+    (
+        "import hashlib, http.client, json, os, sys",
+        "import hashlib, http.client, json, os, queue, sys, threading",
+    ),
+    (
+        "buffer = memoryview(bytearray(1 << 20))\n",
+        "",
+    ),
+    (
+        """    hasher, size = hashlib.sha256(), 0
     with open(part, "wb") as out:
         while n := response.readinto(buffer):
             hasher.update(buffer[:n])
             out.write(buffer[:n])
             size += n
 """,
-    """    hasher, size, chunks = hashlib.sha256(), 0, queue.Queue(2)
+        """    hasher, size, chunks = hashlib.sha256(), 0, queue.Queue(2)
 
     def hash_chunks():
         while (chunk := chunks.get()) is not None:
@@ -179,6 +196,7 @@ VERIFIED_THREADED = VERIFIED_PULL.replace(
     chunks.put(None)
     worker.join()
 """,
+    ),
 )
 
 
@@ -1369,7 +1387,7 @@ def evaluate_targets(
             f" (for information, curl's download alone, not hashed, takes"
             f" {curl.median('wall') / hasher.median('wall'):.2f}× hashlib's time)"
         )
-        lean = pull_big.tool(VERIFIED_THREADED_NAME) if pull_big else None
+        lean = pull_big.tool(VERIFIED_THREADED_NAME)
         if lean is not None and lean.samples:
             # Out of reach when the leanest verified pull there is misses it as well.
             ratio = lean.median("wall") / hasher.median("wall")
