@@ -11,7 +11,9 @@ if [ $# -gt 0 ]; then
 fi
 # A whole run (CI) also tries the oldest and the newest Python the package claims.
 scripts/test-pythons.sh
-.venv/bin/python -m pytest -q -p no:cacheprovider
+# One worker per core (pytest-xdist): most of the suite waits on CLI processes and registries,
+# so two workers on two cores take 7 minutes where one took 16 on a slow machine.
+.venv/bin/python -m pytest -q -p no:cacheprovider -n auto
 # The main integration tests once more, with the plain registry fixtures served by the
 # package's own test registry (oras.testing) instead of Distribution: both must pass them.
 ORAS_TEST_REGISTRY=testing exec .venv/bin/python -m pytest -q -p no:cacheprovider \
