@@ -102,6 +102,13 @@ with open(sys.argv[1], "rb", buffering=0) as fh:
         hasher.update(buffer[:n])
 """
 
+#: Runs a command (after `sh -c SCRIPT sh PYTHON HASH_SCRIPT FILE`) while Python's hashlib
+#: hashes FILE alongside: the least that computing the digest adds to an upload. It fails
+#: when either fails.
+ALONGSIDE = (
+    'p=$1 s=$2 f=$3; shift 3; "$p" -c "$s" "$f" & h=$!; "$@"; r=$?; wait $h || exit 1; exit $r'
+)
+
 #: A copy between two registries with the library: the engine between two repository stores.
 LIB_COPY = """\
 import sys
@@ -602,13 +609,23 @@ def _location_from(header_file: Path) -> str:
     raise StepFailed(f"no Location in {header_file.name}")
 
 
-def curl_push(ctx: Context, payload: Payload, trial: Trial, work: Path, parallel: int = 0) -> str:
+def curl_push(
+    ctx: Context,
+    payload: Payload,
+    trial: Trial,
+    work: Path,
+    parallel: int = 0,
+    hash_alongside: bool = False,
+) -> str:
     """Raw push: (tar+gzip and sha256sum for a directory), POSTs, then PUTs and the manifest.
 
     With `parallel`, curl runs that many POSTs (then PUTs) at a time, and the manifest once
     every blob is in: the leanest concurrent client, to show what concurrency can buy here.
+    With `hash_alongside`, hashlib hashes the (single) file while curl uploads it: the floor
+    of a client that computes the digest, which the plain baseline knows beforehand.
     """
-    repo = ctx.fresh_repo(f"{payload.key}-curl{'-parallel' if parallel else ''}")
+    suffix = "-parallel" if parallel else "-hashing" if hash_alongside else ""
+    repo = ctx.fresh_repo(f"{payload.key}-curl{suffix}")
     curl = [ctx.curl, *_parallel_options(parallel)]
     base = f"{ctx.url}/v2/{repo}"
     if payload.directory:
@@ -659,12 +676,20 @@ def curl_push(ctx: Context, payload: Payload, trial: Trial, work: Path, parallel
     for n, batch in enumerate(batches):
         config_file = work / f"puts{n}.cfg"
         config_file.write_text(_curl_config(batch))
-        _check_codes(trial.run([*curl, "-K", str(config_file)]), [201] * len(batch), "PUT")
+        command = [*curl, "-K", str(config_file)]
+        if hash_alongside:
+            [blob] = layers
+            command = ["sh", "-c", ALONGSIDE, "sh", ctx.python, HASH_FILE, str(blob.path), *command]
+        _check_codes(trial.run(command), [201] * len(batch), "PUT")
     return repo
 
 
 def _parallel_options(parallel: int) -> list[str]:
     return ["--parallel", "--parallel-max", str(parallel)] if parallel else []
+
+
+def curl_push_hashing(ctx: Context, payload: Payload, trial: Trial, work: Path) -> str:
+    return curl_push(ctx, payload, trial, work, hash_alongside=True)
 
 
 def curl_push_parallel(ctx: Context, payload: Payload, trial: Trial, work: Path) -> str:
@@ -1049,6 +1074,9 @@ CURL_RANGES = f"curl {RANGES} ranges --parallel"
 #: For information on the many-layer workloads: curl itself with oras' default concurrency.
 PUSH_PARALLEL, PULL_PARALLEL = 5, 3
 CURL_PUSH_PARALLEL = f"curl --parallel-max {PUSH_PARALLEL}"
+#: The floor of the 1 GiB push: curl's upload with hashlib hashing the file at the same time
+#: (the plain baseline's digest is computed beforehand, untimed; oras must compute it).
+CURL_HASHING = "curl, hashlib hashing the file alongside"
 CURL_PULL_PARALLEL = f"curl --parallel-max {PULL_PARALLEL}"
 #: For information through the link: curl at the most blobs oras moves at once
 #: (`oras.concurrency.MAX_CONCURRENCY`), what the leanest client gets there on this machine.
@@ -1080,6 +1108,8 @@ def push_workload(key: str, title: str, payload: Payload, upstream: bool = False
     ]
     if upstream and not payload.sparse:
         tools.append(Tool(UPSTREAM, wrap(upstream_push)))
+    if key == "push-big":
+        tools.append(Tool(CURL_HASHING, wrap(curl_push_hashing)))
     if len(payload.blobs) > 1:
         tools.append(Tool(CLI_SERIAL, wrap(oras_cli_push_serial)))
         tools.append(Tool(CURL_PUSH_PARALLEL, wrap(curl_push_parallel)))
@@ -1345,13 +1375,22 @@ def evaluate_targets(
     meet it."""
     big, layers = human_size(sizes.big), f"{sizes.layers} layers of {human_size(sizes.layer_size)}"
     cpus = usable_cpus()
+    pushed = _ratio_target(
+        by_key.get("push-big"),
+        CURL,
+        PUSH_RATIO_TARGET,
+        f"push of {big}: ≤ {PUSH_RATIO_TARGET:.2f} × curl monolithic upload",
+    )
+    push_big = by_key.get("push-big")
+    curl, floor = (push_big.tool(CURL), push_big.tool(CURL_HASHING)) if push_big else (None, None)
+    if curl is not None and floor is not None and curl.samples and floor.samples:
+        # Out of reach when curl itself, with the hashing any client that computes the
+        # digest must do, misses it as well.
+        ratio = floor.median("wall") / curl.median("wall")
+        pushed.measured += f"; `{CURL_HASHING}` itself: {ratio:.2f}×"
+        pushed.reachable = ratio <= PUSH_RATIO_TARGET
     results = [
-        _ratio_target(
-            by_key.get("push-big"),
-            CURL,
-            PUSH_RATIO_TARGET,
-            f"push of {big}: ≤ {PUSH_RATIO_TARGET:.2f} × curl monolithic upload",
-        ),
+        pushed,
         _ratio_target(
             by_key.get("pull-big"),
             VERIFIED,

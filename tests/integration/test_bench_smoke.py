@@ -43,6 +43,7 @@ def test_quick_benchmark_writes_the_table(tmp_path: Path) -> None:
         "| start-up | python -c pass |",
         "| start-up | oras-py --help |",
         "| push 1 file of 2 MiB | curl |",
+        "| push 1 file of 2 MiB | curl, hashlib hashing the file alongside |",
         "| pull 1 file of 2 MiB | python verified loop |",
         "| push 5 × 64 KiB layers | oras library |",
         "| pull dir of 20 × 4 KiB | oras-py CLI |",
