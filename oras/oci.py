@@ -9,12 +9,11 @@ import logging
 import os
 from typing import Any, Mapping, Optional, Union
 
-import jsonschema
-
 from oras import defaults, schemas
 from oras.digest import digest_bytes, digest_file
 from oras.errors import InvalidAnnotationsError
 from oras.pack import EMPTY_MANIFEST
+from oras.schema_check import validate
 from oras.utils.fileio import check_path, read_json
 
 __all__ = [
@@ -42,7 +41,7 @@ def NewManifest() -> dict[str, Any]:
 def _file_descriptor(path: PathLike, media_type: str) -> dict[str, Any]:
     digest, size = digest_file(os.fspath(path))
     descriptor = {"mediaType": media_type, "size": size, "digest": digest}
-    jsonschema.validate(descriptor, schema=schemas.layer)
+    validate(descriptor, schemas.layer)
     return descriptor
 
 
@@ -174,7 +173,7 @@ def ManifestConfig(
     if path is not None:
         log.warning("Config file %s does not exist; using an empty config {}.", os.fspath(path))
     conf = {"mediaType": media_type, "size": 2, "digest": defaults.blank_config_hash}
-    jsonschema.validate(conf, schema=schemas.layer)
+    validate(conf, schemas.layer)
     return conf, None
 
 

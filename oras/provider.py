@@ -473,9 +473,9 @@ class Registry(
 
 
 def _validate(document: dict, schema: dict) -> None:
-    import jsonschema  # imported on use: it costs start-up time for every command
+    from oras.schema_check import validate
 
-    jsonschema.validate(document, schema=schema)
+    validate(document, schema)
 
 
 def _json_or_text(response: requests.Response) -> str:

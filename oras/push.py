@@ -333,8 +333,7 @@ def _spool_stream(entry: StreamEntry) -> PackedBlob:
 
 
 def _validate(manifest: dict[str, Any]) -> None:
-    import jsonschema  # imported on use: it costs start-up time for every command
-
     import oras.schemas
+    from oras.schema_check import validate
 
-    jsonschema.validate(manifest, schema=oras.schemas.manifest)
+    validate(manifest, oras.schemas.manifest)

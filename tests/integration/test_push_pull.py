@@ -425,3 +425,42 @@ def test_two_pushes_and_pulls_on_one_client_from_two_threads_keep_their_own_prog
         actions = {(e.action, e.status) for e in seen[side] if e.name == name}
         assert ("upload", "done") in actions and ("download", "done") in actions
     assert client.progress is None
+
+
+def test_a_push_and_pull_of_valid_manifests_never_import_jsonschema(
+    registry, unique_repo, tmp_path
+):
+    """The manifest a push builds is validated against `oras.schemas.manifest` without loading
+    jsonschema (0.05-0.1 s of start-up); an invalid one still raises jsonschema's error."""
+    import subprocess
+    import sys
+
+    from tests.conftest import PROJECT_ROOT
+
+    (tmp_path / "a.txt").write_text("a\n")
+    script = (
+        "import sys, oras.client\n"
+        "client = oras.client.OrasClient(insecure=True)\n"
+        "client.push(files=['a.txt'], target=sys.argv[1], manifest_annotations={'k': 'v'})\n"
+        "client.pull(target=sys.argv[1], outdir='out')\n"
+        "print('jsonschema' in sys.modules)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", script, f"{registry.host}/{unique_repo}:v1"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False"]
+    assert (tmp_path / "out" / "a.txt").read_text() == "a\n"
+
+    import jsonschema
+
+    client = oras.provider.Registry(insecure=True)
+    bad = {"schemaVersion": 2, "config": {}, "layers": [{"size": "1"}]}
+    with pytest.raises(jsonschema.ValidationError):
+        client.upload_manifest(bad, client.get_container(f"{registry.host}/{unique_repo}:bad"))
