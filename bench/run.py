@@ -1365,6 +1365,25 @@ def _ratio_target(
     return TargetResult(target, measured, all(verdicts), reachable)
 
 
+def _judge_by_floor(
+    result: TargetResult,
+    workload: Optional[Workload],
+    baseline: str,
+    floor_name: str,
+    limit: float,
+) -> None:
+    """Show the `floor_name` row's ratio to `baseline` beside `result`: the target is out of
+    reach where that row, a lean client doing no more than the work any client must do,
+    misses it as well."""
+    base = workload.tool(baseline) if workload else None
+    floor = workload.tool(floor_name) if workload else None
+    if base is None or floor is None or not base.samples or not floor.samples:
+        return
+    ratio = floor.median("wall") / base.median("wall")
+    result.measured += f"; `{floor_name}` itself: {ratio:.2f}×"
+    result.reachable = ratio <= limit
+
+
 def evaluate_targets(
     by_key: dict[str, Workload],
     sizes: Sizes,
@@ -1381,14 +1400,9 @@ def evaluate_targets(
         PUSH_RATIO_TARGET,
         f"push of {big}: ≤ {PUSH_RATIO_TARGET:.2f} × curl monolithic upload",
     )
-    push_big = by_key.get("push-big")
-    curl, floor = (push_big.tool(CURL), push_big.tool(CURL_HASHING)) if push_big else (None, None)
-    if curl is not None and floor is not None and curl.samples and floor.samples:
-        # Out of reach when curl itself, with the hashing any client that computes the
-        # digest must do, misses it as well.
-        ratio = floor.median("wall") / curl.median("wall")
-        pushed.measured += f"; `{CURL_HASHING}` itself: {ratio:.2f}×"
-        pushed.reachable = ratio <= PUSH_RATIO_TARGET
+    # Out of reach when curl itself, with the hashing any client that computes the digest
+    # must do, misses it as well.
+    _judge_by_floor(pushed, by_key.get("push-big"), CURL, CURL_HASHING, PUSH_RATIO_TARGET)
     results = [
         pushed,
         _ratio_target(
@@ -1426,12 +1440,8 @@ def evaluate_targets(
             f" (for information, curl's download alone, not hashed, takes"
             f" {curl.median('wall') / hasher.median('wall'):.2f}× hashlib's time)"
         )
-        lean = pull_big.tool(VERIFIED_THREADED_NAME)
-        if lean is not None and lean.samples:
-            # Out of reach when the leanest verified pull there is misses it as well.
-            ratio = lean.median("wall") / hasher.median("wall")
-            hashed.measured += f"; `{VERIFIED_THREADED_NAME}` itself: {ratio:.2f}×"
-            hashed.reachable = ratio <= HASH_RATIO_TARGET
+        # Out of reach when the leanest verified pull there is misses it as well.
+        _judge_by_floor(hashed, pull_big, HASHLIB, VERIFIED_THREADED_NAME, HASH_RATIO_TARGET)
     results.append(hashed)
     link = f"through the {latency_ms:g} ms, {link_rate:g} MiB/s link"
     for direction in ("push", "pull"):

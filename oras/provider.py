@@ -50,6 +50,7 @@ from oras.registry_transfers import RegistryTransfers
 from oras.remote.ranged_options import RangedOptions
 from oras.remote.timeouts import DEFAULT_TIMEOUTS, Timeouts, request_timeouts
 from oras.remote.transport import POOL_SIZE, RegistrySession
+from oras.schema_check import validate as validate_schema
 from oras.types import container_type
 from oras.version import __version__
 
@@ -269,7 +270,7 @@ class Registry(
                 f"manifest {container} says mediaType {declared} but was served as {media_type}"
             )
         if validation_schema:
-            _validate(manifest, validation_schema)
+            validate_schema(manifest, validation_schema)
         return manifest
 
     def upload_manifest(
@@ -289,7 +290,7 @@ class Registry(
             import oras.schemas
             from oras.pack import manifest_bytes
 
-            _validate(manifest, oras.schemas.manifest)
+            validate_schema(manifest, oras.schemas.manifest)
             body = manifest_bytes(manifest)
             media_type = media_type or manifest.get("mediaType")
         media_type = media_type or defaults.default_manifest_media_type
@@ -470,12 +471,6 @@ class Registry(
     def _upload_blob(self, *args: Any, **kwargs: Any) -> requests.Response:
         deprecated("upload_blob")
         return self.upload_blob(*args, **kwargs)
-
-
-def _validate(document: dict, schema: dict) -> None:
-    from oras.schema_check import validate
-
-    validate(document, schema)
 
 
 def _json_or_text(response: requests.Response) -> str:

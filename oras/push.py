@@ -18,7 +18,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-from oras import defaults
+from oras import defaults, schemas
 from oras.concurrency import PUSH_CONCURRENCY, TransferSlots, map_concurrently
 from oras.content import Storage
 from oras.content.files import FileSource
@@ -37,6 +37,7 @@ from oras.pack import (
 from oras.progress import DONE, EXISTS, STARTED, ProgressCallback, ProgressReporter
 from oras.remote.blob_push import push_file_while_hashing, push_stream
 from oras.remote.repository import Repository
+from oras.schema_check import validate as validate_schema
 
 __all__ = ["ConfigSpec", "IMAGE_SPECS", "Packing", "PushOptions", "prepare_entries", "push_files"]
 
@@ -213,7 +214,7 @@ def push_files(
     manifest = build_manifest(
         config_layer, layers, dict(manifest_annotations or {}), subject, artifact_type
     )
-    _validate(manifest)
+    validate_schema(manifest, schemas.manifest)
     root = source.add_bytes(
         manifest.get("mediaType") or defaults.default_manifest_media_type,
         manifest_bytes(manifest),
@@ -330,10 +331,3 @@ def _spool_stream(entry: StreamEntry) -> PackedBlob:
         annotations={defaults.annotation_title: entry.title},
     )
     return PackedBlob(path=path, descriptor=desc, temporary=True)
-
-
-def _validate(manifest: dict[str, Any]) -> None:
-    import oras.schemas
-    from oras.schema_check import validate
-
-    validate(manifest, oras.schemas.manifest)

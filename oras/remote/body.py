@@ -42,8 +42,7 @@ class FileRangeBody:
 
     def __iter__(self) -> Iterator[bytes]:
         for segment in self.segments():
-            chunk = segment.read()
-            yield chunk
+            yield segment.read()
 
     def segments(self) -> Iterator[FileSegment]:
         """The body as `FileSegment`s of at most `UPLOAD_READ_SIZE` bytes, for a connection
