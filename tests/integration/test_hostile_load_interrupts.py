@@ -16,7 +16,7 @@ import signal
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 
@@ -219,6 +219,18 @@ def _dripping_blob(handler: Any, match: Any) -> None:
     send(handler, 200, drip(), {"Docker-Content-Digest": digest}, length=len(data))
 
 
+@pytest.fixture
+def ctrl_c_raises() -> Iterator[None]:
+    """SIGINT raises KeyboardInterrupt during the test, whatever the suite inherited: a shell
+    starts a background job with SIGINT ignored, and `_thread.interrupt_main` then does
+    nothing."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _interrupt_when(condition: Any, deadline: float = 30.0) -> threading.Thread:
     """A thread that raises KeyboardInterrupt in the main thread once `condition()` holds."""
 
@@ -237,7 +249,7 @@ def _interrupt_when(condition: Any, deadline: float = 30.0) -> threading.Thread:
 
 @pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="main only")
 def test_ctrl_c_during_a_library_pull_leaves_no_partial_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ctrl_c_raises: None
 ) -> None:
     monkeypatch.chdir(tmp_path)
     # remove_all() below marks the process as leaving: undone after the test.
@@ -263,7 +275,7 @@ def test_ctrl_c_during_a_library_pull_leaves_no_partial_file(
 
 @pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="main only")
 def test_ctrl_c_during_a_library_push_cancels_the_upload(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ctrl_c_raises: None
 ) -> None:
     monkeypatch.chdir(tmp_path)
     # More than the socket buffers hold: the upload is still under way when interrupted.
