@@ -17,6 +17,7 @@ from typing import IO, Any, Optional
 
 from oras import scratch
 from oras.concurrency import check_interrupted
+from oras.content.reader import copy_stream
 from oras.digest import Hasher
 from oras.errors import (
     ArchiveError,
@@ -382,7 +383,7 @@ def _extract_member(
         assert data is not None  # regular members always have data
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
         with os.fdopen(os.open(target, flags, 0o600), "wb") as out:
-            shutil.copyfileobj(data, out, _COPY_SIZE)
+            copy_stream(data, out, _COPY_SIZE)
         os.chmod(target, _file_mode(member.mode))
         os.utime(target, (member.mtime, member.mtime))
     else:

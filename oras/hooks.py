@@ -13,12 +13,11 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import shutil
 import tempfile
 import threading
 from typing import TYPE_CHECKING, Any, BinaryIO, Optional
 
-from oras.content.reader import CountingReader, VerifiedFile, read_all
+from oras.content.reader import CountingReader, VerifiedFile, copy_stream, read_all
 from oras.descriptor import Descriptor
 from oras.digest import digest_bytes
 from oras.manifest import is_manifest
@@ -160,7 +159,7 @@ class ClientStore:
         if not isinstance(path, str):
             fd, spooled = tempfile.mkstemp(prefix=".oras-upload-")
             with os.fdopen(fd, "wb") as fh:
-                shutil.copyfileobj(content, fh, 1024 * 1024)
+                copy_stream(content, fh)
             path = spooled
         state = self.client._state
         try:

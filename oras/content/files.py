@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import shutil
 import threading
 from dataclasses import dataclass
 from typing import BinaryIO, Callable, Optional
@@ -149,7 +148,7 @@ class FileSink:
         _track(partial)
         try:
             with os.fdopen(fd, "wb") as out, open(source, "rb") as inp:
-                shutil.copyfileobj(inp, out, 1024 * 1024)
+                copy_stream(inp, out)
             os.replace(partial, target.path)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):

@@ -12,6 +12,7 @@ from oras import descriptor
 from oras.descriptor import Descriptor
 from oras.digest import Hasher
 from oras.errors import DigestMismatchError, ProtocolError
+from oras.filewrite import write_pieces
 
 #: Bytes per read when content is copied from one stream to another.
 COPY_CHUNK = 1024 * 1024
@@ -203,7 +204,7 @@ def copy_stream(source: BinaryIO, sink: Any, chunk: int = COPY_CHUNK) -> int:
             view[:n] = data
         if not n:
             return total
-        sink.write(view[:n])
+        write_pieces(sink.write, view[:n])
         total += n
 
 

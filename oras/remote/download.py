@@ -25,6 +25,7 @@ from oras import scratch
 from oras.concurrency import check_interrupted
 from oras.digest import Hasher
 from oras.errors import DigestMismatchError, RegistryTimeoutError
+from oras.filewrite import write_pieces
 from oras.progress import ProgressReporter
 from oras.remote.timeouts import TIMEOUT_HINT
 
@@ -88,7 +89,7 @@ def download_verified(
         with os.fdopen(fd, "wb") as fh:
             if head:
                 hasher.update(head)
-                fh.write(head)
+                write_pieces(fh.write, head)
             _stream(fetch, hasher, fh, size, progress, check, len(head), digest)
         if size is not None and hasher.size != size:
             raise DigestMismatchError(
@@ -267,7 +268,7 @@ def _receive(
                 if size is not None and offset + len(chunk) > size:
                     raise _overrun(digest, size)
                 background.update(chunk)
-                fh.write(chunk)
+                write_pieces(fh.write, chunk)
                 offset += len(chunk)
                 if progress is not None:
                     progress.advance(len(chunk))

@@ -20,6 +20,7 @@ from oras import scratch
 from oras.concurrency import INTERRUPT_GRACE, check_interrupted, in_this_context
 from oras.digest import Hasher
 from oras.errors import DigestMismatchError, ProtocolError, RegistryTimeoutError
+from oras.filewrite import pwrite_all
 from oras.progress import ProgressReporter
 from oras.remote.download import _DROPPED, DOWNLOAD_CHUNK, MAX_RESUMES, _stalled, new_partial_file
 
@@ -84,7 +85,7 @@ def download_parts(
     job: Optional[_PartedDownload] = None
     try:
         os.ftruncate(fd, total)  # its final size up front: every part lands at its offset
-        _write_at(fd, memoryview(head), 0)
+        pwrite_all(fd, head, 0)
         job = _PartedDownload(get, first, fd, parts, len(head), progress, check)
         job.start(ranges)
         job.hash_prefix(hasher)
@@ -237,7 +238,7 @@ class _PartedDownload:
                 raise _stalled(response) from e
             if not n:
                 raise requests.exceptions.ChunkedEncodingError("range ended early")
-            _write_at(self._fd, buffer[:n], start + self._filled[index])
+            pwrite_all(self._fd, buffer[:n], start + self._filled[index])
             with self._changed:
                 self._filled[index] += n
                 self._changed.notify_all()
@@ -316,12 +317,6 @@ def _finish(response: requests.Response) -> None:
     if wire is not None and getattr(wire, "isclosed", lambda: False)():
         raw.release_conn()
     response.close()
-
-
-def _write_at(fd: int, data: memoryview, offset: int) -> None:
-    while len(data):
-        written = os.pwrite(fd, data, offset)
-        data, offset = data[written:], offset + written
 
 
 def _read_at(fd: int, view: memoryview, offset: int) -> int:

@@ -15,7 +15,10 @@ import pytest
 import requests
 
 import oras.provider
+import oras.remote.ranged
+from oras.filewrite import WRITE_PIECE
 from oras.progress import DONE, EXISTS, PROGRESS, STARTED, ProgressEvent
+from oras.remote.ranged_options import RangedOptions
 from oras.remote.transport import POOL_HEADROOM
 
 
@@ -87,6 +90,48 @@ def test_plain_http_uploads_send_files_from_the_page_cache(
     client.pull(target=target, outdir=str(tmp_path / "out"))
     for name in files:
         assert (tmp_path / "out" / name).read_bytes() == (tmp_path / name).read_bytes()
+
+
+def _write_calls() -> int:
+    """write(2)-like system calls this process has made (`syscw` of /proc/self/io)."""
+    for line in Path("/proc/self/io").read_text().splitlines():
+        if line.startswith("syscw:"):
+            return int(line.split()[1])
+    raise AssertionError("no syscw in /proc/self/io")
+
+
+@pytest.mark.parametrize(
+    "ranged",
+    [
+        RangedOptions(ranges=1),
+        RangedOptions(ranges=4, threshold=1024 * 1024, one_stream_rate=None),
+    ],
+    ids=["one stream", "four ranges"],
+)
+def test_downloads_write_files_in_small_pieces(
+    registry, unique_repo, tmp_path, monkeypatch, ranged
+):
+    """A pulled blob is written WRITE_PIECE bytes at a time, not in its 1 MiB reads (large
+    writes cost a virtual machine that returns free memory to its host several times more)."""
+    monkeypatch.chdir(tmp_path)
+    data = os.urandom(40 * 1024 * 1024)  # hashed on a second thread; a RangedBlob
+    (tmp_path / "big.bin").write_bytes(data)
+    target = f"{registry.host}/{unique_repo}:v1"
+    client = oras.provider.Registry(insecure=True)
+    client.push(files=["big.bin"], target=target)
+    client.ranged = ranged
+    in_parts: list[int] = []
+    real_parts = oras.remote.ranged.download_parts
+    monkeypatch.setattr(
+        oras.remote.ranged,
+        "download_parts",
+        lambda *args, **kwargs: in_parts.append(1) or real_parts(*args, **kwargs),
+    )
+    before = _write_calls()
+    client.pull(target=target, outdir=str(tmp_path / "out"))
+    assert _write_calls() - before >= len(data) // WRITE_PIECE
+    assert bool(in_parts) == (ranged.ranges > 1)
+    assert (tmp_path / "out" / "big.bin").read_bytes() == data
 
 
 def test_blob_downloads_reuse_one_connection(fault_proxy, files, unique_repo, tmp_path):
