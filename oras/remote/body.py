@@ -4,7 +4,6 @@ more than one read in memory."""
 from __future__ import annotations
 
 import os
-import socket
 from typing import BinaryIO, Callable, Iterator, Optional
 
 from oras.concurrency import check_interrupted
@@ -41,45 +40,21 @@ class FileRangeBody:
         return self.length
 
     def __iter__(self) -> Iterator[bytes]:
-        for segment in self.segments():
-            yield segment.read()
-
-    def segments(self) -> Iterator[FileSegment]:
-        """The body as `FileSegment`s of at most `UPLOAD_READ_SIZE` bytes, for a connection
-        that sends a file's bytes without reading them into Python (`socket.sendfile`)."""
-        remaining, offset = self.length, self.offset
+        # Read into Python and sent with send(), as curl sends: `socket.sendfile` spares the
+        # client the copy, but on loopback the registry then took 0.3 s longer to take in
+        # 1 GiB (docs/benchmarks.md, session 10), more than the client saved.
+        remaining = self.length
         with open(self.path, "rb") as fh:
+            fh.seek(self.offset)
             while remaining > 0:
                 check_interrupted()
-                segment = FileSegment(self.path, fh, offset, min(UPLOAD_READ_SIZE, remaining))
-                yield segment
-                remaining -= segment.length
-                offset += segment.length
+                chunk = fh.read(min(UPLOAD_READ_SIZE, remaining))
+                if not chunk:
+                    raise OSError(f"{self.path} shrank while it was being uploaded")
+                remaining -= len(chunk)
+                yield chunk
                 if self.on_read is not None:
-                    self.on_read(segment.length)
-
-
-class FileSegment:
-    """`length` bytes of an open file from `offset`: a piece of a `FileRangeBody`. Either
-    `read()` into memory, or handed whole to `socket.sendfile` by `send_to`."""
-
-    def __init__(self, path: str, handle: BinaryIO, offset: int, length: int) -> None:
-        self.path, self.handle, self.offset, self.length = path, handle, offset, length
-
-    def __len__(self) -> int:
-        return self.length
-
-    def read(self) -> bytes:
-        self.handle.seek(self.offset)
-        chunk = self.handle.read(self.length)
-        if len(chunk) < self.length:
-            raise OSError(f"{self.path} shrank while it was being uploaded")
-        return chunk
-
-    def send_to(self, sock: socket.socket) -> None:
-        """Send the segment on a plain (not TLS) socket straight from the page cache."""
-        if sock.sendfile(self.handle, self.offset, self.length) < self.length:
-            raise OSError(f"{self.path} shrank while it was being uploaded")
+                    self.on_read(len(chunk))
 
 
 class BytesBody:

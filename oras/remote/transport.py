@@ -27,7 +27,6 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from urllib3.util import connection as urllib3_connection
 
-from oras.remote.body import FileRangeBody, FileSegment
 from oras.remote.retry import HostPause
 from oras.remote.timeouts import pace, paced_http_response, read_timeout_of
 
@@ -86,22 +85,6 @@ def _mapped_connection(base: type[HTTPConnection], connect_to: ConnectMap) -> ty
             path = getattr(options, "request_url", "") or "/"
             self._oras_url = path if "://" in path else f"{scheme}://{self.host}:{self.port}{path}"
             return super().getresponse(*args, **kwargs)
-
-        def request(
-            self, method: str, url: str, body: Any = None, *args: Any, **kwargs: Any
-        ) -> Any:
-            # A file's bytes go from the page cache to a plain socket without passing through
-            # Python (half the CPU of reading and sending them: it matters on a machine whose
-            # cores the registry shares); TLS needs them in memory to encrypt them.
-            if isinstance(body, FileRangeBody) and not isinstance(self, HTTPSConnection):
-                body = body.segments()
-            return super().request(method, url, body, *args, **kwargs)
-
-        def send(self, data: Any) -> None:
-            if isinstance(data, FileSegment):
-                data.send_to(self.sock)
-            else:
-                super().send(data)
 
         def response_class(self, sock: socket.socket, *args: Any, **kwargs: Any) -> Any:
             # http.client builds the answer with this: paced from its status line on
