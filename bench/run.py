@@ -126,6 +126,11 @@ copy(client.repository(source), tag, client.repository(destination, push=True), 
 VERIFIED_PULL = """\
 import hashlib, http.client, json, os, sys
 
+
+def write_in_pieces(out, view):
+    for at in range(0, len(view), 32768):
+        out.write(view[at:at + 32768])
+
 host, repo, tag, outdir = sys.argv[1:5]
 conn = http.client.HTTPConnection(host)
 conn.request("GET", f"/v2/{repo}/manifests/{tag}",
@@ -147,8 +152,7 @@ for layer in manifest["layers"]:
     with open(part, "wb") as out:
         while n := response.readinto(buffer):
             hasher.update(buffer[:n])
-            for at in range(0, n, 32768):
-                out.write(buffer[at:min(n, at + 32768)])
+            write_in_pieces(out, buffer[:n])
             size += n
     if size != layer["size"] or "sha256:" + hasher.hexdigest() != layer["digest"]:
         os.unlink(part)
@@ -183,8 +187,7 @@ VERIFIED_THREADED = _edited(
     with open(part, "wb") as out:
         while n := response.readinto(buffer):
             hasher.update(buffer[:n])
-            for at in range(0, n, 32768):
-                out.write(buffer[at:min(n, at + 32768)])
+            write_in_pieces(out, buffer[:n])
             size += n
 """,
         """    hasher, size, chunks = hashlib.sha256(), 0, queue.Queue(2)
@@ -201,8 +204,7 @@ VERIFIED_THREADED = _edited(
         while n := response.readinto(ring[turn % 4]):
             chunk = ring[turn % 4][:n]
             chunks.put(chunk)
-            for at in range(0, n, 32768):
-                out.write(chunk[at:at + 32768])
+            write_in_pieces(out, chunk)
             size, turn = size + n, turn + 1
     chunks.put(None)
     worker.join()
